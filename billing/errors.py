@@ -1,0 +1,68 @@
+"""The one list of billing errors, with stable codes shared by REST and GraphQL.
+
+Services raise these; the DRF exception handler (rest_compat/errors.py) and the GraphQL
+error types (graphql_schema/errors.py) are the only two places that translate them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
+    CSRF_FAILED = "CSRF_FAILED"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    RATE_LIMITED = "RATE_LIMITED"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class BillingError(Exception):
+    """Base of every domain error: a stable code, a readable message, optional details."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+    http_status: int = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationFailed(BillingError):
+    """Bad input. `details` maps a field name to a list of messages."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    http_status = 400
+
+    def __init__(self, message: str = "Invalid input.", *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, details=dict(fields or {}))
+
+    @property
+    def fields(self) -> dict[str, list[str]]:
+        return self.details
+
+    @classmethod
+    def for_field(cls, field: str, message: str) -> ValidationFailed:
+        return cls(message, fields={field: [message]})
+
+
+class NotFound(BillingError):
+    code = ErrorCode.NOT_FOUND
+    http_status = 404
+
+
+class PermissionDenied(BillingError):
+    code = ErrorCode.PERMISSION_DENIED
+    http_status = 403
+
+
+class IdempotencyConflict(BillingError):
+    code = ErrorCode.IDEMPOTENCY_CONFLICT
+    http_status = 409

@@ -1,0 +1,475 @@
+"""The billing domain's tables (DESIGN §3).
+
+Models hold data and database constraints only: no signals and no logic in save().
+Every write goes through a service in billing/services/.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+ZERO = Decimal("0")
+
+
+class Customer(models.Model):
+    """A merchant whose orders the warehouse fulfils and bills."""
+
+    company_name = models.CharField(max_length=255)
+    legal_business_name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["company_name", "id"]
+
+    def __str__(self) -> str:
+        return self.company_name
+
+
+class CustomerMembership(models.Model):
+    """Links a user to a customer: the user sees only that customer's data."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_memberships")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "customer"], name="uniq_membership_user_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.customer}"
+
+
+class Product(models.Model):
+    """A customer's SKU; case_size is the number of units in a full case."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=100, help_text="Normalised: upper case, no spaces or hyphens.")
+    description = models.CharField(max_length=255, blank=True)
+    case_size = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["customer_id", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "sku"], name="uniq_product_customer_sku"),
+            models.CheckConstraint(condition=Q(case_size__gte=1), name="product_case_size_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class ChargeType(models.TextChoices):
+    PER_ORDER = "per_order", "Per order"
+    PER_UNIT = "per_unit", "Per unit"
+    PER_SKU = "per_sku", "Per distinct SKU"
+    PER_LINE = "per_line", "Per order line"
+    PER_PACKAGE = "per_package", "Per package"
+    PER_WEIGHT_LB = "per_weight_lb", "Per lb"
+    PER_VOLUME_CUFT = "per_volume_cuft", "Per cubic foot"
+    CASE_PICK = "case_pick", "Case pick"
+    EACH_PICK = "each_pick", "Each pick"
+    TIERED = "tiered", "Tiered (graduated)"
+
+
+class Service(models.Model):
+    """A billable service in the catalogue."""
+
+    name = models.CharField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    charge_type = models.CharField(max_length=32, choices=ChargeType.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerService(models.Model):
+    """A rate-card line: what one customer pays for one service, and when it applies."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="rate_card")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="customer_services")
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
+    tier_basis = models.CharField(
+        max_length=32,
+        choices=ChargeType.choices,
+        blank=True,
+        help_text="For tiered services: the quantity the tiers are graduated over (default per_unit).",
+    )
+    skus = models.ManyToManyField(Product, blank=True, related_name="customer_services")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer_id", "service__name"]
+        verbose_name = "rate-card line"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "service"], name="uniq_customer_service"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="customer_service_price_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} / {self.service}"
+
+
+class PriceTier(models.Model):
+    """One band of a graduated price: quantities above the previous band up to `up_to`."""
+
+    customer_service = models.ForeignKey(CustomerService, on_delete=models.CASCADE, related_name="tiers")
+    up_to = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, help_text="Upper bound; empty for the last band."
+    )
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4)
+
+    class Meta:
+        ordering = ["customer_service_id", F("up_to").asc(nulls_last=True)]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="price_tier_price_gte_0"),
+            models.CheckConstraint(condition=Q(up_to__isnull=True) | Q(up_to__gt=0), name="price_tier_up_to_gt_0"),
+            models.UniqueConstraint(fields=["customer_service", "up_to"], name="uniq_price_tier_bound"),
+        ]
+
+
+class RuleGroupLogic(models.TextChoices):
+    AND = "AND", "All rules true"
+    OR = "OR", "Any rule true"
+    NOT = "NOT", "No rule true"
+    XOR = "XOR", "Exactly one rule true"
+    NAND = "NAND", "Not all rules true"
+    NOR = "NOR", "No rule true (NOR)"
+
+
+class RuleGroup(models.Model):
+    """Rules combined by one logic operator; a rate-card line applies when any group is true."""
+
+    customer_service = models.ForeignKey(CustomerService, on_delete=models.CASCADE, related_name="rule_groups")
+    logic_operator = models.CharField(max_length=4, choices=RuleGroupLogic.choices, default=RuleGroupLogic.AND)
+    name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["customer_service_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.logic_operator} group #{self.pk}"
+
+
+class Rule(models.Model):
+    """(field, operator, value); several values are separated by ';'. Validated on save by services."""
+
+    rule_group = models.ForeignKey(RuleGroup, on_delete=models.CASCADE, related_name="rules")
+    field = models.CharField(max_length=32)
+    operator = models.CharField(max_length=16)
+    value = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["rule_group_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.operator} {self.value!r}"
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PROCESSING = "processing", "Processing"
+    SHIPPED = "shipped", "Shipped"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Order(models.Model):
+    """An order the warehouse fulfilled, as exported by the WMS."""
+
+    transaction_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    reference_number = models.CharField(max_length=100, blank=True)
+    close_date = models.DateTimeField(null=True, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.COMPLETED)
+    priority = models.CharField(max_length=32, blank=True)
+    ship_to_name = models.CharField(max_length=255, blank=True)
+    ship_to_company = models.CharField(max_length=255, blank=True)
+    ship_to_address = models.CharField(max_length=255, blank=True)
+    ship_to_address2 = models.CharField(max_length=255, blank=True)
+    ship_to_city = models.CharField(max_length=100, blank=True)
+    ship_to_state = models.CharField(max_length=100, blank=True)
+    ship_to_zip = models.CharField(max_length=32, blank=True)
+    ship_to_country = models.CharField(max_length=100, blank=True)
+    carrier = models.CharField(max_length=100, blank=True)
+    weight_lb = models.DecimalField(max_digits=12, decimal_places=3, default=ZERO)
+    volume_cuft = models.DecimalField(max_digits=12, decimal_places=3, default=ZERO)
+    packages = models.PositiveIntegerField(default=0)
+    line_items = models.PositiveIntegerField(default=0)
+    total_item_qty = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["close_date", "id"]
+        indexes = [models.Index(fields=["customer", "close_date"], name="order_customer_close_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight_lb__gte=0), name="order_weight_gte_0"),
+            models.CheckConstraint(condition=Q(volume_cuft__gte=0), name="order_volume_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.transaction_id
+
+
+class OrderLine(models.Model):
+    """One SKU line of an order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=100)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["order_id", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sku"], name="uniq_order_line_sku"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="order_line_quantity_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"
+
+
+class OutputFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
+    PDF = "pdf", "PDF"
+
+
+class ReportStatus(models.TextChoices):
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class BillingReport(models.Model):
+    """An immutable snapshot of what a customer owes for a period."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="reports")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    currency = models.CharField(max_length=3, default="USD")
+    total_amount = models.DecimalField(max_digits=16, decimal_places=2, default=ZERO)
+    order_count = models.PositiveIntegerField(default=0, help_text="Billable orders that at least one line priced.")
+    line_count = models.PositiveIntegerField(default=0)
+    unbilled_order_count = models.PositiveIntegerField(
+        default=0, help_text="Billable orders that no rate-card line applied to."
+    )
+    output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
+    status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.CURRENT)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    billing_time_zone = models.CharField(max_length=64, default="UTC")
+    generated_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="billing_reports"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        permissions = [("generate_report", "Can generate billing reports")]
+        indexes = [
+            models.Index(fields=["customer", "start_date", "end_date"], name="report_customer_period_idx"),
+            models.Index(fields=["created_at"], name="report_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="report_period_start_lte_end"),
+            models.UniqueConstraint(
+                fields=["customer", "start_date", "end_date"],
+                condition=Q(status="current"),
+                name="uniq_current_report_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.start_date}..{self.end_date} ({self.id})"
+
+
+class ReportOrder(models.Model):
+    """One billable order of a report, snapshotted as it was when the report was generated."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="orders")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    transaction_id = models.CharField(max_length=64)
+    reference_number = models.CharField(max_length=100, blank=True)
+    close_date = models.DateTimeField(null=True)
+    status = models.CharField(max_length=16)
+    ship_to_name = models.CharField(max_length=255, blank=True)
+    ship_to_address = models.CharField(max_length=255, blank=True)
+    total_items = models.PositiveIntegerField(default=0)
+    line_items = models.PositiveIntegerField(default=0)
+    total_amount = models.DecimalField(max_digits=16, decimal_places=2, default=ZERO)
+    is_billed = models.BooleanField(default=True, help_text="False when no rate-card line applied to the order.")
+
+    class Meta:
+        ordering = ["report_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["report", "order"], name="uniq_report_order")]
+        indexes = [models.Index(fields=["report", "is_billed", "id"], name="report_order_billed_idx")]
+
+
+class ReportLine(models.Model):
+    """One (order, service) charge of a report, with the price it was charged at."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    service_id = models.BigIntegerField(help_text="Service id at generation time (not a foreign key: a snapshot).")
+    service_name = models.CharField(max_length=255)
+    charge_type = models.CharField(max_length=32)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        ordering = ["report_id", "order_id", "service_name", "id"]
+        indexes = [models.Index(fields=["report", "order"], name="report_line_order_idx")]
+
+
+class ReportServiceTotal(models.Model):
+    """Per-service totals of a report; always the sums of its lines."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="service_totals")
+    service_id = models.BigIntegerField()
+    service_name = models.CharField(max_length=255)
+    charge_type = models.CharField(max_length=32)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    order_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "service_name"]
+        constraints = [models.UniqueConstraint(fields=["report", "service_id"], name="uniq_report_service_total")]
+
+
+class ApiToken(models.Model):
+    """A bearer token for machine clients. Only a SHA-256 hash of the secret is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, help_text="First characters of the token, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class BillingRun(models.Model):
+    """A month-end run: one report job per customer for one period."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    customer_ids = models.JSONField(default=list, blank=True, help_text="Empty: every active customer.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="billing_run_start_lte_end"),
+        ]
+
+
+class ReportJob(models.Model):
+    """A persisted request to generate one report in the background, with its progress."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="report_jobs")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
+    customer_service_ids = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    processed_orders = models.PositiveIntegerField(default=0)
+    total_orders = models.PositiveIntegerField(default=0)
+    report = models.ForeignKey(BillingReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    billing_run = models.ForeignKey(BillingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "start_date", "end_date", "created_at"], name="job_request_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="report_job_start_lte_end"),
+        ]
+
+
+class IdempotencyKey(models.Model):
+    """A client-chosen key making one generate request safe to retry; unique per user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical request parameters.")
+    report = models.ForeignKey(BillingReport, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(ReportJob, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_user_key")]
+
+
+class AuditAction(models.TextChoices):
+    GENERATED = "generated", "Generated"
+    REGENERATED = "regenerated", "Regenerated"
+    SUPERSEDED = "superseded", "Superseded"
+    DOWNLOADED = "downloaded", "Downloaded"
+
+
+class Interface(models.TextChoices):
+    REST = "rest", "REST"
+    GRAPHQL = "graphql", "GraphQL"
+    COMMAND = "command", "Management command"
+    WORKER = "worker", "Background worker"
+    ADMIN = "admin", "Admin"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which report, when and through which interface. Append-only."""
+
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    report = models.ForeignKey(BillingReport, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    interface = models.CharField(max_length=16, choices=Interface.choices)
+    format = models.CharField(max_length=8, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,92 @@
+"""Plain data the pricing engine works on. No ORM, no Django settings.
+
+Services build these from the database; tests build them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLineData:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderData:
+    order_id: int
+    transaction_id: str
+    close_date: dt.datetime | None = None
+    reference_number: str = ""
+    ship_to_name: str = ""
+    ship_to_company: str = ""
+    ship_to_city: str = ""
+    ship_to_state: str = ""
+    ship_to_country: str = ""
+    carrier: str = ""
+    notes: str = ""
+    weight_lb: Decimal = Decimal("0")
+    volume_cuft: Decimal = Decimal("0")
+    packages: int = 0
+    line_items: int = 0
+    total_item_qty: int = 0
+    lines: tuple[OrderLineData, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleData:
+    field: str
+    operator: str
+    value: str
+    label: str = ""  # how error messages name the rule, e.g. "Rule #12" or "rate_card[3].rule_groups[0].rules[1]"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleGroupData:
+    logic: str  # AND, OR, NOT, XOR, NAND, NOR
+    rules: tuple[RuleData, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TierData:
+    up_to: Decimal | None  # upper bound of the band, None for the last (open) band
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RateLineData:
+    customer_service_id: int
+    service_id: int
+    service_name: str
+    charge_type: str
+    unit_price: Decimal
+    tier_basis: str = ""  # tiered only: the charge model whose quantity the tiers graduate (default per_unit)
+    tiers: tuple[TierData, ...] = ()
+    skus: frozenset[str] = frozenset()  # assigned SKUs (normalised)
+    rule_groups: tuple[RuleGroupData, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RateCard:
+    lines: tuple[RateLineData, ...]
+    case_sizes: dict[str, int] = field(default_factory=dict)  # normalised SKU -> units per case
+    # SKUs assigned to any per_unit line of the customer's whole rate card: excluded from case/each pick.
+    per_unit_skus: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One priced (order, rate-card line): the future report line."""
+
+    order_id: int
+    customer_service_id: int
+    service_id: int
+    service_name: str
+    charge_type: str
+    quantity: Decimal
+    unit_price: Decimal  # 4 dp; for tiered lines the effective price (amount / quantity)
+    amount: Decimal  # rounded to the cent, ROUND_HALF_UP
