@@ -140,6 +140,9 @@ class PriceTier(models.Model):
             models.UniqueConstraint(fields=["customer_service", "up_to"], name="uniq_price_tier_bound"),
         ]
 
+    def __str__(self) -> str:
+        return f"up to {self.up_to or '∞'} at {self.unit_price}"
+
 
 class RuleGroupLogic(models.TextChoices):
     AND = "AND", "All rules true"
@@ -320,6 +323,9 @@ class ReportOrder(models.Model):
         constraints = [models.UniqueConstraint(fields=["report", "order"], name="uniq_report_order")]
         indexes = [models.Index(fields=["report", "is_billed", "id"], name="report_order_billed_idx")]
 
+    def __str__(self) -> str:
+        return self.transaction_id
+
 
 class ReportLine(models.Model):
     """One (order, service) charge of a report, with the price it was charged at."""
@@ -337,6 +343,9 @@ class ReportLine(models.Model):
         ordering = ["report_id", "order_id", "service_name", "id"]
         indexes = [models.Index(fields=["report", "order"], name="report_line_order_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.service_name}: {self.amount}"
+
 
 class ReportServiceTotal(models.Model):
     """Per-service totals of a report; always the sums of its lines."""
@@ -352,6 +361,9 @@ class ReportServiceTotal(models.Model):
     class Meta:
         ordering = ["report_id", "service_name"]
         constraints = [models.UniqueConstraint(fields=["report", "service_id"], name="uniq_report_service_total")]
+
+    def __str__(self) -> str:
+        return f"{self.service_name}: {self.amount}"
 
 
 class ApiToken(models.Model):
@@ -398,6 +410,9 @@ class BillingRun(models.Model):
             models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="billing_run_start_lte_end"),
         ]
 
+    def __str__(self) -> str:
+        return f"Billing run {self.start_date}..{self.end_date} ({self.id})"
+
 
 class ReportJob(models.Model):
     """A persisted request to generate one report in the background, with its progress."""
@@ -429,6 +444,9 @@ class ReportJob(models.Model):
             models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="report_job_start_lte_end"),
         ]
 
+    def __str__(self) -> str:
+        return f"Job {self.id} ({self.status})"
+
 
 class IdempotencyKey(models.Model):
     """A client-chosen key making one generate request safe to retry; unique per user."""
@@ -443,6 +461,9 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class AuditAction(models.TextChoices):
@@ -465,7 +486,9 @@ class AuditEvent(models.Model):
 
     action = models.CharField(max_length=16, choices=AuditAction.choices)
     report = models.ForeignKey(BillingReport, on_delete=models.PROTECT, related_name="audit_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     interface = models.CharField(max_length=16, choices=Interface.choices)
     format = models.CharField(max_length=8, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -473,3 +496,6 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.report_id} via {self.interface}"

@@ -1,0 +1,68 @@
+"""Who may see and do what. The single place where access decisions are made.
+
+- Billing staff act through Django permissions: ``billing.view_billingreport`` to see every
+  customer's reports, orders and summaries; ``billing.generate_report`` to generate.
+- A user linked to customers (CustomerMembership) sees only those customers' data, and may
+  generate (with ``billing.generate_report``) only for them.
+- Superusers may do everything.
+
+Selectors use :func:`visible_customer_ids` for row-level scoping; services call the
+``ensure_*`` functions. The API layers declare "must be authenticated" at the edge.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from billing.errors import PermissionDenied
+from billing.models import CustomerMembership
+
+VIEW_PERMISSION = "billing.view_billingreport"
+GENERATE_PERMISSION = "billing.generate_report"
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+ALL = None  # sentinel: every customer is visible
+
+
+def _membership_ids(user: AbstractBaseUser) -> frozenset[int]:
+    cached = getattr(user, "_billing_customer_ids", None)
+    if cached is None:
+        cached = frozenset(CustomerMembership.objects.filter(user=user).values_list("customer_id", flat=True))
+        user._billing_customer_ids = cached  # type: ignore[attr-defined]  # per-request memo
+    return cached
+
+
+def is_authenticated(actor: Actor) -> bool:
+    return actor is not None and bool(getattr(actor, "is_authenticated", False)) and actor.is_active
+
+
+def visible_customer_ids(actor: Actor) -> frozenset[int] | None:
+    """None means every customer; otherwise the ids this actor may see (possibly empty)."""
+    if not is_authenticated(actor):
+        return frozenset()
+    if actor.is_superuser or actor.has_perm(VIEW_PERMISSION):  # type: ignore[union-attr]
+        return ALL
+    return _membership_ids(actor)  # type: ignore[arg-type]
+
+
+def can_see_customer(actor: Actor, customer_id: int) -> bool:
+    ids = visible_customer_ids(actor)
+    return ids is ALL or customer_id in ids
+
+
+def can_generate(actor: Actor) -> bool:
+    return is_authenticated(actor) and actor.has_perm(GENERATE_PERMISSION)  # type: ignore[union-attr]
+
+
+def ensure_can_generate_for(actor: Actor, customer_id: int) -> None:
+    """Raise PermissionDenied unless the actor may generate reports for this customer.
+
+    A command or worker acting without a user (actor None) is trusted: it runs on the server.
+    """
+    if actor is None:
+        return
+    if not can_generate(actor):
+        raise PermissionDenied("You do not have permission to generate billing reports.")
+    if not can_see_customer(actor, customer_id):
+        raise PermissionDenied("You may not generate billing reports for this customer.")

@@ -1,0 +1,145 @@
+"""factory-boy factories for the billing domain, shared by every test package."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from billing import models
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def permissions(self, create, extracted, **kwargs):
+        """UserFactory(permissions=["view_billingreport", "generate_report"])."""
+        if create and extracted:
+            self.user_permissions.add(
+                *Permission.objects.filter(content_type__app_label="billing", codename__in=extracted)
+            )
+
+
+def staff_user(*, generate: bool = True, **kwargs):
+    """A billing staff member: may view every report, and generate when `generate`."""
+    perms = ["view_billingreport", "view_order", "view_customer"] + (["generate_report"] if generate else [])
+    return UserFactory(permissions=perms, **kwargs)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Customer
+
+    company_name = factory.Sequence(lambda n: f"Merchant {n}")
+    legal_business_name = factory.LazyAttribute(lambda c: f"{c.company_name} LLC")
+    email = factory.Sequence(lambda n: f"billing{n}@merchant.example")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.CustomerMembership
+
+    user = factory.SubFactory(UserFactory)
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Product
+
+    customer = factory.SubFactory(CustomerFactory)
+    sku = factory.Sequence(lambda n: f"SKU{n:05d}")
+    case_size = 12
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Service
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+    charge_type = models.ChargeType.PER_ORDER
+
+
+class CustomerServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.CustomerService
+
+    customer = factory.SubFactory(CustomerFactory)
+    service = factory.SubFactory(ServiceFactory)
+    unit_price = Decimal("1.5000")
+
+
+class PriceTierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.PriceTier
+
+    customer_service = factory.SubFactory(CustomerServiceFactory)
+    up_to = None
+    unit_price = Decimal("0.3000")
+
+
+class RuleGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.RuleGroup
+
+    customer_service = factory.SubFactory(CustomerServiceFactory)
+    logic_operator = models.RuleGroupLogic.AND
+
+
+class RuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Rule
+
+    rule_group = factory.SubFactory(RuleGroupFactory)
+    field = "ship_to_country"
+    operator = "eq"
+    value = "US"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Order
+
+    transaction_id = factory.Sequence(lambda n: f"TX{n:08d}")
+    customer = factory.SubFactory(CustomerFactory)
+    reference_number = factory.Sequence(lambda n: f"REF-{n}")
+    close_date = factory.LazyFunction(lambda: dt.datetime(2025, 1, 15, 12, 0, tzinfo=dt.UTC))
+    status = models.OrderStatus.COMPLETED
+    ship_to_name = "John Smith"
+    ship_to_address = "123 Test St"
+    ship_to_city = "Springfield"
+    ship_to_state = "IL"
+    ship_to_country = "US"
+    carrier = "UPS"
+    weight_lb = Decimal("2.500")
+    volume_cuft = Decimal("0.800")
+    packages = 1
+    line_items = 0
+    total_item_qty = 0
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    sku = factory.Sequence(lambda n: f"SKU{n:05d}")
+    quantity = 1
+
+
+def order_with_lines(*, lines: dict[str, int], **kwargs) -> models.Order:
+    """An order whose line_items and total_item_qty agree with its SKU lines."""
+    order = OrderFactory(line_items=len(lines), total_item_qty=sum(lines.values()), **kwargs)
+    for sku, qty in lines.items():
+        OrderLineFactory(order=order, sku=sku, quantity=qty)
+    return order
