@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv migrate demo lint format schema check-schema clean
+.PHONY: help run test venv serve worker lint format schema typecheck clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -27,6 +27,17 @@ run: $(STAMP)  ## run the server on SQLite with demo data; GraphiQL at http://12
 
 test: $(STAMP)  ## run the whole test suite (SQLite; set DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest
+
+serve: $(STAMP)  ## production server: gunicorn (WEB_CONCURRENCY workers) serving the app and its static files
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/gunicorn backend.wsgi -c backend/gunicorn.conf.py
+
+worker: $(STAMP)  ## a Celery worker (needs CELERY_BROKER_URL)
+	$(BIN)/celery -A backend worker -l info
+
+typecheck: $(STAMP)  ## mypy over billing/ with the Django stubs
+	$(BIN)/mypy
 
 lint: $(STAMP)  ## ruff lint + format check
 	$(BIN)/ruff check .

@@ -3,7 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from backend.health import healthz, readyz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("graphql/", include("graphql_schema.urls")),
     path("api/v2/", include("rest_compat.urls")),
