@@ -1,0 +1,365 @@
+"""Compile a rate card once, then price orders with it.
+
+    run = compile_rate_card(card)          # validates and precompiles every rule and line
+    for order in orders_in_canonical_sequence:
+        charges = run.price_order(order)
+
+Tiered lines are graduated over the whole period, like graduated charges in usage billing:
+the run remembers, per tiered line, the quantity earlier orders consumed, so an order's
+price depends on the orders priced before it. The canonical sequence is
+`canonical_order_key`: close_date ascending with orders without a close_date first, then
+transaction_id (compared by code point, i.e. `ORDER BY close_date NULLS FIRST,
+transaction_id COLLATE "C", id` in SQL), then order_id. `price_orders` sorts into that
+sequence itself; a caller streaming orders into `PricingRun.price_order` must feed them in
+that sequence, with one run per (customer, period).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+
+from .charges import (
+    CHARGE_TYPES,
+    DEFAULT_TIER_BASIS,
+    SKU_RESTRICTABLE,
+    TIER_BASES,
+    TIERED,
+    Band,
+    QuantityFunction,
+    graduated_cost,
+    quantity_function,
+    tier_bands,
+)
+from .errors import PricingError, RuleValidationError
+from .fields import ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
+from .money import CENT, EXACT, PRICE_PLACES, ROUNDING, quantize_price
+from .rules import compile_groups
+from .types import Charge, OrderData, RateCard, RateLineData
+
+__all__ = [
+    "PricingRun",
+    "canonical_order_key",
+    "compile_rate_card",
+    "price_orders",
+    "validate_rate_line",
+]
+
+_SKU_CACHE_LIMIT = 200_000
+
+
+def _line_error(label: str, reason: str) -> RuleValidationError:
+    return RuleValidationError(f"Rate-card line '{label}': {reason}", label=label, reason=reason)
+
+
+def _price(value: object, label: str, what: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise _line_error(label, f"{what} must be a Decimal, got {type(value).__name__} {value!r}")
+    number = Decimal(value)
+    if not number.is_finite():
+        raise _line_error(label, f"{what} must be a finite number, got {value}")
+    if number < 0:
+        raise _line_error(label, f"{what} must be >= 0, got {value}")
+    return quantize_price(number)
+
+
+def _tiers(line: RateLineData, label: str) -> list[tuple[Decimal | None, Decimal]]:
+    if not line.tiers:
+        raise _line_error(label, "a tiered line needs at least one tier")
+    tiers: list[tuple[Decimal | None, Decimal]] = []
+    previous: Decimal | None = None
+    last = len(line.tiers) - 1
+    for index, tier in enumerate(line.tiers):
+        where = f"tier {index + 1}"
+        up_to = getattr(tier, "up_to", None)
+        price = _price(getattr(tier, "unit_price", None), label, f"{where} unit price")
+        if up_to is None:
+            if index != last:
+                raise _line_error(label, f"{where} has no upper bound but is not the last tier")
+            tiers.append((None, price))
+            continue
+        if isinstance(up_to, bool) or not isinstance(up_to, Decimal | int):
+            raise _line_error(label, f"{where} upper bound must be a Decimal, got {type(up_to).__name__} {up_to!r}")
+        bound = Decimal(up_to)
+        if not bound.is_finite() or bound <= 0:
+            raise _line_error(label, f"{where} upper bound must be a finite number > 0, got {up_to}")
+        if previous is not None and bound <= previous:
+            raise _line_error(label, f"tier upper bounds must strictly increase: {where} has {bound} after {previous}")
+        if index == last:
+            raise _line_error(label, f"the last tier ({where}) must have no upper bound, so every quantity has a price")
+        tiers.append((bound, price))
+        previous = bound
+    return tiers
+
+
+def _assigned_skus(line: RateLineData, label: str) -> frozenset[str]:
+    skus = set()
+    for sku in line.skus:
+        normalised = normalize_sku(sku) if isinstance(sku, str) else ""
+        if not normalised:
+            raise _line_error(label, f"assigned SKU {sku!r} is not a valid SKU")
+        skus.add(normalised)
+    return frozenset(skus)
+
+
+def _check_line(line: RateLineData, label: str) -> tuple[str, Decimal, list[tuple[Decimal | None, Decimal]]]:
+    """Everything but the rules; returns (model whose quantity is charged, unit price at 4 dp, tiers)."""
+    if not isinstance(line, RateLineData):
+        raise _line_error(label, f"expected RateLineData, got {type(line).__name__}")
+    charge_type = line.charge_type
+    if not isinstance(charge_type, str) or charge_type not in CHARGE_TYPES:
+        raise _line_error(label, f"unknown charge type {charge_type!r} (use one of: {', '.join(CHARGE_TYPES)})")
+    price = _price(line.unit_price, label, "unit price")
+    tiers: list[tuple[Decimal | None, Decimal]] = []
+    basis = ""
+    if charge_type == TIERED:
+        basis = line.tier_basis or DEFAULT_TIER_BASIS
+        if basis not in TIER_BASES:
+            raise _line_error(
+                label,
+                f"tier basis {line.tier_basis!r} is not valid (use one of: {', '.join(TIER_BASES)}; "
+                f"empty means {DEFAULT_TIER_BASIS})",
+            )
+        tiers = _tiers(line, label)
+    else:
+        if line.tier_basis:
+            raise _line_error(label, f"tier basis {line.tier_basis!r} is only used by tiered lines")
+        if line.tiers:
+            raise _line_error(label, f"tiers are only used by tiered lines, this line is {charge_type!r}")
+    model = basis or charge_type
+    skus = _assigned_skus(line, label)
+    if skus and model not in SKU_RESTRICTABLE:
+        raise _line_error(
+            label,
+            f"assigned SKUs do not apply to {model!r} charges (only to {', '.join(sorted(SKU_RESTRICTABLE))}, "
+            "or tiered over one of them); use a rule 'sku contains ...' to restrict when the line applies",
+        )
+    return model, price, tiers
+
+
+def validate_rate_line(line: RateLineData, label: str) -> None:
+    """Raise RuleValidationError, naming `label` (or the rule's own label), if the line cannot be priced.
+
+    Checks: known charge type; unit price and tier prices finite and >= 0; a tiered line has
+    at least one tier, upper bounds > 0 and strictly increasing, only the last without a
+    bound, and a tier basis among TIER_BASES (empty = per_unit); tiers and tier basis only on
+    tiered lines; assigned SKUs only on per_unit, per_sku, case_pick, each_pick (or tiered
+    over per_unit / per_sku); every rule group and rule.
+    """
+    _check_line(line, label)
+    compile_groups(line.rule_groups, label)
+
+
+# --- compiled run -------------------------------------------------------------------------
+
+
+def _case_sizes(card: RateCard) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for sku, size in card.case_sizes.items():
+        normalised = normalize_sku(sku) if isinstance(sku, str) else ""
+        if not normalised:
+            raise RuleValidationError(f"Rate card: case size given for an invalid SKU {sku!r}", label="case_sizes")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise RuleValidationError(
+                f"Rate card: case size of SKU {sku!r} must be an integer >= 1, got {size!r}", label="case_sizes"
+            )
+        if sizes.get(normalised, size) != size:
+            raise RuleValidationError(
+                f"Rate card: SKU {normalised!r} has two case sizes ({sizes[normalised]} and {size})",
+                label="case_sizes",
+            )
+        sizes[normalised] = size
+    return sizes
+
+
+def _check_order_attributes(order: OrderData, decimals: tuple[str, ...], ints: tuple[str, ...], texts: tuple[str, ...]):
+    for name in decimals:
+        value = getattr(order, name)
+        if type(value) is not Decimal or not value.is_finite() or value < 0:
+            raise PricingError(f"{name} must be a finite Decimal >= 0, got {type(value).__name__} {value!r}")
+    for name in ints:
+        value = getattr(order, name)
+        if type(value) is not int or value < 0:
+            raise PricingError(f"{name} must be an int >= 0, got {type(value).__name__} {value!r}")
+    for name in texts:
+        value = getattr(order, name)
+        if not isinstance(value, str):
+            raise PricingError(f"{name} must be text, got {type(value).__name__} {value!r}")
+
+
+class PricingRun:
+    """A compiled rate card plus the period state of its tiered lines. Build with compile_rate_card.
+
+    Not thread-safe: one run prices one (customer, period) sequence of orders.
+    """
+
+    __slots__ = ("_attrs", "_consumed", "_lines", "_sku_cache", "card")
+
+    def __init__(self, card: RateCard, lines: list[tuple], attrs: tuple[tuple[str, ...], ...], tiered: int) -> None:
+        self.card = card
+        self._lines = tuple(lines)
+        self._attrs = attrs
+        self._consumed: list[Decimal] = [Decimal(0)] * tiered
+        self._sku_cache: dict[str, str] = {}
+
+    def reset(self) -> None:
+        """Forget the quantities consumed by tiered lines (start a new period)."""
+        self._consumed = [Decimal(0)] * len(self._consumed)
+
+    @property
+    def tier_consumed(self) -> dict[int, Decimal]:
+        """Per tiered line (rate-card index): the quantity consumed so far in this run."""
+        return {spec[9]: self._consumed[spec[8]] for spec in self._lines if spec[8] is not None}
+
+    def _normalize(self, sku: object) -> str:
+        if not isinstance(sku, str):
+            raise PricingError(f"order line SKU must be text, got {type(sku).__name__} {sku!r}")
+        normalised = normalize_sku(sku)
+        if not normalised:
+            raise PricingError(f"order line SKU {sku!r} is empty once normalised")
+        if len(self._sku_cache) >= _SKU_CACHE_LIMIT:
+            self._sku_cache.clear()
+        self._sku_cache[sku] = normalised
+        return normalised
+
+    def price_order(self, order: OrderData) -> list[Charge]:
+        """The charges of `order`, in rate-card order; lines that do not apply or have quantity 0 give none.
+
+        Advances the period state of tiered lines (only if the whole order prices without error).
+        """
+        try:
+            return self._price(order)
+        except (PricingError, TypeError, AttributeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
+            tid = getattr(order, "transaction_id", "?")
+            oid = getattr(order, "order_id", "?")
+            raise PricingError(f"Cannot price order {tid!r} (id {oid}): {exc}") from exc
+
+    def _price(self, order: OrderData) -> list[Charge]:
+        decimals, ints, texts = self._attrs
+        if decimals or ints or texts:
+            _check_order_attributes(order, decimals, ints, texts)
+        units: dict[str, int] = {}
+        lines = order.lines
+        if lines:
+            cache = self._sku_cache
+            for line in lines:
+                qty = line.quantity
+                if type(qty) is not int or qty < 0:
+                    raise PricingError(f"line {line.sku!r}: quantity must be an int >= 0, got {qty!r}")
+                if qty:
+                    sku = cache.get(line.sku) or self._normalize(line.sku)
+                    units[sku] = units.get(sku, 0) + qty
+            total = sum(units.values())
+        else:
+            total = order.total_item_qty
+            if type(total) is not int or total < 0:
+                raise PricingError(f"total_item_qty must be an int >= 0, got {total!r}")
+
+        order_id = order.order_id
+        charges: list[Charge] = []
+        pending = None
+        for applies, quantity, price, cs_id, service_id, name, charge_type, bands, tier, _ in self._lines:
+            if applies is not None and not applies(order, units):
+                continue
+            qty = quantity(order, units, total)
+            if not qty:
+                continue
+            if type(qty) is int:
+                qty = Decimal(qty)
+            if tier is None:
+                amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
+                charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, price, amount))
+                continue
+            start = self._consumed[tier]
+            amount = graduated_cost(bands, start, qty).quantize(CENT, ROUND_HALF_UP, ROUNDING)
+            effective = ROUNDING.divide(amount, qty).quantize(PRICE_PLACES, ROUND_HALF_UP, ROUNDING)
+            charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, effective, amount))
+            if pending is None:
+                pending = []
+            pending.append((tier, EXACT.add(start, qty)))
+        if pending is not None:
+            for tier, consumed in pending:
+                self._consumed[tier] = consumed
+        return charges
+
+
+def compile_rate_card(card: RateCard) -> PricingRun:
+    """Validate `card` and compile every rule and line once; raises RuleValidationError on invalid data.
+
+    Lines are labelled "rate_card[i]" in messages; rules without a label of their own are
+    named "rate_card[i].rule_groups[g].rules[r]".
+    """
+    if not isinstance(card, RateCard):
+        raise RuleValidationError(f"expected RateCard, got {type(card).__name__}")
+    sizes = _case_sizes(card)
+    per_unit_skus = set()
+    for sku in card.per_unit_skus:
+        normalised = normalize_sku(sku) if isinstance(sku, str) else ""
+        if not normalised:
+            raise RuleValidationError(f"Rate card: per_unit SKU {sku!r} is not a valid SKU", label="per_unit_skus")
+        per_unit_skus.add(normalised)
+    excluded = frozenset(per_unit_skus)
+    decimals: set[str] = set()
+    ints: set[str] = set()
+    texts: set[str] = set()
+    compiled = []
+    tiered = 0
+    for index, line in enumerate(card.lines):
+        label = f"rate_card[{index}]"
+        model, price, tiers = _check_line(line, label)
+        applies, attrs = compile_groups(line.rule_groups, label)
+        skus = _assigned_skus(line, label)
+        quantity: QuantityFunction
+        quantity, attr = quantity_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)
+        if attr:
+            attrs.add(attr)
+        for a in attrs:
+            if a in ORDER_DECIMAL_FIELDS:
+                decimals.add(a)
+            elif a in ORDER_INT_FIELDS:
+                ints.add(a)
+            else:
+                texts.add(a)
+        bands: tuple[Band, ...] = ()
+        tier = None
+        if line.charge_type == TIERED:
+            bands = tier_bands(tiers)
+            tier = tiered
+            tiered += 1
+        spec = (
+            applies,
+            quantity,
+            price,
+            line.customer_service_id,
+            line.service_id,
+            line.service_name,
+            line.charge_type,
+            bands,
+            tier,
+            index,
+        )
+        compiled.append(spec)
+    attrs_by_kind = (tuple(sorted(decimals)), tuple(sorted(ints)), tuple(sorted(texts)))
+    return PricingRun(card, compiled, attrs_by_kind, tiered)
+
+
+def canonical_order_key(order: OrderData) -> tuple:
+    """Sort key of the canonical pricing sequence: no close_date first, then close_date, transaction_id, order_id."""
+    close_date = order.close_date
+    if close_date is None:
+        return (0, 0, order.transaction_id, order.order_id)
+    return (1, close_date, order.transaction_id, order.order_id)
+
+
+def price_orders(card: RateCard, orders: Iterable[OrderData]) -> list[Charge]:
+    """Price a period's orders in the canonical sequence (the reference result of a report)."""
+    run = compile_rate_card(card)
+    try:
+        ordered = sorted(orders, key=canonical_order_key)
+    except (TypeError, AttributeError) as exc:
+        raise PricingError(f"cannot sort orders into the canonical sequence: {exc}") from exc
+    charges: list[Charge] = []
+    price = run.price_order
+    for order in ordered:
+        charges += price(order)
+    return charges
