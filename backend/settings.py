@@ -7,6 +7,7 @@ an in-process cache and background work run in-process. See README "Configuratio
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,7 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 
 INSTALLED_APPS = [
+    "backend",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backend.middleware.RequestIdMiddleware",
     "backend.request_logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -74,6 +77,16 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+# Job progress is written through a second connection to the same database, committed on
+# its own, so other processes see it while the generation transaction is still open
+# (docs/background-jobs.md). SQLite has a single writer, so it keeps progress on "default".
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+    if "postgresql" in DATABASES["default"]["ENGINE"]:
+        # Progress is advisory: its commits need not wait for the WAL flush.
+        _options = dict(DATABASES["default"].get("OPTIONS", {}))
+        _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
+        DATABASES["progress"]["OPTIONS"] = _options
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
@@ -144,6 +157,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=FRONTEND_ORIGINS
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=FRONTEND_ORIGINS)
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/(api|graphql)/.*$"
+# Headers the SPA may send cross-origin, and response headers its JavaScript may read.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID", "X-Total-Count", "Idempotent-Replayed"]
+# CSRF failures outside DRF views: the JSON error envelope for /api/ paths, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "rest_compat.errors.csrf_failure"
 
 # --- Django REST framework (the legacy facade) ----------------------------------------
 REST_FRAMEWORK = {
@@ -162,11 +180,20 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# Swagger UI at /api/v2/docs/ (the schema at /api/v2/schema/ is always served to authenticated users).
+SWAGGER_UI_ENABLED = env.bool("SWAGGER_UI_ENABLED", default=DEBUG)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "LedgerLink Billing — REST facade (v2)",
     "DESCRIPTION": "The legacy /api/v2/reports/* endpoints used by the LedgerLink frontend.",
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "SuccessTrueEnum": [(True, True)],
+        "SuccessFalseEnum": [(False, False)],
+        "ErrorCodeEnum": "billing.errors.ErrorCode",
+        "JobStatusEnum": "billing.models.JobStatus",
+    },
 }
 
 # --- GraphQL --------------------------------------------------------------------------
@@ -187,6 +214,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Redis/SQS redeliver a message that was not acknowledged within this time (a killed worker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Idempotency keys (Idempotency-Key header, idempotencyKey input) are remembered this long.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# Debug hook, off by default: seconds to sleep after each progress update of a report job, to
+# make a job slow enough to watch or to interrupt (used by the worker crash test).
+BILLING_JOB_PROGRESS_DELAY = env.float("BILLING_JOB_PROGRESS_DELAY", default=0.0)
 
 # --- Logging --------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

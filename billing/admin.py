@@ -1,3 +1,453 @@
-from django.contrib import admin
+"""The Django admin for operators.
 
-# Register your models here.
+Rate cards, customers and orders are editable; rules are validated by the pricing engine
+before they are saved. Reports, report jobs, billing runs and audit events are snapshots or
+history: read-only. API tokens are created with `manage.py create_api_token` (the secret is
+shown once there) and can be revoked here. Large tables use raw-id widgets, joined list
+columns and no full result counts, so their pages stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+
+from billing.errors import NotFound
+from billing.models import (
+    ApiToken,
+    AuditEvent,
+    BillingReport,
+    BillingRun,
+    Customer,
+    CustomerMembership,
+    CustomerService,
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    PriceTier,
+    Product,
+    ReportJob,
+    ReportLine,
+    ReportOrder,
+    ReportServiceTotal,
+    Rule,
+    RuleGroup,
+    Service,
+)
+from billing.pricing import (
+    FIELDS,
+    OPERATORS,
+    RateLineData,
+    RuleData,
+    RuleValidationError,
+    TierData,
+    normalize_sku,
+    validate_rate_line,
+    validate_rule,
+)
+from billing.services.tokens import api_token_revoke
+
+# --- read-only base classes -----------------------------------------------------------------
+
+
+class ReadOnlyAdminMixin:
+    """Viewable, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
+# --- customers and products ----------------------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    model = CustomerMembership
+    extra = 0
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at",)
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ("customer", "sku", "description", "case_size")
+
+    def clean_sku(self) -> str:
+        sku = normalize_sku(self.cleaned_data["sku"])
+        if not sku:
+            raise forms.ValidationError("Enter a SKU.")
+        return sku
+
+
+class ProductInline(admin.TabularInline):
+    model = Product
+    form = ProductForm
+    extra = 0
+    fields = ("sku", "description", "case_size")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("company_name", "legal_business_name", "email", "currency", "is_active", "created_at")
+    list_filter = ("is_active", "currency")
+    search_fields = ("company_name", "legal_business_name", "email")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (MembershipInline, ProductInline)
+
+
+@admin.register(CustomerMembership)
+class CustomerMembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "customer", "created_at")
+    list_select_related = ("user", "customer")
+    raw_id_fields = ("user", "customer")
+    search_fields = ("user__username", "customer__company_name")
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
+    list_display = ("sku", "customer", "description", "case_size")
+    list_select_related = ("customer",)
+    list_filter = ("customer",)
+    search_fields = ("sku", "description", "customer__company_name")
+    raw_id_fields = ("customer",)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "charge_type", "created_at")
+    list_filter = ("charge_type",)
+    search_fields = ("name", "description")
+    readonly_fields = ("created_at",)
+
+
+# --- rate cards ------------------------------------------------------------------------------
+
+
+class PriceTierFormSet(BaseInlineFormSet):
+    """Checks the tiers of a tiered line together: increasing bounds, one open last band."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        line: CustomerService = self.instance
+        service = getattr(line, "service", None) if line.service_id else None
+        if service is None:
+            return
+        tiers = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            tiers.append(TierData(up_to=data.get("up_to"), unit_price=data["unit_price"]))
+        tiers.sort(key=lambda tier: (tier.up_to is None, tier.up_to or 0))
+        candidate = RateLineData(
+            customer_service_id=line.pk or 0,
+            service_id=service.pk,
+            service_name=service.name,
+            charge_type=service.charge_type,
+            unit_price=line.unit_price,
+            tier_basis=line.tier_basis,
+            tiers=tuple(tiers),
+        )
+        try:
+            validate_rate_line(candidate, str(line))
+        except RuleValidationError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class PriceTierInline(admin.TabularInline):
+    model = PriceTier
+    formset = PriceTierFormSet
+    extra = 0
+    fields = ("up_to", "unit_price")
+
+
+class RuleGroupInline(admin.TabularInline):
+    model = RuleGroup
+    extra = 0
+    fields = ("name", "logic_operator", "rule_summary")
+    readonly_fields = ("rule_summary",)
+    show_change_link = True  # rules are edited on the rule group's page
+
+    @admin.display(description="Rules")
+    def rule_summary(self, group: RuleGroup) -> str:
+        if not group.pk:
+            return "Save, then open the group to add rules."
+        rules = list(group.rules.all())
+        return "; ".join(str(rule) for rule in rules) or "(no rules: always true)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RuleGroup]:
+        return super().get_queryset(request).prefetch_related("rules")
+
+
+@admin.register(CustomerService)
+class CustomerServiceAdmin(admin.ModelAdmin):
+    list_display = ("customer", "service", "charge_type", "unit_price", "is_active", "updated_at")
+    list_select_related = ("customer", "service")
+    list_filter = ("is_active", "service__charge_type", "service")
+    search_fields = ("customer__company_name", "service__name")
+    raw_id_fields = ("customer", "skus")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (PriceTierInline, RuleGroupInline)
+
+    @admin.display(description="Charge type", ordering="service__charge_type")
+    def charge_type(self, line: CustomerService) -> str:
+        return line.service.get_charge_type_display()
+
+
+class RuleForm(forms.ModelForm):
+    """A rule is saved only if the pricing engine can evaluate it; the error names the rule."""
+
+    field = forms.ChoiceField(choices=[(name, name) for name in FIELDS])
+    operator = forms.ChoiceField(choices=[(name, f"{name} ({meaning})") for name, meaning in OPERATORS.items()])
+
+    class Meta:
+        model = Rule
+        fields = ("field", "operator", "value")
+        help_texts = {"value": "Several values are separated by ';'."}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        field, operator, value = cleaned.get("field"), cleaned.get("operator"), cleaned.get("value")
+        if field is None or operator is None or value is None:
+            return cleaned
+        label = f"#{self.instance.pk}" if self.instance.pk else ""  # new rules are named by their text
+        try:
+            validate_rule(RuleData(field=field, operator=operator, value=value, label=label))
+        except RuleValidationError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_rule") from None
+        return cleaned
+
+
+class RuleInline(admin.TabularInline):
+    model = Rule
+    form = RuleForm
+    extra = 1
+
+
+@admin.register(RuleGroup)
+class RuleGroupAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "customer_service", "logic_operator")
+    list_select_related = ("customer_service__customer", "customer_service__service")
+    list_filter = ("logic_operator",)
+    search_fields = ("name", "customer_service__customer__company_name", "customer_service__service__name")
+    raw_id_fields = ("customer_service",)
+    inlines = (RuleInline,)
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    form = RuleForm
+    fields = ("rule_group", "field", "operator", "value")
+    list_display = ("__str__", "rule_group", "field", "operator", "value")
+    list_select_related = ("rule_group",)
+    list_filter = ("field", "operator")
+    raw_id_fields = ("rule_group",)
+
+
+@admin.register(PriceTier)
+class PriceTierAdmin(admin.ModelAdmin):
+    list_display = ("customer_service", "up_to", "unit_price")
+    list_select_related = ("customer_service__customer", "customer_service__service")
+    raw_id_fields = ("customer_service",)
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ("sku", "quantity")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("transaction_id", "customer", "close_date", "status", "ship_to_country", "total_item_qty")
+    list_select_related = ("customer",)
+    list_filter = ("status", "customer")
+    search_fields = ("=transaction_id", "reference_number", "ship_to_name")
+    raw_id_fields = ("customer",)
+    readonly_fields = ("created_at", "updated_at")
+    show_full_result_count = False
+    inlines = (OrderLineInline,)
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(admin.ModelAdmin):
+    list_display = ("order", "sku", "quantity")
+    list_select_related = ("order",)
+    search_fields = ("=order__transaction_id", "=sku")
+    raw_id_fields = ("order",)
+    show_full_result_count = False
+
+
+# --- reports (immutable) ---------------------------------------------------------------------
+
+
+class ServiceTotalInline(ReadOnlyTabularInline):
+    model = ReportServiceTotal
+    fields = ("service_name", "charge_type", "quantity", "amount", "order_count")
+    readonly_fields = fields
+
+
+class AuditEventInline(ReadOnlyTabularInline):
+    model = AuditEvent
+    fields = ("created_at", "action", "actor", "interface", "format", "request_id")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(BillingReport)
+class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "customer",
+        "start_date",
+        "end_date",
+        "total_amount",
+        "currency",
+        "order_count",
+        "status",
+        "output_format",
+        "created_by",
+        "created_at",
+    )
+    list_select_related = ("customer", "created_by")
+    list_filter = ("status", "output_format", "customer")
+    search_fields = ("id", "customer__company_name")
+    date_hierarchy = "created_at"
+    inlines = (ServiceTotalInline, AuditEventInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BillingReport]:
+        return super().get_queryset(request).select_related("customer", "created_by", "superseded_by")
+
+
+@admin.register(ReportOrder)
+class ReportOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("transaction_id", "report", "close_date", "total_amount", "is_billed")
+    list_select_related = ("report__customer",)
+    list_filter = ("is_billed",)
+    search_fields = ("=transaction_id", "=report__id")
+    raw_id_fields = ("report", "order")
+    show_full_result_count = False
+
+
+@admin.register(ReportLine)
+class ReportLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("report", "order", "service_name", "charge_type", "quantity", "unit_price", "amount")
+    list_select_related = ("report__customer", "order")
+    search_fields = ("=order__transaction_id", "=report__id")
+    raw_id_fields = ("report", "order")
+    show_full_result_count = False
+
+
+@admin.register(ReportServiceTotal)
+class ReportServiceTotalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("report", "service_name", "charge_type", "quantity", "amount", "order_count")
+    list_select_related = ("report__customer",)
+    search_fields = ("service_name", "=report__id")
+    raw_id_fields = ("report",)
+
+
+@admin.register(ReportJob)
+class ReportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "customer",
+        "start_date",
+        "end_date",
+        "status",
+        "processed_orders",
+        "total_orders",
+        "attempts",
+        "created_at",
+        "finished_at",
+    )
+    list_select_related = ("customer",)
+    list_filter = ("status",)
+    search_fields = ("=id", "customer__company_name")
+    raw_id_fields = ("customer", "report", "billing_run", "requested_by")
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "start_date", "end_date", "requested_by", "created_at")
+    list_select_related = ("requested_by",)
+    raw_id_fields = ("requested_by",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "action", "report", "actor", "interface", "format", "request_id")
+    list_select_related = ("report__customer", "actor")
+    list_filter = ("action", "interface")
+    search_fields = ("=report__id", "actor__username", "=request_id")
+    raw_id_fields = ("report", "actor")
+    show_full_result_count = False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("key", "user", "report", "job", "created_at", "expires_at")
+    list_select_related = ("user",)
+    raw_id_fields = ("user", "report", "job")
+    exclude = ("request_hash",)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with `manage.py create_api_token`; the admin shows and revokes them."""
+
+    list_display = ("prefix_display", "name", "user", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_select_related = ("user",)
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "name", "user__username")
+    fields = ("prefix_display", "name", "user", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="Token", ordering="prefix")
+    def prefix_display(self, token: ApiToken) -> str:
+        return f"{token.prefix}…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked = 0
+        for token_id in queryset.filter(revoked_at__isnull=True).values_list("pk", flat=True):
+            try:
+                api_token_revoke(token_id=token_id)
+            except NotFound:
+                continue  # deleted meanwhile (with its user)
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

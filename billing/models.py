@@ -385,6 +385,14 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
 
+class Interface(models.TextChoices):
+    REST = "rest", "REST"
+    GRAPHQL = "graphql", "GraphQL"
+    COMMAND = "command", "Management command"
+    WORKER = "worker", "Background worker"
+    ADMIN = "admin", "Admin"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -433,6 +441,10 @@ class ReportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    interface = models.CharField(
+        max_length=16, choices=Interface.choices, default=Interface.COMMAND, help_text="Where the job was requested."
+    )
+    request_id = models.CharField(max_length=64, blank=True, help_text="Id of the request that submitted the job.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -471,14 +483,6 @@ class AuditAction(models.TextChoices):
     REGENERATED = "regenerated", "Regenerated"
     SUPERSEDED = "superseded", "Superseded"
     DOWNLOADED = "downloaded", "Downloaded"
-
-
-class Interface(models.TextChoices):
-    REST = "rest", "REST"
-    GRAPHQL = "graphql", "GraphQL"
-    COMMAND = "command", "Management command"
-    WORKER = "worker", "Background worker"
-    ADMIN = "admin", "Admin"
 
 
 class AuditEvent(models.Model):

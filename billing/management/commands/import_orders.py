@@ -1,0 +1,184 @@
+"""manage.py import_orders FILE [--format csv|jsonl]: load a LedgerLink orders export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.errors import BillingError
+from billing.management.progress import ProgressBar, stream_is_tty
+from billing.services.orders import DEFAULT_BATCH_SIZE, ORDER_FIELDS, RowError, orders_upsert
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update orders from a LedgerLink orders export (CSV with a header row, or JSON Lines: "
+        "one JSON object per line). Orders are matched by transaction_id; importing the same file again "
+        "changes nothing. Rejected rows are listed on stderr as 'row N (TRANSACTION_ID): reason', where N is "
+        "the physical line number in the file (for CSV the header is line 1, so the first order is line 2; "
+        "for JSON Lines the first line is 1). Exits with status 1 when any row was rejected; the other rows "
+        "are imported. See docs/import-orders-format.md."
+    )
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="Path of the export, or '-' to read standard input (needs --format).")
+        parser.add_argument(
+            "--format",
+            choices=["csv", "jsonl"],
+            help="File format; guessed from the extension (.csv, .jsonl, .ndjson) when omitted.",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Rows written per transaction (default {DEFAULT_BATCH_SIZE}).",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        name: str = options["file"]
+        fmt: str | None = options["format"]
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        if name == "-":
+            if fmt is None:
+                raise CommandError("Reading standard input needs --format csv or --format jsonl.")
+            self._import(options.get("stdin") or sys.stdin, fmt, None, options)
+            return
+        path = Path(name)
+        if fmt is None:
+            fmt = FORMATS.get(path.suffix.lower())
+            if fmt is None:
+                raise CommandError(f"Cannot tell the format of {name!r} from its extension: pass --format csv|jsonl.")
+        if not path.is_file():
+            raise CommandError(f"No such file: {name}")
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            self._import(handle, fmt, path, options)
+
+    def _import(self, handle: TextIO, fmt: str, path: Path | None, options: dict[str, Any]) -> None:
+        parse_errors: list[RowError] = []
+        rows = self._csv_rows(handle, parse_errors) if fmt == "csv" else self._jsonl_rows(handle, parse_errors)
+        if fmt == "csv":
+            rows = self._checked_header(rows)
+
+        enabled = not options["no_progress"] and stream_is_tty(self.stdout)
+        total = None
+        if enabled and path is not None:
+            total = max(_count_lines(path) - (1 if fmt == "csv" else 0), 0)
+        try:
+            with ProgressBar(self.stdout, total=total, label="Importing orders", enabled=enabled) as bar:
+                result = orders_upsert(
+                    rows=rows, source="command", on_progress=bar.update, batch_size=options["batch_size"]
+                )
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"The file is not UTF-8 text ({exc.reason}); rows before the error were imported."
+            ) from None
+        except BillingError as exc:
+            raise CommandError(exc.message) from None
+
+        errors = sorted([*parse_errors, *result.errors], key=lambda error: error.row_number)
+        for error in errors:
+            self.stderr.write(str(error))
+        rejected = len(errors)
+        self.stdout.write(
+            f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, rejected {rejected}"
+        )
+        if rejected:
+            raise CommandError(f"{rejected} row(s) rejected.", returncode=1)
+
+    # --- readers: yield (physical line number, row mapping) -----------------------------
+
+    def _checked_header(self, rows: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Prime the CSV generator so header errors surface before anything is written."""
+        first = next(rows, None)
+
+        def chained() -> Iterator[tuple[int, dict[str, Any]]]:
+            if first is not None:
+                yield first
+            yield from rows
+
+        return chained()
+
+    def _csv_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise CommandError("The file is empty: expected a header row with the orders export columns.") from None
+        except csv.Error as exc:
+            raise CommandError(f"Cannot read the CSV header: {exc}") from None
+        columns = [column.strip().lower() for column in header]
+        duplicates = sorted({column for column in columns if columns.count(column) > 1 and column})
+        if duplicates:
+            raise CommandError(f"Duplicate column(s) in the header: {', '.join(duplicates)}.")
+        missing = [column for column in ORDER_FIELDS if column not in columns]
+        if missing:
+            raise CommandError(
+                f"Missing column(s): {', '.join(missing)}. The header must contain the orders export columns: "
+                f"{', '.join(ORDER_FIELDS)}. Nothing was imported."
+            )
+        unknown = [column for column in columns if column not in ORDER_FIELDS]
+        if unknown:
+            self.stderr.write(f"Ignoring unknown column(s): {', '.join(unknown)}")
+
+        previous_end = reader.line_num
+        while True:
+            start = previous_end + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                errors.append(RowError(start, "", f"malformed CSV: {exc}"))
+                previous_end = reader.line_num
+                continue
+            previous_end = reader.line_num
+            if not values or not any(value.strip() for value in values):
+                continue  # blank line
+            if len(values) != len(columns):
+                transaction_id = (
+                    values[columns.index("transaction_id")].strip()
+                    if len(values) > columns.index("transaction_id")
+                    else ""
+                )
+                errors.append(
+                    RowError(start, transaction_id, f"row has {len(values)} fields but the header has {len(columns)}")
+                )
+                continue
+            yield (
+                start,
+                {column: value for column, value in zip(columns, values, strict=True) if column in ORDER_FIELDS},
+            )
+
+    def _jsonl_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+        for line_number, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                errors.append(RowError(line_number, "", f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                continue
+            if not isinstance(row, dict):
+                errors.append(RowError(line_number, "", "line is not a JSON object"))
+                continue
+            yield line_number, row

@@ -1,0 +1,51 @@
+"""manage.py import_rate_card FILE: load services, customers, products and rate cards from JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.errors import ValidationFailed
+from billing.services.rate_cards import rate_card_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a rate-card document (the format written by export_rate_card, described in "
+        "docs/rate-card-format.md). The whole document is checked first and every problem is listed "
+        "with its path; nothing is written unless the document is entirely valid."
+    )
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="Path of the JSON document, or '-' for standard input.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        name: str = options["file"]
+        try:
+            if name == "-":
+                text = (options.get("stdin") or sys.stdin).read()
+            else:
+                text = Path(name).read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {name}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"Cannot read {name}: {exc}") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(
+                f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from None
+        try:
+            summary = rate_card_import(document=document)
+        except ValidationFailed as exc:
+            for path, messages in exc.fields.items():
+                for message in messages:
+                    self.stderr.write(f"{path}: {message}")
+            raise CommandError(exc.message) from None
+        self.stdout.write(f"Imported. {summary}")

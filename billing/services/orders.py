@@ -1,0 +1,609 @@
+"""Import orders from the WMS: the one service behind `manage.py import_orders` and `upsertOrders`.
+
+Rows carry the fields of the LedgerLink orders export (see docs/import-orders-format.md).
+Values may be text (CSV) or typed (JSON Lines, GraphQL). Every row is parsed and checked on
+its own: bad rows are reported with their row number and reason and skipped, good rows are
+written. Orders are matched by `transaction_id`: a new id creates an order, a known id updates
+its fields and replaces its SKU lines, and a row equal to what is stored changes nothing, so
+importing the same file twice is harmless.
+
+Rows are processed in batches with a constant number of queries per batch, each batch in its
+own transaction, so files of hundreds of thousands of rows import in bounded memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from billing.errors import PermissionDenied
+from billing.models import Customer, Order, OrderLine, OrderStatus
+from billing.permissions import Actor, is_authenticated, visible_customer_ids
+from billing.pricing import normalize_sku
+
+logger = logging.getLogger(__name__)
+
+#: The columns of the LedgerLink orders export, in export order.
+ORDER_FIELDS: tuple[str, ...] = (
+    "transaction_id",
+    "close_date",
+    "reference_number",
+    "ship_to_name",
+    "ship_to_company",
+    "ship_to_address",
+    "ship_to_address2",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_zip",
+    "ship_to_country",
+    "weight_lb",
+    "line_items",
+    "sku_quantity",
+    "total_item_qty",
+    "volume_cuft",
+    "packages",
+    "notes",
+    "carrier",
+    "customer_id",
+    "priority",
+    "status",
+)
+
+TEXT_FIELDS: tuple[str, ...] = (
+    "reference_number",
+    "ship_to_name",
+    "ship_to_company",
+    "ship_to_address",
+    "ship_to_address2",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_zip",
+    "ship_to_country",
+    "notes",
+    "carrier",
+    "priority",
+)
+DECIMAL_FIELDS: tuple[str, ...] = ("weight_lb", "volume_cuft")
+INT_FIELDS: tuple[str, ...] = ("packages", "line_items", "total_item_qty")
+
+#: Order columns an import writes (besides customer and lines).
+WRITTEN_FIELDS: tuple[str, ...] = (
+    "close_date",
+    "status",
+    *TEXT_FIELDS,
+    *DECIMAL_FIELDS,
+    *INT_FIELDS,
+)
+
+#: Statuses of a closed order, which must carry a close_date.
+CLOSED_STATUSES = frozenset({OrderStatus.COMPLETED.value, OrderStatus.SHIPPED.value})
+
+#: Accepted spellings of each status (compared lower-cased, with '-'/'_' read as spaces).
+STATUS_ALIASES: Mapping[str, str] = {
+    **dict.fromkeys(("open", "new", "pending", "on hold", "hold", "held", "backordered"), OrderStatus.OPEN.value),
+    **dict.fromkeys(
+        ("processing", "in progress", "allocated", "picking", "picked", "packing", "packed"),
+        OrderStatus.PROCESSING.value,
+    ),
+    **dict.fromkeys(("shipped", "dispatched", "in transit"), OrderStatus.SHIPPED.value),
+    **dict.fromkeys(("completed", "complete", "closed", "delivered", "fulfilled", "done"), OrderStatus.COMPLETED.value),
+    **dict.fromkeys(("cancelled", "canceled", "cancel", "void", "voided"), OrderStatus.CANCELLED.value),
+}
+
+_TEXT_LIMITS = tuple((name, Order._meta.get_field(name).max_length or 1_000_000) for name in TEXT_FIELDS)
+
+DEFAULT_BATCH_SIZE = 1000
+MAX_INT = 2_147_483_647  # PositiveIntegerField's upper bound on every backend
+DECIMAL_PLACES = Decimal("0.001")
+MAX_DECIMAL = Decimal("999999999.999")  # DecimalField(max_digits=12, decimal_places=3)
+
+# Accepted close_date layouts besides ISO 8601 (which datetime.fromisoformat reads).
+_DATETIME_FORMATS = (
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+)
+_SPACES = re.compile(r"[\s_\-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A rejected row: where it is (1-based row number), which order it named, and why."""
+
+    row_number: int
+    transaction_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row_number}" + (f" ({self.transaction_id})" if self.transaction_id else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    def summary(self) -> str:
+        return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, rejected {self.rejected}"
+
+
+class RowInvalid(ValueError):
+    """One row cannot be imported; the message is the reason shown to the user."""
+
+
+@dataclass(slots=True)
+class ParsedOrder:
+    row_number: int
+    transaction_id: str
+    customer_id: int
+    values: dict[str, Any]  # WRITTEN_FIELDS -> Python value
+    lines: tuple[tuple[str, int], ...]  # (normalised SKU, quantity), sorted by SKU
+
+
+# --- parsing one row (pure) ---------------------------------------------------------------
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(name: str, value: Any, max_length: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, bool)):
+        raise RowInvalid(f"{name} must be text")
+    text = str(value).strip()
+    if len(text) > max_length:
+        raise RowInvalid(f"{name} is longer than {max_length} characters")
+    if "\x00" in text:
+        raise RowInvalid(f"{name} contains a NUL character")
+    return text
+
+
+def _decimal(name: str, value: Any) -> Decimal:
+    if _is_empty(value):
+        return Decimal("0.000")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise RowInvalid(f"{name} must be a number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise RowInvalid(f"{name} must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise RowInvalid(f"{name} must be a finite number, got {value!r}")
+    if number < 0:
+        raise RowInvalid(f"{name} must not be negative, got {value!r}")
+    number = number.quantize(DECIMAL_PLACES, rounding=ROUND_HALF_UP)
+    if number > MAX_DECIMAL:
+        raise RowInvalid(f"{name} is too large: {value!r}")
+    return number
+
+
+def _integer(name: str, value: Any) -> int:
+    """A non-negative whole number; 5, "5", 5.0 and "5.0" are accepted, 5.5 and -1 are not."""
+    if isinstance(value, bool):
+        raise RowInvalid(f"{name} must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, (str, float, Decimal)):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise RowInvalid(f"{name} must be a whole number, got {value!r}") from None
+    else:
+        raise RowInvalid(f"{name} must be a whole number, got {value!r}")
+    if not number.is_finite() or number != number.to_integral_value():
+        raise RowInvalid(f"{name} must be a whole number, got {value!r}")
+    if number < 0:
+        raise RowInvalid(f"{name} must not be negative, got {value!r}")
+    if number > MAX_INT:
+        raise RowInvalid(f"{name} is too large: {value!r}")
+    return int(number)
+
+
+def _optional_integer(name: str, value: Any) -> int | None:
+    return None if _is_empty(value) else _integer(name, value)
+
+
+def billing_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.BILLING_TIME_ZONE)
+
+
+def parse_close_date(value: Any, *, zone: dt.tzinfo | None = None) -> dt.datetime | None:
+    """An aware datetime from ISO 8601 or a common export layout; naive values are in the billing zone."""
+    if _is_empty(value):
+        return None
+    zone = zone or billing_zone()
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            for layout in _DATETIME_FORMATS:
+                try:
+                    parsed = dt.datetime.strptime(text, layout)  # naive: the zone is applied below
+                    break
+                except ValueError:
+                    continue
+            else:
+                raise RowInvalid(f"close_date is not a date and time: {value!r}") from None
+    else:
+        raise RowInvalid(f"close_date is not a date and time: {value!r}")
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_status(value: Any) -> str:
+    if _is_empty(value):
+        return OrderStatus.COMPLETED.value
+    if not isinstance(value, str):
+        raise RowInvalid(f"unknown status {value!r}")
+    key = _SPACES.sub(" ", value.strip().lower())
+    try:
+        return STATUS_ALIASES[key]
+    except KeyError:
+        allowed = ", ".join(OrderStatus.values)
+        raise RowInvalid(f"unknown status {value!r} (expected one of {allowed})") from None
+
+
+def parse_sku_quantity(value: Any) -> tuple[tuple[str, int], ...]:
+    """SKU lines from JSON text or decoded data: [{"sku": ..., "quantity": ...}] or {sku: quantity}.
+
+    SKUs are normalised and duplicates summed; lines whose total quantity is 0 are dropped.
+    """
+    if _is_empty(value):
+        return ()
+    data = value
+    if isinstance(value, str):
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise RowInvalid(f"sku_quantity is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    if data is None:
+        return ()
+    if isinstance(data, Mapping):
+        pairs = list(data.items())
+    elif isinstance(data, list):
+        pairs = []
+        for index, item in enumerate(data):
+            if not isinstance(item, Mapping) or "sku" not in item or "quantity" not in item:
+                raise RowInvalid(f'sku_quantity[{index}] must be an object with "sku" and "quantity"')
+            pairs.append((item["sku"], item["quantity"]))
+    else:
+        raise RowInvalid('sku_quantity must be a list of {"sku", "quantity"} objects or an object {sku: quantity}')
+    totals: dict[str, int] = {}
+    for raw_sku, raw_quantity in pairs:
+        if not isinstance(raw_sku, (str, int)) or isinstance(raw_sku, bool):
+            raise RowInvalid(f"sku_quantity has an invalid SKU {raw_sku!r}")
+        sku = normalize_sku(str(raw_sku))
+        if not sku or "\x00" in sku:
+            raise RowInvalid(f"sku_quantity has an empty SKU {raw_sku!r}")
+        if len(sku) > 100:
+            raise RowInvalid(f"sku_quantity has a SKU longer than 100 characters: {raw_sku!r}")
+        quantity = _integer(f"quantity of SKU {raw_sku!r}", raw_quantity)
+        totals[sku] = totals.get(sku, 0) + quantity
+    return tuple(sorted((sku, qty) for sku, qty in totals.items() if qty > 0))
+
+
+def _customer_id(value: Any) -> int:
+    if _is_empty(value):
+        raise RowInvalid("customer_id is required")
+    try:
+        return _integer("customer_id", value)
+    except RowInvalid:
+        raise RowInvalid(f"customer_id must be a customer's numeric id, got {value!r}") from None
+
+
+def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None = None) -> ParsedOrder:
+    """Check and convert one export row; raises RowInvalid with every problem of the row."""
+    transaction_id = _text("transaction_id", row.get("transaction_id"), 64)
+    if not transaction_id:
+        raise RowInvalid("transaction_id is required")
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+
+    def attempt(name: str, parse: Callable[[], Any]) -> Any:
+        try:
+            result = parse()
+        except RowInvalid as exc:
+            problems.append(str(exc))
+            return None
+        values[name] = result
+        return result
+
+    customer_id = attempt("customer_id", lambda: _customer_id(row.get("customer_id")))
+    status = attempt("status", lambda: parse_status(row.get("status")))
+    close_date = attempt("close_date", lambda: parse_close_date(row.get("close_date"), zone=zone))
+    if status in CLOSED_STATUSES and close_date is None and "close_date" in values:
+        problems.append(f"close_date is required for a {status} order")
+    for name, max_length in _TEXT_LIMITS:
+        attempt(name, lambda name=name, max_length=max_length: _text(name, row.get(name), max_length))
+    for name in DECIMAL_FIELDS:
+        attempt(name, lambda name=name: _decimal(name, row.get(name)))
+    attempt("packages", lambda: _integer("packages", row.get("packages")) if not _is_empty(row.get("packages")) else 0)
+    line_items = attempt("line_items", lambda: _optional_integer("line_items", row.get("line_items")))
+    total_item_qty = attempt("total_item_qty", lambda: _optional_integer("total_item_qty", row.get("total_item_qty")))
+    lines = attempt("lines", lambda: parse_sku_quantity(row.get("sku_quantity")))
+    if problems:
+        raise RowInvalid("; ".join(problems))
+    values.pop("lines")
+    values.pop("customer_id")
+    if line_items is None:
+        values["line_items"] = len(lines)
+    if total_item_qty is None:
+        values["total_item_qty"] = sum(qty for _, qty in lines)
+    return ParsedOrder(
+        row_number=row_number, transaction_id=transaction_id, customer_id=customer_id, values=values, lines=lines
+    )
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _numbered(rows: Iterable[Mapping[str, Any] | tuple[int, Mapping[str, Any]]]) -> Iterator[tuple[int, Any]]:
+    for index, item in enumerate(rows, start=1):
+        if isinstance(item, tuple):
+            yield item
+        else:
+            yield index, item
+
+
+def _transaction_id_of(row: Any) -> str:
+    if isinstance(row, Mapping):
+        value = row.get("transaction_id")
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value).strip()[:64]
+    return ""
+
+
+class _Batch:
+    """The state shared by the batches of one import."""
+
+    def __init__(self, *, actor: Actor, result: UpsertResult) -> None:
+        self.result = result
+        self.zone = billing_zone()
+        self.visible = visible_customer_ids(actor) if actor is not None else None
+        self.known_customers: set[int] = set()
+        self.unknown_customers: set[int] = set()
+        self.seen: dict[str, int] = {}  # transaction_id -> row number, across the whole import
+
+    def reject(self, row_number: int, transaction_id: str, reason: str) -> None:
+        self.result.errors.append(RowError(row_number, transaction_id, reason))
+
+    def _resolve_customers(self, ids: set[int]) -> None:
+        missing = ids - self.known_customers - self.unknown_customers
+        if missing:
+            found = set(Customer.objects.filter(pk__in=missing).values_list("pk", flat=True))
+            self.known_customers |= found
+            self.unknown_customers |= missing - found
+
+    def customer_allowed(self, customer_id: int) -> bool:
+        if customer_id not in self.known_customers:
+            return False
+        return self.visible is None or customer_id in self.visible
+
+    def process(self, chunk: list[tuple[int, Any]]) -> None:
+        parsed: list[ParsedOrder] = []
+        for row_number, row in chunk:
+            if not isinstance(row, Mapping):
+                self.reject(row_number, "", "row is not an object of order fields")
+                continue
+            try:
+                order = parse_row(row, row_number=row_number, zone=self.zone)
+            except RowInvalid as exc:
+                self.reject(row_number, _transaction_id_of(row), str(exc))
+                continue
+            first = self.seen.get(order.transaction_id)
+            if first is not None:
+                self.reject(row_number, order.transaction_id, f"duplicate transaction_id (first given on row {first})")
+                continue
+            self.seen[order.transaction_id] = row_number
+            parsed.append(order)
+        if not parsed:
+            return
+        self._resolve_customers({order.customer_id for order in parsed})
+        accepted: list[ParsedOrder] = []
+        for order in parsed:
+            if self.customer_allowed(order.customer_id):
+                accepted.append(order)
+            else:
+                self.reject(order.row_number, order.transaction_id, f"unknown customer_id {order.customer_id}")
+        if not accepted:
+            return
+        try:
+            outcome = self._write(accepted)
+        except IntegrityError:
+            # Another import created some of these orders meanwhile: once more, now updating them.
+            outcome = self._write(accepted)
+        self.result.created += outcome.created
+        self.result.updated += outcome.updated
+        self.result.unchanged += outcome.unchanged
+        self.result.errors.extend(outcome.errors)
+
+    @transaction.atomic
+    def _write(self, orders: list[ParsedOrder]) -> UpsertResult:
+        """Write one batch in one transaction; returns its counts (applied by the caller once committed)."""
+        outcome = UpsertResult()
+        existing = {
+            order.transaction_id: order
+            for order in Order.objects.select_for_update()
+            .filter(transaction_id__in=[o.transaction_id for o in orders])
+            .only("pk", "transaction_id", "customer_id", *WRITTEN_FIELDS)
+        }
+        stored_lines: dict[int, list[tuple[str, int]]] = {}
+        if existing:
+            for order_id, sku, quantity in (
+                OrderLine.objects.filter(order_id__in=[o.pk for o in existing.values()])
+                .order_by()
+                .values_list("order_id", "sku", "quantity")
+            ):
+                stored_lines.setdefault(order_id, []).append((sku, quantity))
+
+        now = timezone.now()
+        to_create: list[ParsedOrder] = []
+        to_update: list[Order] = []
+        replace_lines: list[tuple[int, ParsedOrder]] = []
+        for parsed in orders:
+            current = existing.get(parsed.transaction_id)
+            if current is None:
+                to_create.append(parsed)
+                continue
+            if current.customer_id != parsed.customer_id:
+                reason = (
+                    f"order belongs to customer {current.customer_id}; it cannot move to customer {parsed.customer_id}"
+                )
+                outcome.errors.append(RowError(parsed.row_number, parsed.transaction_id, reason))
+                continue
+            changed = [name for name, value in parsed.values.items() if getattr(current, name) != value]
+            lines_changed = tuple(sorted(stored_lines.get(current.pk, ()))) != parsed.lines
+            if not changed and not lines_changed:
+                outcome.unchanged += 1
+                continue
+            for name in changed:
+                setattr(current, name, parsed.values[name])
+            current.updated_at = now
+            to_update.append(current)
+            if lines_changed:
+                replace_lines.append((current.pk, parsed))
+            outcome.updated += 1
+
+        created_ids = _insert_orders(to_create, now) if to_create else {}
+        outcome.created = len(to_create)
+        if to_update:
+            Order.objects.bulk_update(to_update, [*WRITTEN_FIELDS, "updated_at"])
+        if replace_lines:
+            OrderLine.objects.filter(order_id__in=[order_id for order_id, _ in replace_lines]).delete()
+        new_lines = [
+            (order_id, sku, quantity)
+            for order_id, parsed in (*((created_ids[p.transaction_id], p) for p in to_create), *replace_lines)
+            for sku, quantity in parsed.lines
+        ]
+        if new_lines:
+            _insert_lines(new_lines)
+        return outcome
+
+
+# Columns written when an order is created, in COPY order.
+_CREATE_FIELDS = ("transaction_id", "customer", *WRITTEN_FIELDS, "created_at", "updated_at")
+
+
+def _copy_statement(model: type[Order] | type[OrderLine], fields: Iterable[str]) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+
+
+def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> dict[str, int]:
+    """Insert new orders; returns transaction_id -> id. PostgreSQL streams them with COPY."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(_copy_statement(Order, _CREATE_FIELDS)) as copy:
+            for parsed in orders:
+                values = parsed.values
+                copy.write_row(
+                    (parsed.transaction_id, parsed.customer_id, *(values[name] for name in WRITTEN_FIELDS), now, now)
+                )
+        return dict(
+            Order.objects.filter(transaction_id__in=[parsed.transaction_id for parsed in orders]).values_list(
+                "transaction_id", "pk"
+            )
+        )
+    created = Order.objects.bulk_create(
+        Order(transaction_id=parsed.transaction_id, customer_id=parsed.customer_id, **parsed.values)
+        for parsed in orders
+    )
+    if any(order.pk is None for order in created):  # a database that cannot return ids from a bulk insert
+        return dict(
+            Order.objects.filter(transaction_id__in=[order.transaction_id for order in created]).values_list(
+                "transaction_id", "pk"
+            )
+        )
+    return {order.transaction_id: order.pk for order in created}
+
+
+def _insert_lines(lines: list[tuple[int, str, int]]) -> None:
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(_copy_statement(OrderLine, ("order", "sku", "quantity"))) as copy,
+        ):
+            for line in lines:
+                copy.write_row(line)
+        return
+    OrderLine.objects.bulk_create(
+        OrderLine(order_id=order_id, sku=sku, quantity=quantity) for order_id, sku, quantity in lines
+    )
+
+
+def _ensure_can_import(actor: Actor) -> None:
+    if actor is None:
+        return  # a command acting on the server
+    if not is_authenticated(actor):
+        raise PermissionDenied("You must be signed in to import orders.")
+    if not (actor.has_perm("billing.add_order") and actor.has_perm("billing.change_order")):  # type: ignore[union-attr]
+        raise PermissionDenied("You do not have permission to import orders.")
+
+
+def orders_upsert(
+    *,
+    rows: Iterable[Mapping[str, Any] | tuple[int, Mapping[str, Any]]],
+    actor: Actor = None,
+    source: str = "api",
+    on_progress: Callable[[int], None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> UpsertResult:
+    """Create or update orders from export rows; bad rows are reported in `errors` and skipped.
+
+    Each item of `rows` is a mapping of the export fields, or a `(row_number, mapping)` pair
+    when the caller knows where the row sits in its file (otherwise rows are numbered from 1).
+    An `actor` (None for a server-side command) needs the add and change order permissions and
+    may only import orders of customers it can see. `on_progress(rows_done)` is called after
+    every batch. Each batch is written in its own transaction.
+    """
+    _ensure_can_import(actor)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    result = UpsertResult()
+    state = _Batch(actor=actor, result=result)
+    done = 0
+    numbered = _numbered(rows)
+    while chunk := list(islice(numbered, batch_size)):
+        state.process(chunk)
+        done += len(chunk)
+        if on_progress is not None:
+            on_progress(done)
+    result.errors.sort(key=lambda error: error.row_number)
+    logger.info("orders imported from %s: %s", source, result.summary())
+    return result
