@@ -1,0 +1,206 @@
+"""The one translation of billing errors into GraphQL.
+
+Domain failures (billing.errors) keep their stable codes, the same the REST facade puts in its
+envelope. Mutations return them as typed members of their result union (``ValidationError``,
+``NotFoundError``, ...); a query field that fails raises a GraphQL error whose
+``extensions.code`` carries the same code. Anything unexpected is masked: the client sees
+"Internal server error." with code INTERNAL_ERROR, never a message or a stack trace from the
+server; the original is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.utils.str_converters import to_camel_case
+
+from billing.errors import (
+    BillingError,
+    IdempotencyConflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from billing.errors import ErrorCode as BillingErrorCode
+from graphql_schema.enums import ErrorCode
+
+logger = logging.getLogger("graphql_schema")
+
+INTERNAL_ERROR_MESSAGE = "Internal server error."
+AUTHENTICATION_REQUIRED_MESSAGE = "Authentication required."
+
+
+@strawberry.interface(description="A failure the client can act on. `code` is shared with the REST facade.")
+class Error:
+    code: ErrorCode
+    message: str
+
+
+@strawberry.type(description="Messages about one input field.")
+class FieldError:
+    field: str = strawberry.field(description="The input field, as named in the GraphQL input (camelCase).")
+    messages: list[str]
+
+
+@strawberry.type(description="The input was invalid; `fields` lists the messages per input field.")
+class ValidationError(Error):
+    fields: list[FieldError]
+
+
+@strawberry.type(description="The object does not exist, or the current user may not see it.")
+class NotFoundError(Error):
+    pass
+
+
+@strawberry.type(description="The current user may not perform this operation.")
+class PermissionDeniedError(Error):
+    pass
+
+
+@strawberry.type(description="The request carries no valid session or API token.")
+class AuthenticationRequiredError(Error):
+    pass
+
+
+@strawberry.type(description="The idempotency key was already used with different parameters.")
+class IdempotencyConflictError(Error):
+    pass
+
+
+ERROR_TYPES: tuple[type, ...] = (
+    ValidationError,
+    NotFoundError,
+    PermissionDeniedError,
+    AuthenticationRequiredError,
+    IdempotencyConflictError,
+)
+
+
+def graphql_field_name(name: str) -> str:
+    """A service's field name (snake_case) as the client wrote it in the GraphQL input."""
+    return to_camel_case(name)
+
+
+def _field_errors(fields: dict[str, list[str]]) -> list[FieldError]:
+    return [FieldError(field=graphql_field_name(name), messages=list(messages)) for name, messages in fields.items()]
+
+
+def error_type_for(exc: BillingError) -> Error:
+    """The typed GraphQL error for a domain error, with the same code and message."""
+    code = ErrorCode(exc.code.value)
+    if isinstance(exc, ValidationFailed):
+        return ValidationError(code=code, message=exc.message, fields=_field_errors(exc.fields))
+    if isinstance(exc, NotFound):
+        return NotFoundError(code=code, message=exc.message)
+    if isinstance(exc, PermissionDenied):
+        return PermissionDeniedError(code=code, message=exc.message)
+    if isinstance(exc, IdempotencyConflict):
+        return IdempotencyConflictError(code=code, message=exc.message)
+    raise exc  # an unexpected domain error is an internal error: masked by the extension
+
+
+def validation_error(message: str, *, fields: dict[str, list[str]]) -> ValidationError:
+    """A ValidationError raised at the API edge (e.g. a batch too large), built like the domain's."""
+    return error_type_for(ValidationFailed(message, fields=fields))  # type: ignore[return-value]
+
+
+def authentication_required() -> AuthenticationRequiredError:
+    return AuthenticationRequiredError(
+        code=ErrorCode(BillingErrorCode.AUTHENTICATION_REQUIRED.value), message=AUTHENTICATION_REQUIRED_MESSAGE
+    )
+
+
+def permission_denied(message: str) -> PermissionDeniedError:
+    return PermissionDeniedError(code=ErrorCode(BillingErrorCode.PERMISSION_DENIED.value), message=message)
+
+
+T = TypeVar("T")
+
+
+def returning_errors(call: Callable[[], T]) -> T | Error:
+    """Run a service call; a domain error becomes the typed error a mutation's union returns."""
+    try:
+        return call()
+    except BillingError as exc:
+        return error_type_for(exc)
+
+
+# --- errors raised from query fields ------------------------------------------------------
+
+
+def graphql_error(code: BillingErrorCode, message: str, **extra: Any) -> GraphQLError:
+    """A GraphQL error a query field raises deliberately; shown to the client as is."""
+    return GraphQLError(message, extensions={"code": code.value, **extra})
+
+
+def _translated(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, BillingError):
+        extensions: dict[str, Any] = {"code": original.code.value}
+        if isinstance(original, ValidationFailed):
+            extensions["fields"] = [
+                {"field": item.field, "messages": item.messages} for item in _field_errors(original.fields)
+            ]
+        message = original.message
+    elif isinstance(original, DjangoPermissionDenied):
+        extensions = {"code": BillingErrorCode.PERMISSION_DENIED.value}
+        message = str(original) or "Permission denied."
+    else:
+        extensions = {"code": BillingErrorCode.INTERNAL_ERROR.value}
+        message = INTERNAL_ERROR_MESSAGE
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Errors meant for the client: document errors, deliberate GraphQL errors, domain errors."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | BillingError | DjangoPermissionDenied)
+
+
+def _needs_translation(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class BillingErrorsExtension(MaskErrors):
+    """Translate domain errors to coded GraphQL errors and mask every unexpected one."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_needs_translation, error_message=INTERNAL_ERROR_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return _translated(error)
+
+
+__all__ = [
+    "ERROR_TYPES",
+    "AuthenticationRequiredError",
+    "BillingErrorsExtension",
+    "Error",
+    "FieldError",
+    "IdempotencyConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ValidationError",
+    "authentication_required",
+    "error_type_for",
+    "graphql_error",
+    "is_expected",
+    "permission_denied",
+    "returning_errors",
+    "validation_error",
+]

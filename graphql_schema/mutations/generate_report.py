@@ -1,0 +1,75 @@
+"""generateReport: price a customer's orders for a period and store the report.
+
+Synchronous by default (the new report is returned); with `async: true` the generation is
+queued and its ReportJob returned. An idempotency key makes either safe to retry.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from billing.models import BillingReport, Interface, ReportJob
+from billing.permissions import GENERATE_PERMISSION
+from billing.services.jobs import report_generate_idempotent, report_job_submit
+from billing.services.reports import report_generate
+from graphql_schema.errors import (
+    AuthenticationRequiredError,
+    IdempotencyConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+    returning_errors,
+)
+from graphql_schema.inputs import GenerateReportInput
+from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user, request_id
+from graphql_schema.types import BillingReportType, ReportJobType
+
+GenerateReportResult = Annotated[
+    BillingReportType
+    | ReportJobType
+    | ValidationError
+    | NotFoundError
+    | PermissionDeniedError
+    | AuthenticationRequiredError
+    | IdempotencyConflictError,
+    strawberry.union(
+        "GenerateReportResult",
+        description="The new report (or, with async, its job), or why nothing was generated.",
+    ),
+]
+
+
+def _generate(info: Info, data: GenerateReportInput) -> BillingReport | ReportJob:
+    request = {
+        "actor": current_user(info),
+        "customer_id": data.customer_id,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "output_format": data.output_format.value,
+        "customer_service_ids": data.customer_service_ids,
+        "interface": Interface.GRAPHQL,
+        "request_id": request_id(info),
+    }
+    if data.async_:
+        return report_job_submit(idempotency_key=data.idempotency_key, **request)
+    if data.idempotency_key is not None:
+        report, _replayed = report_generate_idempotent(idempotency_key=data.idempotency_key, **request)
+        return report
+    return report_generate(**request)
+
+
+def generate_report(info: Info, input: GenerateReportInput) -> GenerateReportResult:
+    return returning_errors(lambda: _generate(info, input))  # type: ignore[return-value]
+
+
+generate_report_field = strawberry.mutation(
+    resolver=generate_report,
+    description=(
+        "Generate a billing report (needs the generate permission, and visibility of the customer). "
+        "Regenerating a period supersedes the previous report. Nothing is written on error."
+    ),
+    extensions=[IsAuthenticated(), HasPerm(GENERATE_PERMISSION)],
+)

@@ -1,0 +1,85 @@
+"""Permission extensions declared on fields and mutations (the edge).
+
+Row-level visibility is the selectors' job (billing.permissions); these only decide whether a
+field may run at all. A refused field answers with the shared error codes:
+
+- a mutation whose result union holds the typed errors gets AuthenticationRequiredError or
+  PermissionDeniedError as its result;
+- any other field raises a GraphQL error with ``extensions.code`` AUTHENTICATION_REQUIRED or
+  PERMISSION_DENIED.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.types import Info
+from strawberry.types.base import StrawberryOptional
+from strawberry.types.union import StrawberryUnion
+from strawberry_django.auth.utils import get_current_user
+from strawberry_django.permissions import HasPerm as DjangoHasPerm
+from strawberry_django.permissions import IsAuthenticated as DjangoIsAuthenticated
+
+from billing.errors import ErrorCode
+from billing.permissions import Actor, is_authenticated
+from graphql_schema.errors import (
+    AUTHENTICATION_REQUIRED_MESSAGE,
+    AuthenticationRequiredError,
+    PermissionDeniedError,
+    authentication_required,
+    graphql_error,
+    permission_denied,
+)
+
+
+def current_user(info: Info) -> Actor:
+    """The request's user (session cookie or bearer token, see billing.auth)."""
+    return info.context.request.user
+
+
+def _union_members(info: Info) -> tuple[Any, ...]:
+    return_type = info.return_type
+    if isinstance(return_type, StrawberryOptional):
+        return_type = return_type.of_type
+    if isinstance(return_type, StrawberryUnion):
+        return tuple(member for member in return_type.types if isinstance(member, type))
+    return ()
+
+
+class _CodedRefusal:
+    """Answer a refused field with the shared codes instead of strawberry-django's defaults."""
+
+    message: str
+
+    def handle_no_permission(self, exception: BaseException, *, info: Info) -> Any:
+        members = _union_members(info)
+        if not is_authenticated(get_current_user(info)):
+            if AuthenticationRequiredError in members:
+                return authentication_required()
+            raise graphql_error(ErrorCode.AUTHENTICATION_REQUIRED, AUTHENTICATION_REQUIRED_MESSAGE) from None
+        if PermissionDeniedError in members:
+            return permission_denied(self.message)
+        raise graphql_error(ErrorCode.PERMISSION_DENIED, self.message) from None
+
+
+class IsAuthenticated(_CodedRefusal, DjangoIsAuthenticated):
+    """The field needs a signed-in, active user (session cookie or bearer token)."""
+
+    DEFAULT_ERROR_MESSAGE = AUTHENTICATION_REQUIRED_MESSAGE
+
+
+class HasPerm(_CodedRefusal, DjangoHasPerm):
+    """The field needs the given Django permission(s); anonymous users are refused first.
+
+    Superusers pass (Django grants them every permission).
+    """
+
+    DEFAULT_ERROR_MESSAGE = "You do not have permission to perform this action."
+
+    def __init__(self, perms: list[str] | str, *, message: str | None = None, any_perm: bool = False) -> None:
+        super().__init__(perms, message=message, any_perm=any_perm, fail_silently=True)
+
+
+def request_id(info: Info) -> str:
+    """The request id given to the request by the logging middleware ('' when there is none)."""
+    return str(getattr(info.context.request, "request_id", "") or "")

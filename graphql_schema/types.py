@@ -1,0 +1,481 @@
+"""GraphQL object types mapping the billing models.
+
+Types only map model fields; every list that grows with orders is a paginated connection
+(first capped at 100). Relations are loaded by the DjangoOptimizerExtension (select_related /
+prefetch_related from the selection); custom fields carry optimizer hints. Nested relations
+are only reachable through an object the selectors already allowed the user to see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+import strawberry_django
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from strawberry import relay
+from strawberry.types import Info
+from strawberry_django.relay import DjangoCursorConnection, DjangoListConnection
+
+from billing import models
+from billing.errors import ErrorCode as BillingErrorCode
+from billing.permissions import can_generate, visible_customer_ids
+from billing.selectors import customers_visible_to, report_orders
+from billing.selectors.jobs import billing_run_summary, jobs_for_run
+from graphql_schema.enums import ChargeType, JobStatus, OrderStatus, OutputFormat, ReportStatus
+from graphql_schema.errors import graphql_error
+from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
+from graphql_schema.scalars import Money
+
+
+def pagination_error(exc: Exception) -> Exception:
+    """A readable VALIDATION_ERROR for bad pagination arguments (first/last out of range, bad cursor)."""
+    message = str(exc) if str(exc).startswith("Argument") else "Invalid cursor"
+    return graphql_error(BillingErrorCode.VALIDATION_ERROR, message)
+
+
+@strawberry.type(name="Connection", description="A page of a list, with cursors and the total count.")
+class CountedConnection(DjangoListConnection[relay.NodeType]):
+    """DjangoListConnection whose argument errors (first over 100, bad cursor) are readable."""
+
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Info, **kwargs: Any) -> Any:
+        try:
+            return super().resolve_connection(nodes, info=info, **kwargs)
+        except (ValueError, TypeError) as exc:  # argument checks of the relay pagination (cursor, first, last)
+            raise pagination_error(exc) from None
+
+
+# --- catalogue and rate cards ---------------------------------------------------------------
+
+
+@strawberry_django.type(models.Service, name="Service", description="A billable service in the catalogue.")
+class ServiceType:
+    id: int
+    name: str
+    description: str
+    charge_type: ChargeType
+
+
+@strawberry_django.type(models.Product, name="Product", description="A customer's SKU.")
+class ProductType:
+    id: int
+    sku: str
+    description: str
+    case_size: int = strawberry_django.field(description="Units in a full case.")
+
+
+@strawberry_django.type(models.PriceTier, name="PriceTier", description="One band of a graduated price.")
+class PriceTierType:
+    up_to: Decimal | None = strawberry_django.field(description="Upper bound of the band; null for the last band.")
+    unit_price: Decimal
+
+
+@strawberry_django.type(models.Rule, name="Rule", description="A condition on an order: field, operator, value.")
+class RuleType:
+    field: str
+    operator: str
+    value: str = strawberry_django.field(description="Several values are separated by ';'.")
+
+
+@strawberry_django.type(models.RuleGroup, name="RuleGroup", description="Rules combined by one logic operator.")
+class RuleGroupType:
+    id: int
+    name: str
+    logic_operator: str = strawberry_django.field(description="AND, OR, NOT, XOR, NAND or NOR.")
+    rules: list[RuleType]
+
+
+@strawberry_django.type(
+    models.CustomerService,
+    name="RateCardLine",
+    description="What a customer pays for one service, and when it applies.",
+)
+class RateCardLineType:
+    id: int
+    service: ServiceType
+    unit_price: Decimal = strawberry_django.field(description="Unit price, 4 decimal places.")
+    is_active: bool
+    tiers: list[PriceTierType]
+    skus: list[ProductType] = strawberry_django.field(description="SKUs the line is restricted to (empty: all).")
+    rule_groups: list[RuleGroupType] = strawberry_django.field(
+        description="The line applies when it has no rule group or any group is true."
+    )
+
+    @strawberry_django.field(only=["tier_basis"], description="For tiered lines: the quantity the tiers grade.")
+    def tier_basis(self) -> ChargeType | None:
+        return self.tier_basis or None  # type: ignore[attr-defined]
+
+
+@strawberry_django.type(models.Customer, name="Customer", description="A merchant whose orders are billed.")
+class CustomerType:
+    id: int
+    company_name: str
+    legal_business_name: str
+    email: str
+    is_active: bool
+    currency: str = strawberry_django.field(description="ISO 4217 code.")
+    rate_card: list[RateCardLineType] = strawberry_django.field(description="The customer's rate-card lines.")
+    products: CountedConnection[ProductType] = strawberry_django.connection(description="The customer's SKUs.")
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@strawberry_django.type(models.OrderLine, name="OrderLine", description="One SKU line of an order.")
+class OrderLineType:
+    sku: str
+    quantity: int
+
+
+@strawberry_django.type(models.Order, name="Order", description="An order the warehouse fulfilled.")
+class OrderType:
+    id: int
+    transaction_id: str = strawberry_django.field(description="The WMS's id; unique.")
+    customer: CustomerType
+    reference_number: str
+    close_date: dt.datetime | None
+    status: OrderStatus
+    priority: str
+    ship_to_name: str
+    ship_to_company: str
+    ship_to_address: str
+    ship_to_address2: str
+    ship_to_city: str
+    ship_to_state: str
+    ship_to_zip: str
+    ship_to_country: str
+    carrier: str
+    weight_lb: Decimal
+    volume_cuft: Decimal
+    packages: int
+    line_items: int
+    total_item_qty: int
+    notes: str
+    lines: list[OrderLineType] = strawberry_django.field(description="The order's SKU lines, by SKU.")
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+# Report orders, charges and service totals are plain strawberry types: snapshot rows read
+# as they are (no relation to optimize), which also keeps large pages cheap to serialize.
+
+
+@strawberry.type(
+    name="Charge", description="What one service cost one order in a report (a snapshot of the price used)."
+)
+class ChargeType_:  # GraphQL name: Charge (ChargeType is the enum)
+    service_id: int
+    service_name: str
+    charge_type: ChargeType
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Money
+
+
+@strawberry.type(
+    name="ReportOrder",
+    description="An order of a report, as it was when the report was generated, with its charges.",
+)
+class ReportOrderType:
+    id: int
+    order_id: int = strawberry.field(description="The id of the Order this row snapshots.")
+    transaction_id: str
+    reference_number: str
+    close_date: dt.datetime | None
+    status: OrderStatus
+    ship_to_name: str
+    ship_to_address: str
+    total_items: int
+    line_items: int
+    total_amount: Money = strawberry.field(description="Sum of the order's charges.")
+    is_billed: bool = strawberry.field(description="False when no rate-card line applied to the order.")
+
+    @strawberry.field(description="The order's charges, one per service, by service name.")
+    def charges(self, info: Info) -> list[ChargeType_]:
+        return charges_of(self, info)  # type: ignore[arg-type,return-value]
+
+
+@strawberry.type(
+    name="ReportOrderConnection",
+    description=(
+        "A page of a report's orders. Cursors are keyset positions, so a page deep in a large "
+        "report costs the same as the first one."
+    ),
+)
+class ReportOrderConnection(DjangoCursorConnection[ReportOrderType]):
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Info, **kwargs: Any) -> Any:
+        try:
+            connection = super().resolve_connection(nodes, info=info, **kwargs)
+        except (ValueError, TypeError) as exc:  # argument checks of the relay pagination
+            raise pagination_error(exc) from None
+        attach_charges_loader(info, [edge.node for edge in connection.edges])
+        return connection
+
+    @strawberry.field(description="Total quantity of existing nodes.")
+    def total_count(self, info: Info) -> int:
+        if self.edges:  # the report row knows how many orders of this kind it has
+            known = stored_order_count(info, self.edges[0].node)  # type: ignore[arg-type]
+            if known is not None:
+                return known
+        return super().total_count()
+
+
+@strawberry.type(name="ServiceTotal", description="A service's totals in a report; always the sums of its charges.")
+class ServiceTotalType:
+    service_id: int
+    service_name: str
+    charge_type: ChargeType
+    quantity: Decimal
+    amount: Money
+    order_count: int = strawberry.field(description="Orders the service charged.")
+
+
+@strawberry.type(description="A billing period: both dates inclusive, in the billing time zone.")
+class Period:
+    start_date: dt.date
+    end_date: dt.date
+
+
+@strawberry.type(description="A report's totals.")
+class ReportTotals:
+    total_amount: Money = strawberry.field(description="Exact sum of every charge of the report.")
+    currency: str
+    order_count: int = strawberry.field(description="Billable orders at least one charge applied to.")
+    line_count: int = strawberry.field(description="Charges (order x service) in the report.")
+    unbilled_order_count: int = strawberry.field(description="Billable orders no rate-card line applied to.")
+
+
+@strawberry_django.type(
+    models.BillingReport,
+    name="BillingReport",
+    description="An immutable snapshot of what a customer owes for a period.",
+)
+class BillingReportType:
+    id: uuid.UUID
+    customer: CustomerType
+    status: ReportStatus
+    output_format: OutputFormat
+    generated_at: dt.datetime
+    created_at: dt.datetime
+    billing_time_zone: str = strawberry_django.field(description="Zone in which close dates were read as dates.")
+
+    @strawberry_django.field(prefetch_related=["service_totals"], description="Per-service totals, by service name.")
+    def service_totals(self) -> list[ServiceTotalType]:
+        return list(self.service_totals.all())  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["start_date", "end_date"])
+    def period(self) -> Period:
+        return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["total_amount", "currency", "order_count", "line_count", "unbilled_order_count"])
+    def totals(self) -> ReportTotals:
+        return ReportTotals(
+            total_amount=self.total_amount,  # type: ignore[attr-defined]
+            currency=self.currency,  # type: ignore[attr-defined]
+            order_count=self.order_count,  # type: ignore[attr-defined]
+            line_count=self.line_count,  # type: ignore[attr-defined]
+            unbilled_order_count=self.unbilled_order_count,  # type: ignore[attr-defined]
+        )
+
+    @strawberry_django.field(
+        select_related=["created_by"],
+        only=["created_by__username"],
+        description="Username of who generated the report; null for the server (commands, runs).",
+    )
+    def created_by(self) -> str | None:
+        user = self.created_by  # type: ignore[attr-defined]
+        return user.username if user is not None else None
+
+    @strawberry_django.field(only=["superseded_by_id"], description="The report that replaced this one, if any.")
+    def superseded_by_id(self) -> uuid.UUID | None:
+        return self.superseded_by_id  # type: ignore[attr-defined]
+
+    @strawberry_django.connection(
+        ReportOrderConnection,
+        disable_optimization=True,
+        description="The billed orders with their charges, in generation order; paginate with first/after.",
+    )
+    def orders(self, info: Info) -> QuerySet[models.ReportOrder]:
+        remember_report(info, self)  # type: ignore[arg-type]
+        return report_orders(report=self, billed=True)  # type: ignore[arg-type]
+
+    @strawberry_django.connection(
+        ReportOrderConnection,
+        disable_optimization=True,
+        description="Billable orders of the period that no rate-card line applied to (no charges).",
+    )
+    def unbilled_orders(self, info: Info) -> QuerySet[models.ReportOrder]:
+        remember_report(info, self)  # type: ignore[arg-type]
+        return report_orders(report=self, billed=False)  # type: ignore[arg-type]
+
+
+# --- customer summaries and the current user --------------------------------------------------
+
+
+@strawberry_django.type(
+    models.Customer,
+    name="CustomerSummary",
+    description="A customer's billing from its CURRENT reports (superseded reports never count).",
+)
+class CustomerSummaryType:
+    @strawberry_django.field(only=["id"])
+    def customer_id(self) -> int:
+        return self.id  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["company_name"])
+    def customer_name(self) -> str:
+        return self.company_name  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def reports_count(self) -> int:
+        return self.reports_count  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def total_billed(self) -> Money:
+        return self.total_billed  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Earliest period start among its current reports.")
+    def first_billing_date(self) -> dt.date | None:
+        return self.first_billing_date  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Latest period end among its current reports.")
+    def last_billing_date(self) -> dt.date | None:
+        return self.last_billing_date  # type: ignore[attr-defined]
+
+    @strawberry.field(description="total_billed / reports_count, rounded half-up to the cent.")
+    def average_bill_amount(self) -> Money:
+        return self.average_bill_amount  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="What the current user may do.")
+class UserPermissions:
+    can_view_all_reports: bool = strawberry.field(description="Sees every customer's reports (billing staff).")
+    can_generate_reports: bool
+
+
+@strawberry_django.type(get_user_model(), name="User", description="The signed-in user.")
+class UserType:
+    username: str
+    is_staff: bool
+
+    @strawberry_django.field
+    def permissions(self) -> UserPermissions:
+        return UserPermissions(
+            can_view_all_reports=visible_customer_ids(self) is None,  # type: ignore[arg-type]
+            can_generate_reports=can_generate(self),  # type: ignore[arg-type]
+        )
+
+    @strawberry_django.connection(CountedConnection[CustomerType], description="Customers this user may see.")
+    def customers(self) -> QuerySet[models.Customer]:
+        return customers_visible_to(self)  # type: ignore[arg-type]
+
+
+# --- background jobs and billing runs ------------------------------------------------------
+
+
+@strawberry_django.type(
+    models.ReportJob,
+    name="ReportJob",
+    description="A report generation running in the background; poll it with reportJob(id).",
+)
+class ReportJobType:
+    id: uuid.UUID
+    customer: CustomerType
+    output_format: OutputFormat
+    status: JobStatus
+    processed_orders: int = strawberry_django.field(description="Orders priced so far.")
+    total_orders: int = strawberry_django.field(description="Orders to price (0 until the job starts).")
+    report: BillingReportType | None = strawberry_django.field(description="The report, once SUCCEEDED.")
+    attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @strawberry_django.field(only=["start_date", "end_date"])
+    def period(self) -> Period:
+        return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["error"], description="Why the job FAILED; null otherwise.")
+    def error(self) -> str | None:
+        return self.error or None  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["billing_run_id"], description="The billing run the job belongs to, if any.")
+    def billing_run_id(self) -> uuid.UUID | None:
+        return self.billing_run_id  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="An amount in one currency.")
+class CurrencyAmount:
+    currency: str
+    amount: Money
+
+
+@strawberry.type(description="Where a billing run stands: its jobs per status and what their reports bill.")
+class BillingRunSummaryType:
+    total_jobs: int
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    superseded: int = strawberry.field(description="Succeeded jobs whose report a later one has superseded.")
+    processed_orders: int
+    total_orders: int
+    total_billed: Money = strawberry.field(description="Sum of the succeeded jobs' report totals.")
+    billed_by_currency: list[CurrencyAmount]
+    finished: bool = strawberry.field(description="No job is queued or running.")
+
+
+@strawberry_django.type(
+    models.BillingRun,
+    name="BillingRun",
+    description="A month-end run: one report job per customer for one period.",
+)
+class BillingRunType:
+    id: uuid.UUID
+    created_at: dt.datetime
+
+    @strawberry_django.field(only=["start_date", "end_date"])
+    def period(self) -> Period:
+        return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["customer_ids"], description="The customers asked for; empty: every active one.")
+    def customer_ids(self) -> list[int]:
+        return list(self.customer_ids or [])  # type: ignore[attr-defined]
+
+    @strawberry_django.field(
+        select_related=["requested_by"], only=["requested_by__username"], description="Username of who started it."
+    )
+    def requested_by(self) -> str | None:
+        user = self.requested_by  # type: ignore[attr-defined]
+        return user.username if user is not None else None
+
+    @strawberry_django.field(description="Job counts per status and the total billed (two queries).")
+    def summary(self) -> BillingRunSummaryType:
+        summary = billing_run_summary(run=self)  # type: ignore[arg-type]
+        return BillingRunSummaryType(
+            total_jobs=summary.total_jobs,
+            queued=summary.queued,
+            running=summary.running,
+            succeeded=summary.succeeded,
+            failed=summary.failed,
+            superseded=summary.superseded,
+            processed_orders=summary.processed_orders,
+            total_orders=summary.total_orders,
+            total_billed=summary.total_billed,
+            billed_by_currency=[
+                CurrencyAmount(currency=currency, amount=amount)
+                for currency, amount in summary.billed_by_currency.items()
+            ],
+            finished=summary.finished,
+        )
+
+    @strawberry_django.connection(CountedConnection[ReportJobType], description="The run's jobs, by customer name.")
+    def jobs(self) -> QuerySet[models.ReportJob]:
+        return jobs_for_run(run=self)  # type: ignore[arg-type]

@@ -1,0 +1,125 @@
+"""GraphQL and the REST facade report the same figures for the same report."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from billing.models import ChargeType
+from tests.factories import CustomerServiceFactory, RuleFactory, RuleGroupFactory, ServiceFactory
+from tests.graphql_schema.conftest import JANUARY, make_orders, rate_card
+from tests.graphql_schema.helpers import data_of, gql, nodes
+
+pytestmark = pytest.mark.django_db
+
+REPORT = """
+query($id: UUID!, $after: String) { report(id: $id) {
+  id customer { id companyName } period { startDate endDate } outputFormat createdBy generatedAt createdAt
+  totals { totalAmount orderCount unbilledOrderCount }
+  serviceTotals { serviceId serviceName amount orderCount chargeType }
+  orders(first: 100, after: $after) { pageInfo { hasNextPage endCursor } edges { node {
+    transactionId totalAmount totalItems lineItems shipToName shipToAddress
+    charges { serviceId serviceName chargeType quantity amount } } } }
+  unbilledOrders(first: 100) { edges { node { transactionId totalAmount charges { amount } } } }
+} }
+"""
+
+
+def graphql_report(client, report_id) -> dict:
+    pages = []
+    after = None
+    while True:
+        data = data_of(gql(client, REPORT, {"id": str(report_id), "after": after}))["report"]
+        pages += nodes(data["orders"])
+        if not data["orders"]["pageInfo"]["hasNextPage"]:
+            break
+        after = data["orders"]["pageInfo"]["endCursor"]
+    data["billed_orders"] = pages
+    return data
+
+
+def rest_report(client, report_id) -> dict:
+    response = client.get(f"/api/v2/reports/{report_id}/")
+    assert response.status_code == 200, response.content
+    body = json.loads(response.content, parse_float=Decimal)  # compare exact decimals, not floats
+    assert body["success"] is True
+    return body["data"]
+
+
+@pytest.fixture
+def mixed_report(client, staff, customer_a):
+    """120 orders (more than one GraphQL page), a Canadian-only fee, and unbilled orders (to Mexico)."""
+    rate_card(customer_a)
+    for line in customer_a.rate_card.all():
+        RuleFactory(
+            rule_group=RuleGroupFactory(customer_service=line), field="ship_to_country", operator="ne", value="MX"
+        )
+    export_fee = CustomerServiceFactory(
+        customer=customer_a,
+        service=ServiceFactory(name="Export fee", charge_type=ChargeType.PER_ORDER),
+        unit_price=Decimal("3.3333"),
+    )
+    RuleFactory(rule_group=RuleGroupFactory(customer_service=export_fee), field="ship_to_country", value="CA")
+    orders = make_orders(customer_a, 120)
+    for order in orders[::7]:
+        order.ship_to_country = "CA"
+        order.save()
+    for order in orders[3::10]:
+        order.ship_to_country = "MX"
+        order.save()
+    client.force_login(staff)
+    response = gql(
+        client,
+        "mutation($c: Int!, $s: Date!, $e: Date!) { generateReport(input: {customerId: $c, startDate: $s, endDate: $e})"
+        " { ... on BillingReport { id } } }",
+        {"c": customer_a.pk, "s": JANUARY[0].isoformat(), "e": JANUARY[1].isoformat()},
+    )
+    return data_of(response)["generateReport"]["id"]
+
+
+def test_totals_service_figures_and_order_amounts_agree(client, mixed_report):
+    graphql = graphql_report(client, mixed_report)
+    rest = rest_report(client, mixed_report)
+
+    # report header
+    assert rest["id"] == graphql["id"]
+    assert rest["customer"] == graphql["customer"]["id"]
+    assert rest["customer_name"] == graphql["customer"]["companyName"]
+    assert (rest["start_date"], rest["end_date"]) == (graphql["period"]["startDate"], graphql["period"]["endDate"])
+    assert rest["output_format"] == graphql["outputFormat"].lower()
+    assert rest["created_by"] == graphql["createdBy"]
+    assert rest["total_amount"] == Decimal(graphql["totals"]["totalAmount"])
+
+    # per-service totals
+    assert {
+        int(service_id): (total["name"], total["amount"], total["order_count"])
+        for service_id, total in rest["service_totals"].items()
+    } == {
+        total["serviceId"]: (total["serviceName"], Decimal(total["amount"]), total["orderCount"])
+        for total in graphql["serviceTotals"]
+    }
+    assert len(graphql["serviceTotals"]) == 4
+    assert graphql["totals"]["unbilledOrderCount"] == 12
+
+    # per-order amounts and charges (REST lists the billed orders, as GraphQL's `orders` does)
+    rest_orders = {order["order_id"]: order for order in rest["orders"]}
+    graphql_orders = {order["transactionId"]: order for order in graphql["billed_orders"]}
+    assert len(graphql_orders) == 108
+    assert rest_orders.keys() == graphql_orders.keys()
+    unbilled = nodes(graphql["unbilledOrders"])
+    assert len(unbilled) == 12
+    assert all(order["totalAmount"] == "0.00" and order["charges"] == [] for order in unbilled)
+    assert rest_orders.keys().isdisjoint(order["transactionId"] for order in unbilled)
+    for transaction_id, order in graphql_orders.items():
+        legacy = rest_orders[transaction_id]
+        assert legacy["total_amount"] == Decimal(order["totalAmount"]), transaction_id
+        assert sorted(
+            (charge["service_id"], charge["service_name"], charge["amount"], Decimal(charge["quantity"]))
+            for charge in legacy["services"]
+        ) == sorted(
+            (charge["serviceId"], charge["serviceName"], Decimal(charge["amount"]), Decimal(charge["quantity"]))
+            for charge in order["charges"]
+        ), transaction_id
+    assert sum(Decimal(order["totalAmount"]) for order in graphql_orders.values()) == rest["total_amount"]
