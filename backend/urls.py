@@ -12,3 +12,7 @@ urlpatterns = [
     path("graphql/", include("graphql_schema.urls")),
     path("api/v2/", include("rest_compat.urls")),
 ]
+
+# JSON error envelope for unknown paths and crashes under /api/; Django's pages elsewhere.
+handler404 = "rest_compat.errors.not_found"
+handler500 = "rest_compat.errors.server_error"

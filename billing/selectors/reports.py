@@ -87,13 +87,15 @@ def report_list(
         queryset = queryset.filter(created_at__gte=lower)
     if created_before is not None:
         if isinstance(created_before, dt.datetime):
-            upper = created_before
-        else:
-            upper = _start_of_utc_day(created_before + dt.timedelta(days=1))
-        queryset = queryset.filter(created_at__lt=upper)
+            queryset = queryset.filter(created_at__lt=created_before)
+        elif created_before < dt.date.max:  # the last representable day has no upper bound
+            queryset = queryset.filter(created_at__lt=_start_of_utc_day(created_before + dt.timedelta(days=1)))
     if not include_superseded:
         queryset = queryset.filter(status=ReportStatus.CURRENT)
     return queryset.order_by(*ordering)
+
+
+MAX_ID = 2**63 - 1  # the largest id a database BIGINT holds
 
 
 def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
@@ -117,9 +119,14 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
     raw = value_of("customer_id")
     if raw is not None:
         try:
-            parsed["customer_id"] = int(raw)
+            customer_id = int(raw)
         except ValueError:
             errors["customer_id"] = ["Enter a whole number."]
+        else:
+            if 1 <= customer_id <= MAX_ID:
+                parsed["customer_id"] = customer_id
+            else:
+                errors["customer_id"] = [f"Enter a customer id between 1 and {MAX_ID}."]
 
     for name in ("start_date", "end_date"):
         raw = value_of(name)
@@ -307,8 +314,10 @@ def iter_report_values(
             return
         last_id = chunk[-1][0]
         grouped: dict[int, list[tuple[Any, ...]]] = {row[-1]: [] for row in chunk}
+        # The id range lets the planner walk the (report, order) index for the chunk's orders
+        # (usually a narrow range); the IN list then picks exactly those orders.
         lines = (
-            ReportLine.objects.filter(report=report)
+            ReportLine.objects.filter(report=report, order_id__gte=min(grouped), order_id__lte=max(grouped))
             .filter(_order_id_in(grouped))
             .order_by("order_id", "service_name", "id")
             .values_list(*REPORT_LINE_VALUES)

@@ -362,3 +362,15 @@ def test_iter_report_rows_queries_per_chunk_not_per_order(generated):
         rows = list(iter_report_rows(report=report, chunk_size=2))
     assert len(rows) == 6
     assert len(captured.captured_queries) == 4  # 2 chunks x (orders + their lines)
+
+
+@pytest.mark.parametrize("raw", ["0", "-4", str(2**63)])
+def test_parse_report_filters_refuses_ids_no_database_can_hold(raw):
+    with pytest.raises(ValidationFailed) as caught:
+        parse_report_filters({"customer_id": raw})
+    assert list(caught.value.fields) == ["customer_id"]
+
+
+def test_the_last_representable_day_is_a_valid_created_before(staff):
+    report = make_report(CustomerFactory())
+    assert ids(report_list(actor=staff, created_before=dt.date.max)) == [report.pk]

@@ -1,0 +1,95 @@
+"""Downloads of a billing report (CSV, JSON, PDF): one service shared by REST, GraphQL and commands.
+
+`report_export` looks the report up with the actor's visibility, validates the format, records
+who downloaded what (an AuditEvent, committed on its own) and returns the body as an iterator
+of byte chunks, so a caller can stream it (StreamingHttpResponse) or write it to a file.
+The formatters themselves are in csv.py, json.py and pdf.py (layouts in docs/exports.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from billing.errors import ValidationFailed
+from billing.exporters.csv import export_csv
+from billing.exporters.json import export_json
+from billing.models import AuditAction, AuditEvent, BillingReport
+from billing.permissions import Actor, is_authenticated
+from billing.selectors.reports import report_get
+
+__all__ = ["EXPORT_FORMATS", "ExportResult", "report_export", "report_export_unchecked"]
+
+
+def _pdf(report: BillingReport) -> Iterator[bytes]:
+    from billing.exporters.pdf import export_pdf  # reportlab is loaded only when a PDF is asked for
+
+    return export_pdf(report)
+
+
+# format -> (content type, body writer)
+EXPORT_FORMATS: dict[str, tuple[str, Callable[[BillingReport], Iterator[bytes]]]] = {
+    "csv": ("text/csv; charset=utf-8", export_csv),
+    "json": ("application/json", export_json),
+    "pdf": ("application/pdf", _pdf),
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    content_type: str
+    filename: str
+    chunks: Iterator[bytes]
+
+
+def _validated_format(fmt: str | None) -> str:
+    name = (fmt or "").strip().lower()
+    if name not in EXPORT_FORMATS:
+        allowed = ", ".join(EXPORT_FORMATS)
+        raise ValidationFailed(
+            "Invalid download format.", fields={"format": [f"Unknown format {fmt!r}. Allowed: {allowed}."]}
+        )
+    return name
+
+
+def report_export(
+    *, actor: Actor, report_id: str | uuid.UUID, fmt: str, interface: str, request_id: str = ""
+) -> ExportResult:
+    """The report `report_id` in format `fmt` (csv, json or pdf), if the actor may see it.
+
+    Raises ValidationFailed (field "format") for an unknown format and NotFound for a
+    malformed, unknown or invisible report id. Records an AuditEvent(action=downloaded).
+    """
+    name = _validated_format(fmt)
+    report = report_get(actor=actor, report_id=report_id)
+    return _export(report=report, fmt=name, actor=actor, interface=interface, request_id=request_id)
+
+
+def report_export_unchecked(
+    *, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str = ""
+) -> ExportResult:
+    """Export a report the caller already holds, without a visibility check.
+
+    For trusted server-side callers only (management commands, workers) that just produced
+    or loaded the report themselves; API layers use report_export.
+    """
+    return _export(report=report, fmt=_validated_format(fmt), actor=actor, interface=interface, request_id=request_id)
+
+
+def _export(*, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str) -> ExportResult:
+    content_type, writer = EXPORT_FORMATS[fmt]
+    user: Any = actor if is_authenticated(actor) else None
+    with transaction.atomic():
+        AuditEvent.objects.create(
+            action=AuditAction.DOWNLOADED,
+            report=report,
+            actor=user,
+            interface=interface,
+            format=fmt,
+            request_id=request_id[:64],
+        )
+    return ExportResult(content_type=content_type, filename=f"billing-report-{report.id}.{fmt}", chunks=writer(report))

@@ -1,0 +1,257 @@
+"""The legacy report shapes (spec/billing-v2-api-requirements.md), defined once.
+
+The REST facade's response bodies and the JSON export are built by these functions, so the
+two can never drift apart. Values are plain JSON-ready Python: str, int, bool, None, lists,
+dicts, and Decimal for money (always exactly two decimal places) and fractional quantities.
+Decimal is written as a JSON number by billing.exporters.json.dumps; never as a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from billing.models import BillingReport, JobStatus, OrderStatus, ReportLine, ReportOrder, ReportServiceTotal
+
+CENT = Decimal("0.01")
+QUANTITY_PLACES = Decimal("0.0001")
+
+_STATUS_LABELS = dict(OrderStatus.choices)
+
+
+def money(value: Decimal | int | None) -> Decimal:
+    """An amount with exactly two decimal places (half-up), e.g. Decimal('1500.00')."""
+    if value is None:
+        value = Decimal(0)
+    if isinstance(value, float):
+        raise TypeError("Money is never a float.")
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def quantity_number(value: Decimal | int) -> int | Decimal:
+    """An integral quantity as an int (3), a fractional one as a Decimal with at most 4 places (2.5)."""
+    if isinstance(value, int):
+        return value
+    if value == value.to_integral_value():
+        return int(value)
+    return value.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP).normalize()
+
+
+def iso_date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def iso_datetime(value: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC with a 'Z' zone designator, e.g. 2025-01-15T10:30:00.123456Z."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_day(value: dt.datetime | None, time_zone: str) -> dt.date | None:
+    """The calendar date of a timestamp in the report's billing time zone."""
+    if value is None:
+        return None
+    return value.astimezone(_zone(time_zone or "UTC")).date()
+
+
+def local_date(value: dt.datetime | None, time_zone: str) -> str | None:
+    """The calendar date (YYYY-MM-DD) of a timestamp in the report's billing time zone."""
+    return iso_date(local_day(value, time_zone))
+
+
+def status_label(code: str) -> str:
+    """The display label of an order status code: 'completed' -> 'Completed'."""
+    return str(_STATUS_LABELS.get(code, code.replace("_", " ").capitalize()))
+
+
+def report_data(report: BillingReport) -> dict[str, Any]:
+    """A report's list/generate representation (`customer` and `created_by` must be loaded)."""
+    return {
+        "id": str(report.id),
+        "customer": report.customer_id,
+        "customer_name": report.customer.company_name,
+        "start_date": iso_date(report.start_date),
+        "end_date": iso_date(report.end_date),
+        "total_amount": money(report.total_amount),
+        "generated_at": iso_datetime(report.generated_at),
+        "output_format": report.output_format,
+        "created_at": iso_datetime(report.created_at),
+        "created_by": _username(report.created_by),
+    }
+
+
+def _username(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def service_line_data(
+    *, service_id: int, service_name: str, amount: Decimal, quantity: Decimal, charge_type: str
+) -> dict[str, Any]:
+    """One charged service of an order (a report line)."""
+    return {
+        "service_id": service_id,
+        "service_name": service_name,
+        "amount": money(amount),
+        "quantity": quantity_number(quantity),
+        "cost_type": charge_type,
+    }
+
+
+def order_data(
+    *,
+    transaction_id: str,
+    transaction_date: dt.date | None,
+    status: str,
+    ship_to_name: str,
+    ship_to_address: str,
+    total_items: int,
+    line_items: int,
+    total_amount: Decimal,
+    services: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One order of the detail: its snapshot fields and its charged services (service_line_data).
+
+    transaction_date is the close date as a calendar date in the report's billing time zone.
+    """
+    return {
+        "order_id": transaction_id,
+        "transaction_date": iso_date(transaction_date),
+        "status": status_label(status),
+        "ship_to_name": ship_to_name,
+        "ship_to_address": ship_to_address,
+        "total_items": total_items,
+        "line_items": line_items,
+        "services": services,
+        "total_amount": money(total_amount),
+    }
+
+
+def order_data_from_models(order: ReportOrder, lines: Iterable[ReportLine], *, time_zone: str) -> dict[str, Any]:
+    """order_data of a ReportOrder and its ReportLine rows."""
+    return order_data(
+        transaction_id=order.transaction_id,
+        transaction_date=local_day(order.close_date, time_zone),
+        status=order.status,
+        ship_to_name=order.ship_to_name,
+        ship_to_address=order.ship_to_address,
+        total_items=order.total_items,
+        line_items=order.line_items,
+        total_amount=order.total_amount,
+        services=[
+            service_line_data(
+                service_id=line.service_id,
+                service_name=line.service_name,
+                amount=line.amount,
+                quantity=line.quantity,
+                charge_type=line.charge_type,
+            )
+            for line in lines
+        ],
+    )
+
+
+def order_data_from_values(order: tuple[Any, ...], lines: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+    """order_data of the tuples billing.selectors.reports.iter_report_values yields."""
+    _, transaction_id, transaction_date, status, ship_to_name, ship_to_address, total_items, line_items, total = order
+    return order_data(
+        transaction_id=transaction_id,
+        transaction_date=transaction_date,
+        status=status,
+        ship_to_name=ship_to_name,
+        ship_to_address=ship_to_address,
+        total_items=total_items,
+        line_items=line_items,
+        total_amount=total,
+        services=[
+            service_line_data(
+                service_id=service_id,
+                service_name=service_name,
+                amount=amount,
+                quantity=quantity,
+                charge_type=charge_type,
+            )
+            for _, service_id, service_name, charge_type, quantity, _, amount in lines
+        ],
+    )
+
+
+def service_totals_data(totals: Iterable[ReportServiceTotal]) -> dict[str, dict[str, Any]]:
+    """Per-service totals keyed by the service id as a string."""
+    return {
+        str(total.service_id): {
+            "name": total.service_name,
+            "amount": money(total.amount),
+            "order_count": total.order_count,
+        }
+        for total in totals
+    }
+
+
+def report_detail_data(
+    report: BillingReport,
+    *,
+    service_totals: Iterable[ReportServiceTotal],
+    orders: Sequence[tuple[ReportOrder, Sequence[ReportLine]]],
+) -> dict[str, Any]:
+    """The detail `data` object: the report, its orders with their services, the service totals.
+
+    The key order (report fields, then `orders`, then `service_totals`) is part of the shape:
+    the streaming JSON export writes the same keys in the same order.
+    """
+    time_zone = report.billing_time_zone
+    return {
+        **report_data(report),
+        "orders": [order_data_from_models(order, lines, time_zone=time_zone) for order, lines in orders],
+        "service_totals": service_totals_data(service_totals),
+    }
+
+
+def customer_summary_data(customer: Any) -> dict[str, Any]:
+    """A customer annotated by billing.selectors.customers.customer_summaries."""
+    return {
+        "customer_id": customer.id,
+        "customer_name": customer.company_name,
+        "reports_count": customer.reports_count,
+        "total_billed": money(customer.total_billed),
+        "first_billing_date": iso_date(customer.first_billing_date),
+        "last_billing_date": iso_date(customer.last_billing_date),
+        "average_bill_amount": money(customer.average_bill_amount),
+    }
+
+
+def report_job_data(job: Any) -> dict[str, Any]:
+    """A report job (billing.selectors.jobs; `customer`, `report`, `requested_by` loaded) and its progress."""
+    if job.status == JobStatus.SUCCEEDED:
+        percent = 100
+    elif job.total_orders:
+        percent = min(100, job.processed_orders * 100 // job.total_orders)
+    else:
+        percent = 0
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "customer": job.customer_id,
+        "customer_name": job.customer.company_name,
+        "start_date": iso_date(job.start_date),
+        "end_date": iso_date(job.end_date),
+        "output_format": job.output_format,
+        "processed_orders": job.processed_orders,
+        "total_orders": job.total_orders,
+        "progress_percent": percent,
+        "report_id": str(job.report_id) if job.report_id else None,
+        "error": job.error,
+        "created_at": iso_datetime(job.created_at),
+        "started_at": iso_datetime(job.started_at),
+        "finished_at": iso_datetime(job.finished_at),
+        "requested_by": _username(job.requested_by),
+    }

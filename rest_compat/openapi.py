@@ -1,0 +1,100 @@
+"""OpenAPI (drf-spectacular) pieces describing what the facade really sends.
+
+- the `{"success": true, "data": ...}` envelope of every JSON success response, built per
+  endpoint by `envelope()`, and the `{"success": false, "error": {...}}` error envelope, listed
+  for every status an endpoint can answer (`error_responses()`);
+- money as a JSON number with two decimals, quantities as numbers;
+- the bearer-token security scheme (rest_compat.authentication.BearerTokenAuthentication).
+
+Imported by rest_compat.views, so the extensions are registered before a schema is built.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from rest_framework import serializers
+
+from rest_compat.serializers import (
+    CustomerSummarySerializer,
+    ErrorEnvelopeSerializer,
+    ReportDetailSerializer,
+    ReportJobSerializer,
+    ReportSerializer,
+)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "rest_compat.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token (`Authorization: Bearer llb_...`). No CSRF token is needed.",
+        }
+
+
+class MoneyFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_compat.serializers.MoneyField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "number",
+            "format": "decimal",
+            "description": "Money: a JSON number written with exactly two decimals, e.g. 1500.00.",
+        }
+
+
+class QuantityFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_compat.serializers.QuantityField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "number",
+            "description": "An integer for whole quantities (units, orders), up to 4 decimals otherwise (weight).",
+        }
+
+
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class SuccessTrueField(serializers.BooleanField):
+    pass
+
+
+def envelope(name: str, data: serializers.Field) -> type[serializers.Serializer]:
+    """A serializer documenting {"success": true, "data": <data>} as the component `name`."""
+    attrs = {"success": SuccessTrueField(), "data": data, "__module__": __name__, "__doc__": None}
+    return type(f"{name}Serializer", (serializers.Serializer,), attrs)
+
+
+ReportListEnvelope = envelope("ReportListResponse", ReportSerializer(many=True))
+ReportEnvelope = envelope("ReportResponse", ReportSerializer())
+ReportDetailEnvelope = envelope("ReportDetailResponse", ReportDetailSerializer())
+CustomerSummaryEnvelope = envelope("CustomerSummaryResponse", CustomerSummarySerializer(many=True))
+ReportJobEnvelope = envelope("ReportJobResponse", ReportJobSerializer())
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "VALIDATION_ERROR: invalid input; `details` maps each invalid field to its messages.",
+    401: "AUTHENTICATION_REQUIRED: no or invalid credentials (`WWW-Authenticate: Bearer`).",
+    403: "PERMISSION_DENIED, or CSRF_FAILED for a session request without a valid CSRF token.",
+    404: "NOT_FOUND: unknown, malformed or not visible id.",
+    405: "METHOD_NOT_ALLOWED.",
+    409: "IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with different parameters.",
+    415: "UNSUPPORTED_MEDIA_TYPE: the body must be application/json.",
+    429: "RATE_LIMITED: too many generate requests; see `Retry-After`.",
+    500: "INTERNAL_ERROR: unexpected; `details.request_id` identifies the logged error.",
+}
+COMMON_ERRORS = (401, 403, 405, 500)
+
+
+def error_response(status: int) -> OpenApiResponse:
+    return OpenApiResponse(ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS[status])
+
+
+def error_responses(*statuses: int, media_type: str | None = None) -> dict:
+    """Error envelope responses for `statuses` plus the ones every endpoint can answer."""
+    codes = sorted({*statuses, *COMMON_ERRORS})
+    if media_type is None:
+        return {status: error_response(status) for status in codes}
+    return {(status, media_type): error_response(status) for status in codes}

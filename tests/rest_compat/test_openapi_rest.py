@@ -1,0 +1,140 @@
+"""The OpenAPI document: served to authenticated users, valid, and true (a schemathesis fuzz run over it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from billing.models import Interface
+from billing.services.jobs import report_job_submit
+from tests.rest_compat.conftest import JANUARY, assert_error, billed_report, body
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA_URL = "/api/v2/schema/"
+PATHS = {
+    "/api/v2/reports/",
+    "/api/v2/reports/{report_id}/",
+    "/api/v2/reports/{report_id}/download/",
+    "/api/v2/reports/generate/",
+    "/api/v2/reports/customer-summary/",
+    "/api/v2/reports/jobs/{job_id}/",
+    "/api/v2/reports/progress/",
+}
+
+
+def test_the_schema_is_served_to_authenticated_users_only(api, anonymous):
+    assert_error(anonymous.get(SCHEMA_URL), 401, "AUTHENTICATION_REQUIRED")
+
+    response = api.get(SCHEMA_URL)
+
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert set(schema["paths"]) == PATHS
+    assert api.get(SCHEMA_URL, {"format": "yaml"}).content.startswith(b"openapi: 3.")
+
+
+def test_the_schema_is_a_valid_openapi_document(api):
+    schema = json.loads(api.get(SCHEMA_URL).content)
+
+    validate_schema(schema)  # drf-spectacular's OpenAPI 3.0 JSON-schema validation; raises when invalid
+
+
+def test_the_schema_describes_the_envelopes_and_errors(api):
+    schema = json.loads(api.get(SCHEMA_URL).content)
+    components = schema["components"]["schemas"]
+
+    assert components["ReportListResponse"]["required"] == ["data", "success"]
+    assert components["SuccessTrueEnum"]["enum"] == [True]
+    assert components["ErrorEnvelope"]["properties"]["error"] == {"$ref": "#/components/schemas/Error"}
+    assert set(components["ErrorCodeEnum"]["enum"]) >= {"VALIDATION_ERROR", "CSRF_FAILED", "INTERNAL_ERROR"}
+    assert components["Report"]["properties"]["total_amount"]["type"] == "number"
+    generate = schema["paths"]["/api/v2/reports/generate/"]["post"]
+    assert set(generate["responses"]) == {"201", "202", "400", "401", "403", "405", "409", "415", "429", "500"}
+    download = schema["paths"]["/api/v2/reports/{report_id}/download/"]["get"]
+    assert set(download["responses"]["200"]["content"]) == {"text/csv", "application/json", "application/pdf"}
+    assert {"bearerAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+def test_swagger_ui_is_served_only_when_enabled(api, settings):
+    settings.SWAGGER_UI_ENABLED = False
+    assert_error(api.get("/api/v2/docs/"), 404, "NOT_FOUND")
+
+    settings.SWAGGER_UI_ENABLED = True
+    page = api.get("/api/v2/docs/")
+    assert page.status_code == 200
+    assert b"swagger-ui" in page.content and SCHEMA_URL.encode() in page.content
+
+
+# --- schemathesis -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wsgi_app(settings):
+    """Django's real WSGI handler, keeping the test's database connection open between requests."""
+    settings.ALLOWED_HOSTS = ["localhost", "testserver"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"generate": "10000/min"}}
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield WSGIHandler()
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_data(customer_a, customer_b, staff):
+    """Reports and a job the fuzzer's requests can find, so 200 responses are checked too."""
+    report = billed_report(customer_a, orders=3)
+    billed_report(customer_b, orders=2, prefix="B ")
+    job = report_job_submit(
+        actor=staff, customer_id=customer_a.pk, start_date=JANUARY[0], end_date=JANUARY[1], interface=Interface.REST
+    )
+    return {"report_id": str(report.id), "job_id": str(job.id)}
+
+
+# The document as the schema endpoint serves it (same generator, no database needed).
+schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_fuzzing_finds_no_server_error_and_no_undocumented_response(case, wsgi_app, staff_token, fuzz_data):
+    headers = {"Authorization": f"Bearer {staff_token}"}
+    case.call_and_validate(headers=headers, checks=CHECKS, app=wsgi_app)
+    known = {name: value for name, value in fuzz_data.items() if name in (case.path_parameters or {})}
+    if known:  # the same request against an id that exists
+        case.path_parameters = {**case.path_parameters, **known}
+        case.call_and_validate(headers=headers, checks=CHECKS, app=wsgi_app)
+
+
+def test_the_fuzz_data_is_reachable(api, fuzz_data):
+    assert body(api.get(f"/api/v2/reports/{fuzz_data['report_id']}/"))["success"] is True
+    assert body(api.get(f"/api/v2/reports/jobs/{fuzz_data['job_id']}/"))["success"] is True
