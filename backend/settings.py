@@ -31,7 +31,6 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
-    "django_filters",
     "strawberry_django",
     "billing",
     "graphql_schema",
