@@ -426,12 +426,14 @@ class _ProgressWriter:
     `separate`: write through the progress alias, a second connection in autocommit, so the
     numbers are visible to every process while the generation transaction is open. Otherwise
     (SQLite, or a job run inside a caller's transaction whose job row other connections may
-    not see) write on the generation's own connection: visible when it commits.
+    not see) only remember them: a write on the generation's own connection would become
+    visible only at commit, where _job_generate stores the final numbers anyway, and on
+    PostgreSQL that connection is busy streaming the report while this is called.
     """
 
     def __init__(self, job_id: uuid.UUID, *, separate: bool) -> None:
         self.job_id = job_id
-        self.alias = _progress_alias() if separate else DEFAULT_DB_ALIAS
+        self.alias = _progress_alias() if separate else None
         self.processed = 0
         self.total = 0
         self.calls = 0
@@ -442,7 +444,9 @@ class _ProgressWriter:
         self.calls += 1
         self.processed, self.total = processed, total
         now = time.monotonic()
-        if self.calls == 1 or processed >= total or now - self._last_write >= PROGRESS_WRITE_INTERVAL:
+        if self.alias is not None and (
+            self.calls == 1 or processed >= total or now - self._last_write >= PROGRESS_WRITE_INTERVAL
+        ):
             self._last_write = now
             ReportJob.objects.using(self.alias).filter(pk=self.job_id).update(
                 processed_orders=processed, total_orders=total
