@@ -147,6 +147,8 @@ USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 # --- Billing domain -------------------------------------------------------------------
 # Orders are billable on the calendar date of close_date in this zone (DESIGN §4).
 BILLING_TIME_ZONE = env.str("BILLING_TIME_ZONE", default="UTC")
+# GraphQL returns exports inline (no streaming): larger reports are downloaded over REST.
+INLINE_EXPORT_MAX_LINES = env.int("INLINE_EXPORT_MAX_LINES", default=50_000)
 # Orders fetched and priced per chunk during report generation.
 BILLING_GENERATION_CHUNK_SIZE = env.int("BILLING_GENERATION_CHUNK_SIZE", default=5000)
 

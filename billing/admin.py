@@ -226,7 +226,8 @@ class RuleForm(forms.ModelForm):
         help_texts = {"value": "Several values are separated by ';'."}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # ModelForm.clean returns (and may update) cleaned_data
+        cleaned = self.cleaned_data
         field, operator, value = cleaned.get("field"), cleaned.get("operator"), cleaned.get("value")
         if field is None or operator is None or value is None:
             return cleaned

@@ -12,7 +12,9 @@ Selectors use :func:`visible_customer_ids` for row-level scoping; services call 
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import TypeGuard
+
+from django.contrib.auth.models import AnonymousUser, User
 
 from billing.errors import PermissionDenied
 from billing.models import CustomerMembership
@@ -20,12 +22,13 @@ from billing.models import CustomerMembership
 VIEW_PERMISSION = "billing.view_billingreport"
 GENERATE_PERMISSION = "billing.generate_report"
 
-Actor = AbstractBaseUser | AnonymousUser | None
+# The project uses Django's default user model (AUTH_USER_MODEL is not swapped).
+Actor = User | AnonymousUser | None
 
 ALL = None  # sentinel: every customer is visible
 
 
-def _membership_ids(user: AbstractBaseUser) -> frozenset[int]:
+def _membership_ids(user: User) -> frozenset[int]:
     cached = getattr(user, "_billing_customer_ids", None)
     if cached is None:
         cached = frozenset(CustomerMembership.objects.filter(user=user).values_list("customer_id", flat=True))
@@ -33,7 +36,8 @@ def _membership_ids(user: AbstractBaseUser) -> frozenset[int]:
     return cached
 
 
-def is_authenticated(actor: Actor) -> bool:
+def is_authenticated(actor: Actor) -> TypeGuard[User]:
+    """True for a signed-in, active user (and then the actor is a User)."""
     return actor is not None and bool(getattr(actor, "is_authenticated", False)) and actor.is_active
 
 
@@ -41,9 +45,9 @@ def visible_customer_ids(actor: Actor) -> frozenset[int] | None:
     """None means every customer; otherwise the ids this actor may see (possibly empty)."""
     if not is_authenticated(actor):
         return frozenset()
-    if actor.is_superuser or actor.has_perm(VIEW_PERMISSION):  # type: ignore[union-attr]
+    if actor.is_superuser or actor.has_perm(VIEW_PERMISSION):
         return ALL
-    return _membership_ids(actor)  # type: ignore[arg-type]
+    return _membership_ids(actor)
 
 
 def can_see_customer(actor: Actor, customer_id: int) -> bool:
@@ -52,7 +56,7 @@ def can_see_customer(actor: Actor, customer_id: int) -> bool:
 
 
 def can_generate(actor: Actor) -> bool:
-    return is_authenticated(actor) and actor.has_perm(GENERATE_PERMISSION)  # type: ignore[union-attr]
+    return is_authenticated(actor) and actor.has_perm(GENERATE_PERMISSION)
 
 
 def ensure_can_generate_for(actor: Actor, customer_id: int) -> None:

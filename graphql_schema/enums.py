@@ -7,7 +7,9 @@ import enum
 import strawberry
 
 from billing.errors import ErrorCode as BillingErrorCode
+from billing.models import AuditAction as ModelAuditAction
 from billing.models import ChargeType as ModelChargeType
+from billing.models import Interface as ModelInterface
 from billing.models import JobStatus as ModelJobStatus
 from billing.models import OrderStatus as ModelOrderStatus
 from billing.models import OutputFormat as ModelOutputFormat
@@ -37,6 +39,13 @@ JobStatus = strawberry.enum(
 ReportStatus = strawberry.enum(
     _from_choices("ReportStatus", ModelReportStatus),
     description="CURRENT, or SUPERSEDED by a newer report for the same customer and period.",
+)
+AuditAction = strawberry.enum(
+    _from_choices("AuditAction", ModelAuditAction), description="What was done to a report (audit trail)."
+)
+AuditInterface = strawberry.enum(
+    _from_choices("AuditInterface", ModelInterface),
+    description="Where an audited action was requested: REST, GraphQL, a management command, a worker, the admin.",
 )
 
 ReportOrderField = strawberry.enum(

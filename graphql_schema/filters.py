@@ -4,11 +4,19 @@ the selectors (billing.selectors) do the filtering, scoping and ordering."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import strawberry
 
-from graphql_schema.enums import OrderOrderField, OrderStatus, ReportOrderField, SortDirection
+from graphql_schema.enums import (
+    AuditAction,
+    AuditInterface,
+    OrderOrderField,
+    OrderStatus,
+    ReportOrderField,
+    SortDirection,
+)
 from graphql_schema.scalars import DateOrDateTime
 
 
@@ -88,3 +96,21 @@ class OrderOrdering:
 
     def order_by(self) -> str:
         return _order_by(self.field, self.direction)
+
+
+@strawberry.input(description="Filters of the audit trail (all optional, combined with AND).")
+class AuditEventFilter:
+    report_id: uuid.UUID | None = strawberry.field(default=None, description="Only this report's events.")
+    action: AuditAction | None = None
+    interface: AuditInterface | None = None
+    actor_username: str | None = strawberry.field(
+        default=None, description="Only events of the user with exactly this username."
+    )
+
+    def selector_kwargs(self) -> dict[str, Any]:
+        return {
+            "report_id": self.report_id,
+            "action": self.action.value if self.action is not None else None,
+            "interface": self.interface.value if self.interface is not None else None,
+            "actor_username": self.actor_username,
+        }

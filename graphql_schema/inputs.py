@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -110,3 +111,9 @@ class OrderInput:
             "sku_quantity": [{"sku": line.sku, "quantity": line.quantity} for line in self.lines or []],
         }
         return row
+
+
+@strawberry.input(description="Which report to export, and in which format.")
+class ExportReportInput:
+    report_id: uuid.UUID
+    format: OutputFormat = strawberry.field(description="CSV, JSON or PDF (PDF content is base64).")

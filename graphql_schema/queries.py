@@ -14,10 +14,12 @@ from strawberry.types import Info
 from billing import models
 from billing.errors import NotFound
 from billing.selectors import customer_summaries, customers_visible_to, order_list, report_get, report_list
+from billing.selectors.audit import AUDIT_VIEW_PERMISSION, audit_event_list
 from billing.selectors.jobs import billing_run_get, report_job_get
-from graphql_schema.filters import OrderFilter, OrderOrdering, ReportFilter, ReportOrdering
-from graphql_schema.permissions import IsAuthenticated, current_user
+from graphql_schema.filters import AuditEventFilter, OrderFilter, OrderOrdering, ReportFilter, ReportOrdering
+from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user
 from graphql_schema.types import (
+    AuditEventType,
     BillingReportType,
     BillingRunType,
     CountedConnection,
@@ -98,6 +100,19 @@ class Query:
     )
     def customer_summaries(self, info: Info, customer_id: int | None = None) -> list[CustomerSummaryType]:
         return customer_summaries(actor=current_user(info), customer_id=customer_id)  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        CountedConnection[AuditEventType],
+        extensions=[IsAuthenticated(), HasPerm(AUDIT_VIEW_PERMISSION)],
+        description=(
+            "The audit trail, newest first: who generated, regenerated, superseded or downloaded which report. "
+            "Billing staff only (billing.view_auditevent or superuser)."
+        ),
+    )
+    def audit_events(
+        self, info: Info, filter_: Annotated[AuditEventFilter | None, FilterArgument] = None
+    ) -> QuerySet[models.AuditEvent]:
+        return audit_event_list(actor=current_user(info), **(filter_.selector_kwargs() if filter_ is not None else {}))
 
     @strawberry_django.field(
         extensions=[IsAuthenticated()],

@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_schema.errors import BillingErrorsExtension, is_expected
+from graphql_schema.mutations.export_report import export_report_field
 from graphql_schema.mutations.generate_report import generate_report_field
 from graphql_schema.mutations.start_billing_run import start_billing_run_field
 from graphql_schema.mutations.upsert_orders import upsert_orders_field
@@ -32,6 +33,7 @@ class Mutation:
     generate_report = generate_report_field
     upsert_orders = upsert_orders_field
     start_billing_run = start_billing_run_field
+    export_report = export_report_field
 
 
 class BillingSchema(strawberry.Schema):

@@ -25,10 +25,20 @@ from billing import models
 from billing.errors import ErrorCode as BillingErrorCode
 from billing.permissions import can_generate, visible_customer_ids
 from billing.selectors import customers_visible_to, report_orders
+from billing.selectors.audit import audit_event_list
 from billing.selectors.jobs import billing_run_summary, jobs_for_run
-from graphql_schema.enums import ChargeType, JobStatus, OrderStatus, OutputFormat, ReportStatus
+from graphql_schema.enums import (
+    AuditAction,
+    AuditInterface,
+    ChargeType,
+    JobStatus,
+    OrderStatus,
+    OutputFormat,
+    ReportStatus,
+)
 from graphql_schema.errors import graphql_error
 from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
+from graphql_schema.permissions import current_user
 from graphql_schema.scalars import Money
 
 
@@ -253,6 +263,42 @@ class ReportTotals:
 
 
 @strawberry_django.type(
+    models.AuditEvent,
+    name="AuditEvent",
+    description="Who generated, regenerated, superseded or downloaded a report, when, and through which interface.",
+)
+class AuditEventType:
+    id: int
+    action: AuditAction
+    interface: AuditInterface
+    created_at: dt.datetime
+
+    @strawberry_django.field(only=["report_id"], description="The report acted on.")
+    def report_id(self) -> uuid.UUID:
+        return self.report_id  # type: ignore[attr-defined]
+
+    @strawberry_django.field(
+        select_related=["actor"],
+        only=["actor__username"],
+        description="Username of who acted; null for the server (commands, runs without a user).",
+    )
+    def actor(self) -> str | None:
+        user = self.actor  # type: ignore[attr-defined]
+        return user.username if user is not None else None
+
+    @strawberry_django.field(
+        only=["format"],
+        description="Generation: the report's output format; download: the format downloaded.",
+    )
+    def format(self) -> OutputFormat | None:
+        return self.format or None  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["request_id"], description="X-Request-ID of the request that did it, if any.")
+    def request_id(self) -> str | None:
+        return self.request_id or None  # type: ignore[attr-defined]
+
+
+@strawberry_django.type(
     models.BillingReport,
     name="BillingReport",
     description="An immutable snapshot of what a customer owes for a period.",
@@ -314,6 +360,16 @@ class BillingReportType:
     def unbilled_orders(self, info: Info) -> QuerySet[models.ReportOrder]:
         remember_report(info, self)  # type: ignore[arg-type]
         return report_orders(report=self, billed=False)  # type: ignore[arg-type]
+
+    @strawberry_django.connection(
+        CountedConnection[AuditEventType],
+        description=(
+            "The report's audit trail, newest first. Empty unless the user may read the audit trail "
+            "(billing.view_auditevent or superuser)."
+        ),
+    )
+    def audit_events(self, info: Info) -> QuerySet[models.AuditEvent]:
+        return audit_event_list(actor=current_user(info), report_id=self.pk)  # type: ignore[attr-defined]
 
 
 # --- customer summaries and the current user --------------------------------------------------

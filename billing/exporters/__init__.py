@@ -8,11 +8,13 @@ The formatters themselves are in csv.py, json.py and pdf.py (layouts in docs/exp
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from billing.errors import ValidationFailed
@@ -22,7 +24,14 @@ from billing.models import AuditAction, AuditEvent, BillingReport
 from billing.permissions import Actor, is_authenticated
 from billing.selectors.reports import report_get
 
-__all__ = ["EXPORT_FORMATS", "ExportResult", "report_export", "report_export_unchecked"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportResult",
+    "InlineExport",
+    "report_export",
+    "report_export_inline",
+    "report_export_unchecked",
+]
 
 
 def _pdf(report: BillingReport) -> Iterator[bytes]:
@@ -67,6 +76,43 @@ def report_export(
     name = _validated_format(fmt)
     report = report_get(actor=actor, report_id=report_id)
     return _export(report=report, fmt=name, actor=actor, interface=interface, request_id=request_id)
+
+
+@dataclass(frozen=True)
+class InlineExport:
+    """A whole export in one value, for APIs that cannot stream a file (GraphQL)."""
+
+    content_type: str
+    filename: str
+    encoding: str  # "utf-8" for CSV and JSON, "base64" for PDF
+    content: str
+
+
+def report_export_inline(
+    *, actor: Actor, report_id: str | uuid.UUID, fmt: str, interface: str, request_id: str = ""
+) -> InlineExport:
+    """report_export, read into memory: refused (ValidationFailed on "report_id") for reports
+    with more than settings.INLINE_EXPORT_MAX_LINES lines, which should be streamed instead."""
+    name = _validated_format(fmt)
+    report = report_get(actor=actor, report_id=report_id)
+    limit = settings.INLINE_EXPORT_MAX_LINES
+    if report.line_count > limit:
+        raise ValidationFailed(
+            "The report is too large to export inline.",
+            fields={
+                "report_id": [
+                    f"The report has {report.line_count} lines (more than {limit}); "
+                    f"download it from /api/v2/reports/{report.id}/download/?format={name} instead."
+                ]
+            },
+        )
+    result = _export(report=report, fmt=name, actor=actor, interface=interface, request_id=request_id)
+    body = b"".join(result.chunks)
+    if name == "pdf":
+        encoding, content = "base64", base64.b64encode(body).decode("ascii")
+    else:
+        encoding, content = "utf-8", body.decode("utf-8")
+    return InlineExport(result.content_type, result.filename, encoding, content)
 
 
 def report_export_unchecked(

@@ -347,7 +347,7 @@ def order_rows(count: int, customer_ids: dict[str, int]) -> Iterator[dict[str, A
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
         picked = rng.sample(customer.products, k=min(len(customer.products), rng.choice((1, 1, 2, 2, 3, 4, 5))))
-        lines = []
+        lines: list[dict[str, Any]] = []
         for sku, _, case_size in picked:
             if case_size > 1 and rng.random() < 0.15:
                 quantity = case_size * rng.randint(1, 3) + rng.choice((0, 0, 1, 2))

@@ -243,12 +243,12 @@ class PricingRun:
         if lines:
             cache = self._sku_cache
             for line in lines:
-                qty = line.quantity
-                if type(qty) is not int or qty < 0:
-                    raise PricingError(f"line {line.sku!r}: quantity must be an int >= 0, got {qty!r}")
-                if qty:
+                line_qty = line.quantity
+                if type(line_qty) is not int or line_qty < 0:
+                    raise PricingError(f"line {line.sku!r}: quantity must be an int >= 0, got {line_qty!r}")
+                if line_qty:
                     sku = cache.get(line.sku) or self._normalize(line.sku)
-                    units[sku] = units.get(sku, 0) + qty
+                    units[sku] = units.get(sku, 0) + line_qty
             total = sum(units.values())
         else:
             total = order.total_item_qty

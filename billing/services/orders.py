@@ -21,11 +21,13 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 from itertools import islice
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from billing.errors import PermissionDenied
@@ -102,7 +104,23 @@ STATUS_ALIASES: Mapping[str, str] = {
     **dict.fromkeys(("cancelled", "canceled", "cancel", "void", "voided"), OrderStatus.CANCELLED.value),
 }
 
-_TEXT_LIMITS = tuple((name, Order._meta.get_field(name).max_length or 1_000_000) for name in TEXT_FIELDS)
+
+def _concrete_field(model: type[Order] | type[OrderLine], name: str) -> Field[Any, Any]:
+    """A field of the model itself (never a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return field
+
+
+def _column(model: type[Order] | type[OrderLine], name: str) -> str:
+    column = _concrete_field(model, name).column
+    if column is None:
+        raise TypeError(f"{model.__name__}.{name} has no database column")
+    return column
+
+
+_TEXT_LIMITS = tuple((name, _concrete_field(Order, name).max_length or 1_000_000) for name in TEXT_FIELDS)
 
 DEFAULT_BATCH_SIZE = 1000
 MAX_INT = 2_147_483_647  # PositiveIntegerField's upper bound on every backend
@@ -350,9 +368,9 @@ def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None
     if status in CLOSED_STATUSES and close_date is None and "close_date" in values:
         problems.append(f"close_date is required for a {status} order")
     for name, max_length in _TEXT_LIMITS:
-        attempt(name, lambda name=name, max_length=max_length: _text(name, row.get(name), max_length))
+        attempt(name, partial(_text, name, row.get(name), max_length))
     for name in DECIMAL_FIELDS:
-        attempt(name, lambda name=name: _decimal(name, row.get(name)))
+        attempt(name, partial(_decimal, name, row.get(name)))
     attempt("packages", lambda: _integer("packages", row.get("packages")) if not _is_empty(row.get("packages")) else 0)
     line_items = attempt("line_items", lambda: _optional_integer("line_items", row.get("line_items")))
     total_item_qty = attempt("total_item_qty", lambda: _optional_integer("total_item_qty", row.get("total_item_qty")))
@@ -522,7 +540,7 @@ _CREATE_FIELDS = ("transaction_id", "customer", *WRITTEN_FIELDS, "created_at", "
 
 def _copy_statement(model: type[Order] | type[OrderLine], fields: Iterable[str]) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(_column(model, name)) for name in fields)
     return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
 
 

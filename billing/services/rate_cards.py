@@ -435,9 +435,9 @@ def _plan_customer(
         if value is not None:
             fields["email"] = value
     if "is_active" in obj:
-        value = read.boolean(obj["is_active"], f"{path}.is_active")
-        if value is not None:
-            fields["is_active"] = value
+        is_active = read.boolean(obj["is_active"], f"{path}.is_active")
+        if is_active is not None:
+            fields["is_active"] = is_active
     if "currency" in obj:
         value = obj["currency"]
         if not isinstance(value, str) or not _CURRENCY.match(value):
@@ -583,7 +583,8 @@ def _plan_line(
             except RuleValidationError as exc:
                 errors.add(rpath, exc.reason)
                 continue
-            if len(data.value) > Rule._meta.get_field("value").max_length:
+            max_length = Rule._meta.get_field("value").max_length
+            if max_length is not None and len(data.value) > max_length:
                 errors.add(f"{rpath}.value", "is longer than 1000 characters")
                 continue
             rules.append((data.field, data.operator, data.value))
@@ -655,18 +656,18 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
             service.save(update_fields=["description", "charge_type"])
             summary.services_updated += 1
 
-    for plan in customers:
-        customer = plan.existing
+    for customer_plan in customers:
+        customer = customer_plan.existing
         if customer is None:
-            customer = Customer.objects.create(**plan.fields)
+            customer = Customer.objects.create(**customer_plan.fields)
             summary.customers_created += 1
         else:
-            for name, value in plan.fields.items():
+            for name, value in customer_plan.fields.items():
                 setattr(customer, name, value)
             customer.save()
             summary.customers_updated += 1
-        _write_products(customer, plan, summary)
-        _write_lines(customer, plan, by_name, summary)
+        _write_products(customer, customer_plan, summary)
+        _write_lines(customer, customer_plan, by_name, summary)
     return summary
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,9 +23,7 @@ def _hash(raw: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(
-    *, user: AbstractBaseUser, name: str = "", expires_in_days: int | None = 90
-) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str = "", expires_in_days: int | None = 90) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns the row and the plaintext, which is never stored."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = timezone.now() + dt.timedelta(days=expires_in_days) if expires_in_days is not None else None
@@ -46,7 +44,7 @@ def api_token_revoke(*, token_id: int) -> ApiToken:
     return token
 
 
-def api_token_authenticate(raw: str) -> AbstractBaseUser | None:
+def api_token_authenticate(raw: str) -> User | None:
     """The active user behind a plaintext token, or None when unknown, revoked, expired or inactive."""
     if not raw.startswith(TOKEN_PREFIX):
         return None

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.contrib.auth.models import Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -136,7 +136,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("Users: admin/admin (superuser), billing/billing (staff), merchant/merchant (Northwind).")
 
-    def _users(self, merchant_customer_id: int) -> AbstractBaseUser:
+    def _users(self, merchant_customer_id: int) -> User:
         """Create the demo users when missing; existing accounts keep their passwords."""
         admin = self._user("admin", is_staff=True, is_superuser=True)
         billing = self._user("billing", is_staff=True, is_superuser=False)
@@ -147,11 +147,11 @@ class Command(BaseCommand):
         CustomerMembership.objects.get_or_create(user=merchant, customer_id=merchant_customer_id)
         return admin
 
-    def _user(self, username: str, *, is_staff: bool, is_superuser: bool) -> AbstractBaseUser:
-        User = get_user_model()
-        user = User._default_manager.filter(username=username).first()
+    def _user(self, username: str, *, is_staff: bool, is_superuser: bool) -> User:
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(username=username).first()
         if user is None:
-            user = User(
+            user = user_model(
                 username=username, email=f"{username}@demo.example", is_staff=is_staff, is_superuser=is_superuser
             )
             user.set_password(username)
