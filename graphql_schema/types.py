@@ -37,6 +37,7 @@ from graphql_schema.enums import (
     ReportStatus,
 )
 from graphql_schema.errors import graphql_error
+from graphql_schema.fields import model_type
 from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
 from graphql_schema.permissions import current_user
 from graphql_schema.scalars import Money
@@ -63,7 +64,7 @@ class CountedConnection(DjangoListConnection[relay.NodeType]):
 # --- catalogue and rate cards ---------------------------------------------------------------
 
 
-@strawberry_django.type(models.Service, name="Service", description="A billable service in the catalogue.")
+@model_type(models.Service, name="Service", description="A billable service in the catalogue.")
 class ServiceType:
     id: int
     name: str
@@ -71,7 +72,7 @@ class ServiceType:
     charge_type: ChargeType
 
 
-@strawberry_django.type(models.Product, name="Product", description="A customer's SKU.")
+@model_type(models.Product, name="Product", description="A customer's SKU.")
 class ProductType:
     id: int
     sku: str
@@ -79,20 +80,20 @@ class ProductType:
     case_size: int = strawberry_django.field(description="Units in a full case.")
 
 
-@strawberry_django.type(models.PriceTier, name="PriceTier", description="One band of a graduated price.")
+@model_type(models.PriceTier, name="PriceTier", description="One band of a graduated price.")
 class PriceTierType:
     up_to: Decimal | None = strawberry_django.field(description="Upper bound of the band; null for the last band.")
     unit_price: Decimal
 
 
-@strawberry_django.type(models.Rule, name="Rule", description="A condition on an order: field, operator, value.")
+@model_type(models.Rule, name="Rule", description="A condition on an order: field, operator, value.")
 class RuleType:
     field: str
     operator: str
     value: str = strawberry_django.field(description="Several values are separated by ';'.")
 
 
-@strawberry_django.type(models.RuleGroup, name="RuleGroup", description="Rules combined by one logic operator.")
+@model_type(models.RuleGroup, name="RuleGroup", description="Rules combined by one logic operator.")
 class RuleGroupType:
     id: int
     name: str
@@ -100,7 +101,7 @@ class RuleGroupType:
     rules: list[RuleType]
 
 
-@strawberry_django.type(
+@model_type(
     models.CustomerService,
     name="RateCardLine",
     description="What a customer pays for one service, and when it applies.",
@@ -121,7 +122,7 @@ class RateCardLineType:
         return self.tier_basis or None  # type: ignore[attr-defined]
 
 
-@strawberry_django.type(models.Customer, name="Customer", description="A merchant whose orders are billed.")
+@model_type(models.Customer, name="Customer", description="A merchant whose orders are billed.")
 class CustomerType:
     id: int
     company_name: str
@@ -136,13 +137,13 @@ class CustomerType:
 # --- orders ---------------------------------------------------------------------------------
 
 
-@strawberry_django.type(models.OrderLine, name="OrderLine", description="One SKU line of an order.")
+@model_type(models.OrderLine, name="OrderLine", description="One SKU line of an order.")
 class OrderLineType:
     sku: str
     quantity: int
 
 
-@strawberry_django.type(models.Order, name="Order", description="An order the warehouse fulfilled.")
+@model_type(models.Order, name="Order", description="An order the warehouse fulfilled.")
 class OrderType:
     id: int
     transaction_id: str = strawberry_django.field(description="The WMS's id; unique.")
@@ -262,7 +263,7 @@ class ReportTotals:
     unbilled_order_count: int = strawberry.field(description="Billable orders no rate-card line applied to.")
 
 
-@strawberry_django.type(
+@model_type(
     models.AuditEvent,
     name="AuditEvent",
     description="Who generated, regenerated, superseded or downloaded a report, when, and through which interface.",
@@ -298,7 +299,7 @@ class AuditEventType:
         return self.request_id or None  # type: ignore[attr-defined]
 
 
-@strawberry_django.type(
+@model_type(
     models.BillingReport,
     name="BillingReport",
     description="An immutable snapshot of what a customer owes for a period.",
@@ -375,7 +376,7 @@ class BillingReportType:
 # --- customer summaries and the current user --------------------------------------------------
 
 
-@strawberry_django.type(
+@model_type(
     models.Customer,
     name="CustomerSummary",
     description="A customer's billing from its CURRENT reports (superseded reports never count).",
@@ -416,7 +417,7 @@ class UserPermissions:
     can_generate_reports: bool
 
 
-@strawberry_django.type(get_user_model(), name="User", description="The signed-in user.")
+@model_type(get_user_model(), name="User", description="The signed-in user.")
 class UserType:
     username: str
     is_staff: bool
@@ -436,7 +437,7 @@ class UserType:
 # --- background jobs and billing runs ------------------------------------------------------
 
 
-@strawberry_django.type(
+@model_type(
     models.ReportJob,
     name="ReportJob",
     description="A report generation running in the background; poll it with reportJob(id).",
@@ -488,7 +489,7 @@ class BillingRunSummaryType:
     finished: bool = strawberry.field(description="No job is queued or running.")
 
 
-@strawberry_django.type(
+@model_type(
     models.BillingRun,
     name="BillingRun",
     description="A month-end run: one report job per customer for one period.",

@@ -133,6 +133,17 @@ def test_documents_deeper_than_the_limit_are_rejected_with_a_clear_error(client,
     assert gql(client, REALISTIC) == {"data": {"billingRun": None}}
 
 
+def test_limits_still_hold_when_the_document_is_served_from_the_parse_and_validation_caches(client, staff):
+    client.force_login(staff)
+    message = f"'Deep' exceeds maximum operation depth of {MAX_DEPTH}"
+
+    answers = [gql(client, DEEP) for _ in range(3)]
+
+    assert [[error["message"] for error in body["errors"]] for body in answers] == [[message]] * 3
+    assert all(body["data"] is None for body in answers)
+    assert [gql(client, REALISTIC) for _ in range(2)] == [{"data": {"billingRun": None}}] * 2
+
+
 def test_too_many_aliases_are_rejected(client, staff):
     client.force_login(staff)
     fields = " ".join(f"a{index}: me {{ username }}" for index in range(MAX_ALIASES + 1))
