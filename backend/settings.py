@@ -96,6 +96,9 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ledgerlink"}
 }
 
+# Django's model backend, with a user's own and group permissions read in one query.
+AUTHENTICATION_BACKENDS = ["billing.auth.PermissionBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
