@@ -1,4 +1,7 @@
-"""WSGI entry point (gunicorn backend.wsgi). Refuses unsafe settings when DEBUG is off."""
+"""WSGI entry point (gunicorn backend.wsgi). Refuses unsafe settings when DEBUG is off.
+
+Each request runs with room on the frame stack (backend.stack): no memory-mapping churn.
+"""
 
 import os
 
@@ -6,7 +9,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
-application = get_wsgi_application()
+from backend.stack import StackRoomMiddleware
+
+application = StackRoomMiddleware(get_wsgi_application())
 
 from backend.hardening import refuse_unsafe_settings  # noqa: E402  (needs configured settings)
 
