@@ -77,3 +77,29 @@ def test_check_deploy_reports_the_development_secret_key():
     result = _run(["manage.py", "check", "--deploy"], DEBUG="0", ALLOWED_HOSTS="billing.example.com")
     assert result.returncode != 0
     assert "ledgerlink.E001" in result.stdout + result.stderr
+
+
+def test_celery_worker_start_up_refuses_unsafe_settings():
+    result = _run(
+        ["-m", "celery", "-A", "backend", "worker", "--pool", "solo", "--loglevel", "INFO"],
+        DEBUG="0",
+        CELERY_BROKER_URL="memory://",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Refusing to start with DEBUG off" in output
+    assert "SECRET_KEY is not set" in output
+    assert "ready" not in output
+
+
+def test_celery_worker_start_up_accepts_production_settings(settings):
+    from backend.celery import refuse_unsafe_settings_on_worker_start
+
+    settings.DEBUG = False
+    settings.SECRET_KEY = STRONG_KEY
+    settings.ALLOWED_HOSTS = ["billing.example.com"]
+    assert refuse_unsafe_settings_on_worker_start() is None
+
+    settings.ALLOWED_HOSTS = []
+    with pytest.raises(SystemExit, match="ALLOWED_HOSTS is empty"):
+        refuse_unsafe_settings_on_worker_start()

@@ -5,6 +5,7 @@ server they can reach), so these tests commit for real (transactional_db).
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -73,6 +74,10 @@ class Worker:
             "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
             "BILLING_TIME_ZONE": "UTC",
             "LOG_LEVEL": "INFO",
+            # A production-like worker: DEBUG off passes the start-up refusal with these.
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "ALLOWED_HOSTS": "billing.example.com",
         }
         environment.update(env)
         environment.pop("DJANGO_SETTINGS_MODULE", None)  # backend/celery.py sets it
