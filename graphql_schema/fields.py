@@ -1,11 +1,17 @@
-"""The field class of the model types: plain model columns resolve on GraphQL's fast path.
+"""Field classes that let Strawberry resolve row reads on its fast ("basic") path.
 
-strawberry-django marks every model field as needing its full resolver (an Info object, the
-argument conversion, the field-extension chain), because a relation may have to run a queryset.
-A column that is neither a relation nor has a resolver, arguments or extensions only reads the
-value the optimizer already loaded on the row; letting Strawberry resolve it as a basic field
-skips that machinery for each of the hundreds of columns on a page. The value comes from the
-same ``get_result`` either way (a deferred column is still loaded on access).
+strawberry-django gives every field of a model type the full resolver chain: an Info object,
+argument conversion, the field-extension wrapper and its queryset checks, because a relation
+may have to run a query. On a page of reports that chain ran several hundred times per request
+for fields that only read values the optimizer had already loaded on the row. Strawberry skips
+it for a field it considers basic; these classes say which fields are:
+
+- :class:`ModelField`, for the columns of ``model_type`` types: a column that is neither a
+  relation nor has a resolver, arguments or extensions. Its value still comes from
+  strawberry-django's ``get_result`` (a deferred column is loaded on access).
+- :class:`RowField`, for a resolver that takes only the row (``self``) and computes from its
+  loaded values, declared with ``row_field(only=[...])``: the hints still tell the optimizer
+  which columns and relations to load, and the resolver is called directly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,30 @@ class ModelField(StrawberryDjangoField):
         return not self.is_relation and self.base_resolver is None and not self.extensions and not self.arguments
 
 
+class RowField(StrawberryDjangoField):
+    @property
+    def is_basic_field(self) -> bool:
+        resolver = self.base_resolver
+        return (
+            resolver is not None
+            and not resolver.arguments
+            and resolver.info_parameter is None
+            and not resolver.is_async
+            and not self.extensions
+        )
+
+    def get_result(self, source: Any, info: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if info is None and self.is_basic_field:  # Strawberry's basic path: the row is all it needs
+            assert self.base_resolver is not None
+            return self.base_resolver.wrapped_func(source)
+        return super().get_result(source, info, args, kwargs)
+
+
 def model_type(model: Any, **options: Any) -> Any:
     """``strawberry_django.type`` with :class:`ModelField` for the fields it derives from the model."""
     return strawberry_django.type(model, field_cls=ModelField, **options)
+
+
+def row_field(**options: Any) -> Any:
+    """``strawberry_django.field`` for a resolver computed from its row alone (see :class:`RowField`)."""
+    return strawberry_django.field(field_cls=RowField, **options)

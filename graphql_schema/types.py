@@ -37,7 +37,7 @@ from graphql_schema.enums import (
     ReportStatus,
 )
 from graphql_schema.errors import graphql_error
-from graphql_schema.fields import model_type
+from graphql_schema.fields import model_type, row_field
 from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
 from graphql_schema.permissions import current_user
 from graphql_schema.scalars import Money
@@ -317,11 +317,11 @@ class BillingReportType:
     def service_totals(self) -> list[ServiceTotalType]:
         return list(self.service_totals.all())  # type: ignore[attr-defined]
 
-    @strawberry_django.field(only=["start_date", "end_date"])
+    @row_field(only=["start_date", "end_date"])
     def period(self) -> Period:
         return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
 
-    @strawberry_django.field(only=["total_amount", "currency", "order_count", "line_count", "unbilled_order_count"])
+    @row_field(only=["total_amount", "currency", "order_count", "line_count", "unbilled_order_count"])
     def totals(self) -> ReportTotals:
         return ReportTotals(
             total_amount=self.total_amount,  # type: ignore[attr-defined]
@@ -331,7 +331,7 @@ class BillingReportType:
             unbilled_order_count=self.unbilled_order_count,  # type: ignore[attr-defined]
         )
 
-    @strawberry_django.field(
+    @row_field(
         select_related=["created_by"],
         only=["created_by__username"],
         description="Username of who generated the report; null for the server (commands, runs).",
@@ -455,7 +455,7 @@ class ReportJobType:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
 
-    @strawberry_django.field(only=["start_date", "end_date"])
+    @row_field(only=["start_date", "end_date"])
     def period(self) -> Period:
         return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
 
@@ -498,7 +498,7 @@ class BillingRunType:
     id: uuid.UUID
     created_at: dt.datetime
 
-    @strawberry_django.field(only=["start_date", "end_date"])
+    @row_field(only=["start_date", "end_date"])
     def period(self) -> Period:
         return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
 
