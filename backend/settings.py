@@ -77,6 +77,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # costs a backend process fork); it is checked before reuse, so a restarted server is survived.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # Server-side binding lets psycopg prepare a statement once it has run 5 times on a connection,
+    # so PostgreSQL stops planning the same few queries on every request (0.7 to 1 ms each). Turn
+    # it off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode
+    # before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
 # Job progress is written through a second connection to the same database, committed on
