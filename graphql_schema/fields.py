@@ -6,9 +6,10 @@ may have to run a query. On a page of reports that chain ran several hundred tim
 for fields that only read values the optimizer had already loaded on the row. Strawberry skips
 it for a field it considers basic; these classes say which fields are:
 
-- :class:`ModelField`, for the columns of ``model_type`` types: a column that is neither a
-  relation nor has a resolver, arguments or extensions. Its value still comes from
-  strawberry-django's ``get_result`` (a deferred column is loaded on access).
+- :class:`ModelField`, for the fields ``model_type`` derives from the model: a column or a
+  to-one relation without resolver, arguments or extensions. Its value still comes from
+  strawberry-django's ``get_result`` (a deferred column or an unjoined relation is loaded on
+  access, a missing reverse one-to-one is null).
 - :class:`RowField`, for a resolver that takes only the row (``self``) and computes from its
   loaded values, declared with ``row_field(only=[...])``: the hints still tell the optimizer
   which columns and relations to load, and the resolver is called directly.
@@ -25,7 +26,14 @@ from strawberry_django.fields.field import StrawberryDjangoField
 class ModelField(StrawberryDjangoField):
     @property
     def is_basic_field(self) -> bool:
-        return not self.is_relation and self.base_resolver is None and not self.extensions and not self.arguments
+        # A to-many relation yields a manager whose queryset strawberry-django still has to
+        # optimize with the Info object; a column or a to-one relation is a value on the row.
+        return (
+            self.base_resolver is None
+            and not self.extensions
+            and not self.arguments
+            and not (self.is_relation and (self.is_list or self.is_connection or self.is_paginated))
+        )
 
 
 class RowField(StrawberryDjangoField):

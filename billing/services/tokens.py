@@ -48,9 +48,12 @@ def api_token_authenticate(raw: str) -> User | None:
     """The active user behind a plaintext token, or None when unknown, revoked, expired or inactive."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=_hash(raw)).first()
+    try:
+        token = ApiToken.objects.select_related("user").get(key_hash=_hash(raw))  # key_hash is unique
+    except ApiToken.DoesNotExist:
+        return None
     now = timezone.now()
-    if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
         return None
     if not token.user.is_active:
         return None
