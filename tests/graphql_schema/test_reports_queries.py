@@ -7,6 +7,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import BillingReport, ChargeType, ReportLine, ReportOrder
 from billing.selectors import report_list
@@ -254,6 +256,23 @@ def test_paging_forward_with_first_and_after_visits_every_report_once(client, st
 
     assert pages == 3
     assert seen == report_ids(reports(client))
+
+
+def test_total_count_is_a_separate_count_not_a_window_over_every_row(client, staff, dataset):
+    client.force_login(staff)
+    january = {"startDate": "2025-01-01", "endDate": "2025-01-31"}
+
+    with CaptureQueriesContext(connection) as queries:
+        body = reports(client, first=1, filter=january)
+
+    page = data_of(body)["reports"]
+    expected = report_list(actor=staff, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 1, 31)).count()
+    assert page["totalCount"] == expected == 3
+    assert len(page["edges"]) == 1
+    statements = [query["sql"].upper() for query in queries.captured_queries]
+    assert not any(" OVER " in sql for sql in statements)
+    assert sum(sql.startswith("SELECT COUNT(*)") for sql in statements) == 1
+    assert data_of(reports(client, last=2, filter=january))["reports"]["totalCount"] == 3
 
 
 def test_paging_backward_with_last_and_before(client, staff, dataset):
