@@ -12,23 +12,28 @@ What it does, and undoes:
        gunicorn backend.wsgi -c backend/gunicorn.conf.py
    with WEB_CONCURRENCY=2, DEBUG=0, a random 64-character SECRET_KEY, ALLOWED_HOSTS=127.0.0.1,
    BIND=127.0.0.1:<free port>, LOG_LEVEL=WARNING, and waits for /readyz;
-3. for each endpoint in turn, runs locust headless (benchmarks/locustfile.py): --users
-   concurrent clients (default 32) sending requests back to back for --duration seconds
-   (default 60), and prints requests/second, p50/p99 latency and the error count:
+3. for each endpoint in turn, runs the load generator: --users concurrent clients (default 32)
+   sending requests back to back for --duration seconds (default 60), and prints requests/second,
+   p50/p99 latency and the error count. The generator is wrk (benchmarks/wrk_request.lua) when it
+   is installed, else locust headless (benchmarks/locustfile.py); --generator chooses. wrk, written
+   in C, takes a tenth of locust's CPU per request from the two cores the server also needs. Both
+   count a response as an error unless it is a 200 with the success envelope (REST) or without
+   GraphQL errors; with wrk one request per endpoint is first checked in full (page size too):
        list-page   GET /api/v2/reports/?limit=20
        list-all    GET /api/v2/reports/            (every report: ~1,000 objects)
        detail      GET /api/v2/reports/{id}/       (the 1,000-order report)
        graphql     POST /graphql/ reports(first: 20)
 4. stops the server and drops the database (--keepdb keeps it; a later run reuses its data).
 
-Every step is bounded: the server must be ready within 60 s, each locust run is stopped after
+Every step is bounded: the server must be ready within 60 s, each load run is stopped after
 --duration plus 60 s, and the server is terminated (then killed) whatever happens.
 Targets on a 2-core machine: >= 300 requests/second on the list endpoints, p99 < 200 ms, no errors.
 The load generator runs on the same machine and competes with the server for the CPU.
 
 Options: --duration 60 --users 32 --workers 2 --endpoints list-page,detail --threads 1
-         --conn-max-age N (sets CONN_MAX_AGE for the server; default: the environment's, else 0)
-         --profile N (after the load runs: cProfile N in-process list requests, print the top functions)
+         --generator auto|wrk|locust
+         --conn-max-age N (sets CONN_MAX_AGE for the server; default: the environment's, else 60)
+         --profile N (after the load runs: cProfile N in-process requests of each list, print the top functions)
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ import cProfile
 import csv
 import datetime as dt
 import io
+import json
 import os
 import pstats
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -67,6 +74,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Permission  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from load_queries import REPORTS_QUERY  # noqa: E402  (benchmarks/, next to this script)
 
 from billing.models import (  # noqa: E402
     BillingReport,
@@ -97,6 +105,7 @@ ENDPOINTS = {  # name -> (locust user class, request name in locust's statistics
     "detail": ("RestDetail", "REST detail (1,000 orders)"),
     "graphql": ("GraphQLReports", "GraphQL reports(first: 20)"),
 }
+WRK_SCRIPT = ROOT / "benchmarks" / "wrk_request.lua"
 READY_TIMEOUT = 60.0
 
 
@@ -363,32 +372,136 @@ def run_locust(
         "p99": float(row["99%"]),
         "errors": int(row["Failure Count"]),
         "server_ms": server_used * 1000 / max(requests, 1),
-        "locust_ms": locust_used * 1000 / max(requests, 1),
+        "generator_ms": locust_used * 1000 / max(requests, 1),
         "busy": busy / total * 100 if total else 0.0,
     }
 
 
-def profile_list(*, token: str, requests: int) -> None:
-    """cProfile of the list endpoints, in this process, through the whole Django stack."""
+def request_of(endpoint: str, report_id: str) -> dict:
+    """Method, path, body and the checks of a good answer, as locustfile.py checks them."""
+    if endpoint == "graphql":
+        return {
+            "method": "POST",
+            "path": "/graphql/",
+            "body": REPORTS_QUERY,
+            "expect": '"edges":',
+            "reject": '"errors"',
+        }
+    path = {
+        "list-page": "/api/v2/reports/?limit=20",
+        "list-all": "/api/v2/reports/",
+        "detail": f"/api/v2/reports/{report_id}/",
+    }[endpoint]
+    return {"method": "GET", "path": path, "body": None, "expect": '"success":true', "reject": None}
+
+
+def preflight(*, endpoint: str, port: int, token: str, report_id: str) -> None:
+    """One request checked in full (status, envelope, page size) before the load: wrk checks less."""
+    spec = request_of(endpoint, report_id)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{spec['path']}",
+        data=spec["body"].encode() if spec["body"] else None,
+        method=spec["method"],
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback URL built here
+        payload = json.loads(response.read())
+    if endpoint == "graphql":
+        ok = "errors" not in payload and len(payload["data"]["reports"]["edges"]) == 20
+    else:
+        ok = payload.get("success") is True and (endpoint != "list-page" or len(payload["data"]) == 20)
+    if not ok:
+        raise SystemExit(f"{endpoint}: unexpected answer before the load: {str(payload)[:300]}")
+
+
+def run_wrk(
+    *, endpoint: str, port: int, users: int, duration: int, token: str, report_id: str, server_pid: int
+) -> dict:
+    spec = request_of(endpoint, report_id)
+    env = {
+        **os.environ,
+        "LOAD_METHOD": spec["method"],
+        "LOAD_PATH": spec["path"],
+        "LOAD_TOKEN": token,
+        **({"LOAD_BODY": spec["body"]} if spec["body"] else {}),
+        **({"LOAD_EXPECT": spec["expect"]} if spec["expect"] else {}),
+        **({"LOAD_REJECT": spec["reject"]} if spec["reject"] else {}),
+    }
+    command = [
+        "wrk",
+        "--threads",
+        "2",
+        "--connections",
+        str(users),
+        "--duration",
+        f"{duration}s",
+        "--timeout",
+        "10s",
+        "--script",
+        str(WRK_SCRIPT),
+        f"http://127.0.0.1:{port}",
+    ]
+    preflight(endpoint=endpoint, port=port, token=token, report_id=report_id)
+    say(f"{endpoint}: {users} connections for {duration} s (wrk)")
+    server_before, generator_before, machine_before = (
+        server_cpu_seconds(server_pid),
+        children_cpu_seconds(),
+        machine_cpu(),
+    )
+    result = subprocess.run(command, env=env, cwd=ROOT, timeout=duration + 60, check=False, capture_output=True)
+    server_used = server_cpu_seconds(server_pid) - server_before
+    generator_used = children_cpu_seconds() - generator_before
+    busy, total = (after - before for after, before in zip(machine_cpu(), machine_before, strict=True))
+    (OUT / f"{endpoint}_wrk.txt").write_bytes(result.stdout + result.stderr)
+    figures = {
+        name: int(value)
+        for name, value in (line.split() for line in result.stdout.decode().splitlines() if line.startswith("load_"))
+    }
+    if result.returncode != 0 or "load_requests" not in figures:
+        raise SystemExit(f"{endpoint}: wrk failed (see {OUT / f'{endpoint}_wrk.txt'})")
+    requests = figures["load_requests"]
+    return {
+        "endpoint": endpoint,
+        "name": ENDPOINTS[endpoint][1],
+        "requests": requests,
+        "rps": requests / (figures["load_duration_us"] / 1e6),
+        "p50": figures["load_p50_us"] / 1000,
+        "p99": figures["load_p99_us"] / 1000,
+        "errors": figures["load_failed_responses"] + figures["load_socket_errors"],
+        "server_ms": server_used * 1000 / max(requests, 1),
+        "generator_ms": generator_used * 1000 / max(requests, 1),
+        "busy": busy / total * 100 if total else 0.0,
+    }
+
+
+def profile_requests(*, token: str, requests: int) -> None:
+    """cProfile of the list endpoints and the GraphQL query, in this process, through the whole Django stack."""
     from django.test import Client
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
     client = Client(headers={"Authorization": f"Bearer {token}"})
-    for path in ("/api/v2/reports/?limit=20", "/api/v2/reports/"):
+    calls = {
+        "GET /api/v2/reports/?limit=20": lambda: client.get("/api/v2/reports/?limit=20"),
+        "GET /api/v2/reports/": lambda: client.get("/api/v2/reports/"),
+        "POST /graphql/ reports(first: 20)": lambda: client.post(
+            "/graphql/", REPORTS_QUERY, content_type="application/json"
+        ),
+    }
+    for label, call in calls.items():
         for _ in range(5):
-            client.get(path)
+            call()
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
         for _ in range(requests):
-            response = client.get(path)
+            response = call()
         profiler.disable()
         elapsed = (time.perf_counter() - started) / requests * 1000
         assert response.status_code == 200, response.content[:300]
         report = io.StringIO()
         pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(30)
-        print(f"\nprofile of GET {path}: {elapsed:.1f} ms per request in-process (profiled)\n")
+        print(f"\nprofile of {label}: {elapsed:.1f} ms per request in-process (profiled)\n")
         print("\n".join(report.getvalue().splitlines()[:60]))
 
 
@@ -403,13 +516,25 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=1000, help="orders of the big report (1,000)")
     parser.add_argument("--customers", type=int, default=5)
-    parser.add_argument("--profile", type=int, default=0, metavar="N", help="then profile N list requests")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="then profile N requests of each")
     parser.add_argument("--keepdb", action="store_true", help="keep (and reuse) the test database")
+    parser.add_argument(
+        "--generator",
+        choices=["auto", "wrk", "locust"],
+        default="auto",
+        help="load generator: wrk when installed (auto), else locust",
+    )
     args = parser.parse_args()
     endpoints = [name.strip() for name in args.endpoints.split(",") if name.strip()]
     unknown = [name for name in endpoints if name not in ENDPOINTS]
     if unknown:
         parser.error(f"unknown endpoints {unknown}; choose from {', '.join(ENDPOINTS)}")
+    generator = args.generator
+    if generator == "auto":
+        generator = "wrk" if shutil.which("wrk") else "locust"
+    elif generator == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (Debian: apt-get install wrk)")
+    run_load = run_wrk if generator == "wrk" else run_locust
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server: postgres://USER@HOST:PORT/NAME")
 
@@ -437,7 +562,7 @@ def main() -> None:
             wait_ready(server, port, log)
             for endpoint in endpoints:
                 results.append(
-                    run_locust(
+                    run_load(
                         endpoint=endpoint,
                         port=port,
                         users=args.users,
@@ -450,25 +575,25 @@ def main() -> None:
         finally:
             stop_server(server)
         if args.profile:
-            profile_list(token=token, requests=args.profile)
+            profile_requests(token=token, requests=args.profile)
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=args.keepdb)
 
-    conn_max_age = args.conn_max_age if args.conn_max_age is not None else os.environ.get("CONN_MAX_AGE", "0")
+    conn_max_age = args.conn_max_age if args.conn_max_age is not None else os.environ.get("CONN_MAX_AGE", "60")
     print(
         f"\n{args.users} clients, {args.duration} s per endpoint, gunicorn {args.workers} workers x "
         f"{args.threads} thread(s), CONN_MAX_AGE={conn_max_age}, PostgreSQL, {os.cpu_count()} CPUs "
-        "(shared with the load generator)"
+        f"(shared with the load generator, {generator})"
     )
     print(
         f"{'endpoint':30} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}"
-        f" {'server CPU ms/req':>18} {'locust CPU ms/req':>18} {'machine busy':>13}"
+        f" {'server CPU ms/req':>18} {'generator CPU ms/req':>21} {'machine busy':>13}"
     )
     for row in results:
         print(
             f"{row['name']:30} {row['requests']:>9} {row['rps']:>8.1f} {row['p50']:>7.0f} {row['p99']:>7.0f} "
-            f"{row['errors']:>7} {row['server_ms']:>18.1f} {row['locust_ms']:>18.1f} {row['busy']:>12.0f}%"
+            f"{row['errors']:>7} {row['server_ms']:>18.1f} {row['generator_ms']:>21.1f} {row['busy']:>12.0f}%"
         )
     print(
         "server CPU: gunicorn master and workers (PostgreSQL not included); machine busy: every CPU of the "

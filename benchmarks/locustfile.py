@@ -12,26 +12,14 @@ is a 200 whose body is the success envelope (REST) or has no "errors" (GraphQL).
 
 from __future__ import annotations
 
-import json
 import os
 
+from load_queries import REPORTS_QUERY
 from locust import FastHttpUser, constant, task
 
 TOKEN = os.environ.get("LOAD_TOKEN", "")
 REPORT_ID = os.environ.get("LOAD_REPORT_ID", "")
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
-
-# The REST list's fields, as the dashboards ask for them.
-REPORTS_QUERY = json.dumps(
-    {
-        "query": (
-            "query Reports($first: Int) { reports(first: $first) { totalCount edges { node { "
-            "id customer { id companyName } period { startDate endDate } totals { totalAmount currency } "
-            "generatedAt outputFormat createdAt createdBy status } } } }"
-        ),
-        "variables": {"first": 20},
-    }
-)
 
 
 def _check_rest(response, expected_items: int | None = None) -> None:
