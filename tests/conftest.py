@@ -2,6 +2,8 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from tests.factories import CustomerFactory, MembershipFactory, UserFactory, staff_user
+
 hypothesis_settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.load_profile("default")
 
@@ -14,3 +16,30 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# --- people and customers the API suites share ----------------------------------------------
+
+
+@pytest.fixture
+def customer_a():
+    return CustomerFactory(company_name="Acme Outdoor")
+
+
+@pytest.fixture
+def customer_b():
+    return CustomerFactory(company_name="Bravo Goods")
+
+
+@pytest.fixture
+def staff():
+    """Billing staff: sees everything, may generate."""
+    return staff_user(username="staff")
+
+
+@pytest.fixture
+def member_a(customer_a):
+    """A user linked to customer A only, allowed to generate for it."""
+    user = UserFactory(username="member-a", permissions=["generate_report"])
+    MembershipFactory(user=user, customer=customer_a)
+    return user

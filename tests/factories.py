@@ -143,3 +143,19 @@ def order_with_lines(*, lines: dict[str, int], **kwargs) -> models.Order:
     for sku, qty in lines.items():
         OrderLineFactory(order=order, sku=sku, quantity=qty)
     return order
+
+
+JANUARY = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+
+
+def make_orders(customer, count: int, *, month: int = 1, day: int = 15, prefix: str = "") -> list[models.Order]:
+    """`count` orders closed on 2025-month-day, one minute apart, with two SKU lines each."""
+    return [
+        order_with_lines(
+            customer=customer,
+            transaction_id=f"{prefix or customer.pk}-TX{index:05d}",
+            close_date=dt.datetime(2025, month, day, 12, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=index),
+            lines={f"SKU{index % 3}": 1 + index % 4, "BASE": 2},
+        )
+        for index in range(count)
+    ]

@@ -10,29 +10,13 @@ import pytest
 from billing.models import BillingReport, ChargeType
 from billing.services.reports import report_generate
 from tests.factories import (
-    CustomerFactory,
+    JANUARY,
     CustomerServiceFactory,
-    MembershipFactory,
     ServiceFactory,
     UserFactory,
-    order_with_lines,
+    make_orders,
     staff_user,
 )
-
-JANUARY = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
-
-
-def make_orders(customer, count: int, *, month: int = 1, day: int = 15, prefix: str = "") -> list:
-    """`count` orders closed on 2025-month-day, one minute apart, with two SKU lines each."""
-    return [
-        order_with_lines(
-            customer=customer,
-            transaction_id=f"{prefix or customer.pk}-TX{index:05d}",
-            close_date=dt.datetime(2025, month, day, 12, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=index),
-            lines={f"SKU{index % 3}": 1 + index % 4, "BASE": 2},
-        )
-        for index in range(count)
-    ]
 
 
 def rate_card(customer) -> None:
@@ -93,16 +77,6 @@ def dataset(customer_a, customer_b):
 
 
 @pytest.fixture
-def customer_a():
-    return CustomerFactory(company_name="Acme Outdoor")
-
-
-@pytest.fixture
-def customer_b():
-    return CustomerFactory(company_name="Bravo Goods")
-
-
-@pytest.fixture
 def report_a(customer_a):
     return billed_report(customer_a)
 
@@ -110,12 +84,6 @@ def report_a(customer_a):
 @pytest.fixture
 def report_b(customer_b):
     return billed_report(customer_b, orders=2)
-
-
-@pytest.fixture
-def staff():
-    """Billing staff: sees everything, may generate."""
-    return staff_user(username="staff")
 
 
 @pytest.fixture
@@ -127,11 +95,3 @@ def staff_no_generate():
 def plain_staff():
     """is_staff but no billing permission and no customer: sees nothing."""
     return UserFactory(username="plain", is_staff=True)
-
-
-@pytest.fixture
-def member_a(customer_a):
-    """A user linked to customer A, allowed to generate for it."""
-    user = UserFactory(username="member-a", permissions=["generate_report"])
-    MembershipFactory(user=user, customer=customer_a)
-    return user

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -15,30 +14,14 @@ from billing.models import AuditEvent, BillingReport, ChargeType, IdempotencyKey
 from billing.services.reports import report_generate
 from billing.services.tokens import api_token_create
 from tests.factories import (
-    CustomerFactory,
+    JANUARY,
     CustomerServiceFactory,
-    MembershipFactory,
     ServiceFactory,
-    UserFactory,
-    order_with_lines,
+    make_orders,
     staff_user,
 )
 
-JANUARY = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
 FRONTEND_ORIGIN = "http://localhost:5176"
-
-
-def make_orders(customer, count: int, *, month: int = 1, day: int = 15, prefix: str = "") -> list:
-    """`count` orders closed on 2025-month-day, a minute apart, with 2 SKU lines each."""
-    return [
-        order_with_lines(
-            customer=customer,
-            transaction_id=f"{prefix or customer.pk}-TX{index:05d}",
-            close_date=dt.datetime(2025, month, day, 12, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=index),
-            lines={f"SKU{index % 3}": 1 + index % 4, "BASE": 2},
-        )
-        for index in range(count)
-    ]
 
 
 def rate_card(customer, *, prefix: str = "") -> None:
@@ -101,16 +84,6 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def customer_a():
-    return CustomerFactory(company_name="Acme Outdoor")
-
-
-@pytest.fixture
-def customer_b():
-    return CustomerFactory(company_name="Bravo Goods")
-
-
-@pytest.fixture
 def report_a(customer_a) -> BillingReport:
     return billed_report(customer_a)
 
@@ -121,23 +94,9 @@ def report_b(customer_b) -> BillingReport:
 
 
 @pytest.fixture
-def staff():
-    """Billing staff: sees everything, may generate."""
-    return staff_user(username="staff")
-
-
-@pytest.fixture
 def viewer():
     """Billing staff without the generate permission."""
     return staff_user(username="viewer", generate=False)
-
-
-@pytest.fixture
-def member_a(customer_a):
-    """A user linked to customer A only, allowed to generate for it."""
-    user = UserFactory(username="member-a", permissions=["generate_report"])
-    MembershipFactory(user=user, customer=customer_a)
-    return user
 
 
 @pytest.fixture
