@@ -15,6 +15,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
+
 from billing.models import BillingReport, JobStatus, OrderStatus, ReportLine, ReportOrder, ReportServiceTotal
 
 CENT = Decimal("0.01")
@@ -76,22 +78,72 @@ def status_label(code: str) -> str:
 
 def report_data(report: BillingReport) -> dict[str, Any]:
     """A report's list/generate representation (`customer` and `created_by` must be loaded)."""
-    return {
-        "id": str(report.id),
-        "customer": report.customer_id,
-        "customer_name": report.customer.company_name,
-        "start_date": iso_date(report.start_date),
-        "end_date": iso_date(report.end_date),
-        "total_amount": money(report.total_amount),
-        "generated_at": iso_datetime(report.generated_at),
-        "output_format": report.output_format,
-        "created_at": iso_datetime(report.created_at),
-        "created_by": _username(report.created_by),
-    }
+    return _report_shape(
+        report.id,
+        report.customer_id,
+        report.customer.company_name,
+        report.start_date,
+        report.end_date,
+        report.total_amount,
+        report.generated_at,
+        report.output_format,
+        report.created_at,
+        _username(report.created_by),
+    )
+
+
+# The values report_list_data reads, in the order of _report_shape's parameters.
+REPORT_LIST_VALUES = (
+    "id",
+    "customer_id",
+    "customer__company_name",
+    "start_date",
+    "end_date",
+    "total_amount",
+    "generated_at",
+    "output_format",
+    "created_at",
+    "created_by__username",
+)
+
+
+def report_list_data(reports: QuerySet[BillingReport]) -> list[dict[str, Any]]:
+    """report_data of each report, read as plain column values.
+
+    The REST list returns every visible report (1,000 and more); building three model instances
+    per row (report, customer, creator) took two thirds of such a request.
+    """
+    return [_report_shape(*row) for row in reports.values_list(*REPORT_LIST_VALUES)]
 
 
 def _username(user: Any) -> str | None:
     return user.get_username() if user is not None else None
+
+
+def _report_shape(
+    report_id: Any,
+    customer_id: int,
+    customer_name: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    total_amount: Decimal,
+    generated_at: dt.datetime,
+    output_format: str,
+    created_at: dt.datetime,
+    created_by: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": str(report_id),
+        "customer": customer_id,
+        "customer_name": customer_name,
+        "start_date": iso_date(start_date),
+        "end_date": iso_date(end_date),
+        "total_amount": money(total_amount),
+        "generated_at": iso_datetime(generated_at),
+        "output_format": output_format,
+        "created_at": iso_datetime(created_at),
+        "created_by": created_by,
+    }
 
 
 def service_line_data(
