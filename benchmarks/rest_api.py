@@ -34,6 +34,7 @@ import sys
 import time
 import tracemalloc
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,6 +52,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from generate_report import ORDER_COPY_COLUMNS  # noqa: E402  (benchmarks/, next to this script)
 from pypdf import PdfReader  # noqa: E402
 
 from billing.models import (  # noqa: E402
@@ -92,7 +94,7 @@ def reset_peak_rss() -> None:
 # --- data (bulk inserts, no pricing) ----------------------------------------------------
 
 
-def copy_rows(table: str, columns: list[str], rows) -> None:
+def copy_rows(table: str, columns: Sequence[str], rows) -> None:
     """Insert rows fast: COPY on PostgreSQL, executemany elsewhere."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -148,32 +150,7 @@ def build_report(name: str, orders: int) -> BillingReport:
     closes = [base + dt.timedelta(seconds=(i * 26) % (31 * 86400)) for i in range(orders)]
     copy_rows(
         "billing_order",
-        [
-            "id",
-            "transaction_id",
-            "customer_id",
-            "reference_number",
-            "close_date",
-            "status",
-            "priority",
-            "ship_to_name",
-            "ship_to_company",
-            "ship_to_address",
-            "ship_to_address2",
-            "ship_to_city",
-            "ship_to_state",
-            "ship_to_zip",
-            "ship_to_country",
-            "carrier",
-            "weight_lb",
-            "volume_cuft",
-            "packages",
-            "line_items",
-            "total_item_qty",
-            "notes",
-            "created_at",
-            "updated_at",
-        ],
+        ORDER_COPY_COLUMNS,
         (
             (
                 first + i,

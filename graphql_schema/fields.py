@@ -49,7 +49,7 @@ class RowField(StrawberryDjangoField):
         )
 
     def get_result(self, source: Any, info: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if info is None and self.is_basic_field:  # Strawberry's basic path: the row is all it needs
+        if info is None:  # only Strawberry's basic path (is_basic_field) passes no Info: the row is all it needs
             assert self.base_resolver is not None
             return self.base_resolver(source)
         return super().get_result(source, info, args, kwargs)

@@ -50,13 +50,11 @@ class Query:
         filter_: Annotated[ReportFilter | None, FilterArgument] = None,
         order_by: ReportOrdering | None = None,
     ) -> QuerySet[models.BillingReport]:
-        reports = report_list(
+        return report_list(
             actor=current_user(info),
             order_by=order_by.order_by() if order_by is not None else None,
             **(filter_.selector_kwargs() if filter_ is not None else {}),
         )
-        # The optimizer joins exactly the relations (and columns) the document selects.
-        return reports.select_related(None)
 
     @strawberry_django.field(
         extensions=[IsAuthenticated()],

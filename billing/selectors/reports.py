@@ -39,7 +39,7 @@ REPORT_NOT_FOUND = "Billing report not found."
 
 def reports_visible_to(actor: Actor) -> QuerySet[BillingReport]:
     ids = visible_customer_ids(actor)
-    queryset = BillingReport.objects.select_related("customer", "created_by")
+    queryset = BillingReport.objects.all()
     if ids is None:
         return queryset
     return queryset.filter(customer_id__in=ids)
@@ -182,7 +182,7 @@ def report_get(*, actor: Actor, report_id: str | uuid.UUID) -> BillingReport:
         key = report_id if isinstance(report_id, uuid.UUID) else uuid.UUID(str(report_id))
     except (ValueError, TypeError, AttributeError):
         raise NotFound(REPORT_NOT_FOUND) from None
-    report = reports_visible_to(actor).filter(pk=key).first()
+    report = reports_visible_to(actor).select_related("customer", "created_by").filter(pk=key).first()
     if report is None:
         raise NotFound(REPORT_NOT_FOUND)
     return report
