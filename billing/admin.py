@@ -52,6 +52,8 @@ from billing.pricing import (
 )
 from billing.services.tokens import api_token_revoke
 
+BLANK_CHOICE = ("", "---------")
+
 # --- read-only base classes -----------------------------------------------------------------
 
 
@@ -215,10 +217,16 @@ class CustomerServiceAdmin(admin.ModelAdmin):
 
 
 class RuleForm(forms.ModelForm):
-    """A rule is saved only if the pricing engine can evaluate it; the error names the rule."""
+    """A rule is saved only if the pricing engine can evaluate it; the error names the rule.
 
-    field = forms.ChoiceField(choices=[(name, name) for name in FIELDS])
-    operator = forms.ChoiceField(choices=[(name, f"{name} ({meaning})") for name, meaning in OPERATORS.items()])
+    Both selects start with a blank choice, so the blank extra row of an inline formset is
+    submitted unchanged and skipped, instead of as an incomplete rule `reference_number eq ''`.
+    """
+
+    field = forms.ChoiceField(choices=[BLANK_CHOICE, *((name, name) for name in FIELDS)])
+    operator = forms.ChoiceField(
+        choices=[BLANK_CHOICE, *((name, f"{name} ({meaning})") for name, meaning in OPERATORS.items())]
+    )
 
     class Meta:
         model = Rule
