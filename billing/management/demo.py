@@ -18,6 +18,12 @@ SEED = 20260801
 PERIOD_START = dt.date(2026, 8, 1)
 PERIOD_END = dt.date(2026, 10, 31)
 TRANSACTION_PREFIX = "DEMO-"
+# The demo users (the password is the user name) and what each may do; local demos only.
+DEMO_USERS: tuple[tuple[str, str], ...] = (
+    ("admin", "superuser: everything"),
+    ("billing", "billing staff: every customer's reports and orders, generate reports"),
+    ("merchant", "linked to Northwind Outfitters: only its own orders, reports and summary"),
+)
 
 SERVICES: list[dict[str, str]] = [
     {"name": "Order Fee", "description": "Handling fee per shipped order.", "charge_type": "per_order"},

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from billing.errors import BillingError
-from billing.management.demo import CUSTOMERS, SERVICES, TRANSACTION_PREFIX, order_rows, rate_card_document
+from billing.management.demo import CUSTOMERS, DEMO_USERS, SERVICES, TRANSACTION_PREFIX, order_rows, rate_card_document
 from billing.models import (
     AuditEvent,
     BillingReport,
@@ -134,7 +134,7 @@ class Command(BaseCommand):
             f"Seeded {len(CUSTOMERS)} customers, {services} services, {orders} orders ({TRANSACTION_PREFIX}*) "
             f"and {len(REPORTS) + 1} reports (one superseded)."
         )
-        self.stdout.write("Users: admin/admin (superuser), billing/billing (staff), merchant/merchant (Northwind).")
+        self.stdout.write("Users: " + ", ".join(f"{name}/{name} ({role})" for name, role in DEMO_USERS) + ".")
 
     def _users(self, merchant_customer_id: int) -> User:
         """Create the demo users when missing; existing accounts keep their passwords."""
