@@ -164,6 +164,11 @@ USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 BILLING_TIME_ZONE = env.str("BILLING_TIME_ZONE", default="UTC")
 # GraphQL returns exports inline (no streaming): larger reports are downloaded over REST.
 INLINE_EXPORT_MAX_LINES = env.int("INLINE_EXPORT_MAX_LINES", default=50_000)
+# The issuer printed at the top of every PDF statement: the warehouse's name, postal address
+# (lines separated by ";") and contact (e-mail, phone).
+BILLING_ISSUER_NAME = env.str("BILLING_ISSUER_NAME", default="LedgerLink Billing")
+BILLING_ISSUER_ADDRESS = env.str("BILLING_ISSUER_ADDRESS", default="")
+BILLING_ISSUER_CONTACT = env.str("BILLING_ISSUER_CONTACT", default="")
 # Orders fetched and priced per chunk during report generation.
 BILLING_GENERATION_CHUNK_SIZE = env.int("BILLING_GENERATION_CHUNK_SIZE", default=5000)
 

@@ -114,11 +114,11 @@ def test_pdf_shows_customer_period_totals_and_page_numbers(api, customer_a):
     assert "Order fee" in first and "Weight" in first  # the per-service totals
     last = reader.pages[-1].extract_text()
     assert f"Page {pages} of {pages}" in last
-    assert "Grand total" in last and f"{report.total_amount:,.2f} USD" in last
+    assert "Total charges" in last and f"{report.total_amount:,.2f} USD" in last
     text = "".join(page.extract_text() for page in reader.pages)
-    header = "Order\nDate\nService\nCharge type\nQty\nUnit price\nAmount\n"
+    header = "Order\nDate\nService\nCharge type\nQuantity\nUnit price\nAmount\n"
     for page in reader.pages[1:]:
-        assert page.extract_text().startswith(header)  # the lines tables repeat their header on every page
+        assert page.extract_text().startswith(header)  # each page of lines starts with the column headers
     assert f"{customer_a.pk}-TX00059" in text
 
 
