@@ -4,6 +4,7 @@ With nothing set, everything runs embedded on one machine: a SQLite file databas
 an in-process cache and background work run in-process. See README "Configuration".
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -247,8 +248,12 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BILLING_JOB_PROGRESS_DELAY = env.float("BILLING_JOB_PROGRESS_DELAY", default=0.0)
 
 # --- Logging --------------------------------------------------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json (one object per line) or text
+# Servers (gunicorn, Celery workers) log JSON at INFO, one object per line, for log collectors.
+# manage.py (the operators' commands, and runserver under `make run`) is read by a person at a
+# terminal: text at WARNING by default. LOG_LEVEL and LOG_FORMAT override both.
+_MANAGE_PY = Path(sys.argv[0]).name == "manage.py"
+LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING" if _MANAGE_PY else "INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if _MANAGE_PY else "json")  # json or text
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -258,12 +263,17 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {
+            "class": "backend.request_logging.ConsoleHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's own per-request lines duplicate ledgerlink.request.
-        "django.server": {"level": "WARNING"},
+        # runserver's own per-request lines (django.server) duplicate ledgerlink.request: dropped.
+        "django.server": {"handlers": ["discard"], "propagate": False},
         "django.request": {"level": "ERROR"},
     },
 }

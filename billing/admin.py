@@ -459,4 +459,4 @@ class ApiTokenAdmin(admin.ModelAdmin):
             except NotFound:
                 continue  # deleted meanwhile (with its user)
             revoked += 1
-        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+        self.message_user(request, f"Revoked {revoked} token{'' if revoked == 1 else 's'}.", messages.SUCCESS)

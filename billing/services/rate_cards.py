@@ -647,7 +647,8 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
     if errors:
         count = sum(len(messages) for messages in errors.by_path.values())
         raise ValidationFailed(
-            f"The rate card document has {count} error(s); nothing was imported.", fields=errors.by_path
+            f"The rate card document has {count} error{'' if count == 1 else 's'}; nothing was imported.",
+            fields=errors.by_path,
         )
 
     summary = ImportSummary()

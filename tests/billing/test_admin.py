@@ -134,7 +134,7 @@ def test_api_token_shows_the_prefix_never_the_hash_and_can_be_revoked(client, da
         follow=True,
     )
     assert response.status_code == 200
-    assert "Revoked 1 token(s)." in response.content.decode()
+    assert "Revoked 1 token." in response.content.decode()
     token.refresh_from_db()
     assert token.revoked_at is not None
 

@@ -71,10 +71,9 @@ class Command(BaseCommand):
         if count < 0:
             raise CommandError("--orders must be 0 or more.")
         self.stderr.write(
-            self.style.WARNING(
-                "seed_demo is for local demos only: it creates the users admin/admin, billing/billing and "
-                "merchant/merchant with well-known passwords. Never run it against a real deployment."
-            )
+            "seed_demo is for local demos only: it creates the users admin/admin, billing/billing and "
+            "merchant/merchant with well-known passwords. Never run it against a real deployment.",
+            style_func=self.style.WARNING,
         )
         names = [customer.company_name for customer in CUSTOMERS]
         if Customer.objects.filter(company_name__in=names).exists():

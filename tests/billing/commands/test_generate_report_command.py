@@ -48,7 +48,7 @@ def test_csv_goes_to_standard_output_by_default(customer):
     rows = list(csv.DictReader(io.StringIO(out, newline="")))
     report = BillingReport.objects.get()
     assert [row["row_type"] for row in rows] == ["line"] * 3 + ["service_total", "total"]
-    assert Decimal(rows[-1]["amount"]) == report.total_amount == Decimal("6.00")
+    assert Decimal(rows[-1]["total_amount"]) == report.total_amount == Decimal("6.00")
     assert str(report.id) in err and "3 orders" in err
     event = AuditEvent.objects.get(report=report, action=AuditAction.DOWNLOADED)
     assert (event.interface, event.actor, event.format) == (Interface.COMMAND, None, "csv")
