@@ -14,7 +14,12 @@ from django.urls import reverse
 
 from billing import models
 from tests.browser import BROWSER_MARKS, chromium_page
-from tests.factories import CustomerServiceFactory, RuleFactory, RuleGroupFactory, UserFactory
+from tests.factories import (
+    CustomerServiceFactory,
+    RuleFactory,
+    RuleGroupFactory,
+    UserFactory,
+)
 
 
 class _FormFields(HTMLParser):
@@ -161,3 +166,40 @@ class TestInChromium:
             ("weight_lb", "ge", "50"),
         ]
         assert models.RuleGroup.objects.get(name="Always").rules.count() == 0
+
+    def test_reports_list_and_page_at_1280_px(self, transactional_db, live_server, browser_settings):
+        from billing.services.reports import report_generate
+        from tests.factories import JANUARY, CustomerFactory, ServiceFactory, make_orders
+
+        admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
+        customer = CustomerFactory(company_name="Northwind Outfitters International Trading")
+        for name in ("Order fee", "Pick and pack per unit"):
+            CustomerServiceFactory(customer=customer, service=ServiceFactory(name=name))
+        make_orders(customer, 3)
+        report = report_generate(actor=None, customer_id=customer.pk, start_date=JANUARY[0], end_date=JANUARY[1])
+
+        with chromium_page(live_server, user=admin_user, viewport={"width": 1280, "height": 800}) as page:
+            page.goto(f"{live_server.url}{reverse('admin:billing_billingreport_changelist')}")
+            status = page.locator("th.column-status")
+            period = page.locator("th.column-period")
+            assert status.is_visible() and period.is_visible()
+            visible = page.locator("#changelist .results").bounding_box()  # it scrolls sideways when too wide
+            for column in (status, period):
+                box = column.bounding_box()
+                assert box["x"] + box["width"] <= min(visible["x"] + visible["width"], 1280)
+            cell = page.locator("td.field-period").first
+            assert cell.inner_text() == "2025-01-01 – 2025-01-31"
+            assert cell.evaluate("cell => getComputedStyle(cell).whiteSpace") == "nowrap"  # on one line
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no horizontal scrolling
+            assert page.locator("td.field-status").first.inner_text() == "Current"
+
+            page.goto(f"{live_server.url}{reverse('admin:billing_billingreport_change', args=[report.pk])}")
+            totals = page.locator("#service_totals-group")
+            assert totals.locator("tr.has_original").count() == 2
+            titles = totals.locator("td.original p")
+            assert all(not titles.nth(index).is_visible() for index in range(titles.count()))
+            for fmt in ("CSV", "JSON", "PDF"):
+                assert page.locator(".object-tools a", has_text=f"Download {fmt}").is_visible()
+            with page.expect_download() as download:
+                page.locator(".object-tools a", has_text="Download PDF").click()
+            assert download.value.suggested_filename == f"billing-report-{report.pk}.pdf"
