@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
-from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from billing import exporters
 from billing.exporters.csv import UTF8_BOM
-from billing.models import AuditEvent, BillingReport, ChargeType
-from tests.factories import CustomerFactory, CustomerServiceFactory, ServiceFactory, order_with_lines
+from billing.models import AuditEvent, BillingReport
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def customer():
-    customer = CustomerFactory()
-    CustomerServiceFactory(
-        customer=customer,
-        service=ServiceFactory(name="Order fee", charge_type=ChargeType.PER_ORDER),
-        unit_price=Decimal("2.0000"),
-    )
-    for index in range(3):
-        order_with_lines(
-            customer=customer,
-            transaction_id=f"OUT-{index}",
-            close_date=dt.datetime(2025, 1, 5, 9, tzinfo=dt.UTC),
-            lines={"A": 1},
-        )
-    return customer
 
 
 def generate(customer, *args: str) -> str:
