@@ -114,7 +114,7 @@ def customers():
     return result
 
 
-@pytest.mark.django_db(transaction=True)  # the jobs are dispatched when the run commits
+@pytest.mark.django_db(transaction=True, databases="__all__")  # the jobs are dispatched when the run commits
 def test_billing_run_bar_and_the_log_lines_of_its_jobs_do_not_mix(customers, monkeypatch):
     """Celery writes a long INFO record per job (its trace line) while the bar is drawn."""
     monkeypatch.setattr(progress, "REDRAW_INTERVAL", 0)  # draw on every update
