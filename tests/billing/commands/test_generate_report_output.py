@@ -85,3 +85,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_invalid_input_leaves_no_temporary_file(customer, tmp_path):
+    with pytest.raises(CommandError, match="end_date: End date must be on or after the start date"):
+        call_command(
+            "generate_report",
+            *("--customer", str(customer.pk), "--start", "2025-02-01", "--end", "2025-01-31"),
+            *("--output", str(tmp_path / "jan.csv")),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    assert list(tmp_path.iterdir()) == []
