@@ -20,7 +20,8 @@ $(STAMP): requirements/dev.txt
 
 venv: $(STAMP)  ## create .venv with the locked dependencies
 
-run: $(STAMP)  ## run the server on SQLite with demo data; GraphiQL at http://127.0.0.1:8000/graphql/
+run: $(STAMP)  ## run the server on SQLite with demo data at http://127.0.0.1:8000/ (another port: make run PORT=8001)
+	@$(BIN)/python -m backend.portcheck $(HOST) $(PORT)
 	DEBUG=1 GRAPHIQL_ENABLED=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 GRAPHIQL_ENABLED=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)

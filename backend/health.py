@@ -28,7 +28,7 @@ def _database() -> str:
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
-        raise RuntimeError(f"{len(pending)} migration(s) not applied")
+        raise RuntimeError(f"{len(pending)} migration{'' if len(pending) == 1 else 's'} not applied")
     return "ok"
 
 

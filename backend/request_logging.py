@@ -34,6 +34,25 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class ConsoleHandler(logging.StreamHandler):
+    """The console handler (standard error). While a command's progress bar is on screen
+    (`live_line`, set by billing.management.progress.ProgressBar), a record first erases the
+    bar, is written on a line of its own, and the bar is drawn again below it."""
+
+    live_line: Any = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = ConsoleHandler.live_line
+        if line is None:
+            super().emit(record)
+            return
+        line.erase()
+        try:
+            super().emit(record)
+        finally:
+            line.redraw()
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any `extra` fields."""
 

@@ -4,6 +4,7 @@ With nothing set, everything runs embedded on one machine: a SQLite file databas
 an in-process cache and background work run in-process. See README "Configuration".
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, pinned and served by the app (no CDN)
     "strawberry_django",
     "billing",
     "graphql_schema",
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "backend.middleware.RequestIdMiddleware",
     "backend.request_logging.RequestLogMiddleware",
+    "backend.middleware.ApiNotFoundMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -163,6 +166,11 @@ USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 BILLING_TIME_ZONE = env.str("BILLING_TIME_ZONE", default="UTC")
 # GraphQL returns exports inline (no streaming): larger reports are downloaded over REST.
 INLINE_EXPORT_MAX_LINES = env.int("INLINE_EXPORT_MAX_LINES", default=50_000)
+# The issuer printed at the top of every PDF statement: the warehouse's name, postal address
+# (lines separated by ";") and contact (e-mail, phone).
+BILLING_ISSUER_NAME = env.str("BILLING_ISSUER_NAME", default="LedgerLink Billing")
+BILLING_ISSUER_ADDRESS = env.str("BILLING_ISSUER_ADDRESS", default="")
+BILLING_ISSUER_CONTACT = env.str("BILLING_ISSUER_CONTACT", default="")
 # Orders fetched and priced per chunk during report generation.
 BILLING_GENERATION_CHUNK_SIZE = env.int("BILLING_GENERATION_CHUNK_SIZE", default=5000)
 
@@ -203,6 +211,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The legacy /api/v2/reports/* endpoints used by the LedgerLink frontend.",
     "VERSION": "2.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "SuccessTrueEnum": [(True, True)],
         "SuccessFalseEnum": [(False, False)],
@@ -238,8 +249,12 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 BILLING_JOB_PROGRESS_DELAY = env.float("BILLING_JOB_PROGRESS_DELAY", default=0.0)
 
 # --- Logging --------------------------------------------------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json (one object per line) or text
+# Servers (gunicorn, Celery workers) log JSON at INFO, one object per line, for log collectors.
+# manage.py (the operators' commands, and runserver under `make run`) is read by a person at a
+# terminal: text at WARNING by default. LOG_LEVEL and LOG_FORMAT override both.
+_MANAGE_PY = Path(sys.argv[0]).name == "manage.py"
+LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING" if _MANAGE_PY else "INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if _MANAGE_PY else "json")  # json or text
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -249,12 +264,17 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {
+            "class": "backend.request_logging.ConsoleHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's own per-request lines duplicate ledgerlink.request.
-        "django.server": {"level": "WARNING"},
+        # runserver's own per-request lines (django.server) duplicate ledgerlink.request: dropped.
+        "django.server": {"handlers": ["discard"], "propagate": False},
         "django.request": {"level": "ERROR"},
     },
 }

@@ -1,11 +1,13 @@
-"""URL map: admin, GraphQL (+ GraphiQL), the legacy REST facade under /api/v2/."""
+"""URL map: the landing page, admin, GraphQL (+ GraphiQL), the legacy REST facade under /api/v2/."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 from backend.health import healthz, readyz
+from backend.landing import landing
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),

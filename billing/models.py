@@ -21,6 +21,8 @@ class Customer(models.Model):
     company_name = models.CharField(max_length=255)
     legal_business_name = models.CharField(max_length=255, blank=True)
     email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    billing_address = models.TextField(blank=True, help_text="Postal address printed on statements, one line per line.")
     is_active = models.BooleanField(default=True)
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -115,6 +115,11 @@ class GenerateReportRequestSerializer(serializers.Serializer):
 
 class DownloadQuerySerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=["csv", "json", "pdf"], default="csv", required=False)
+    bom = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="CSV only: start with a UTF-8 byte-order mark, so that Excel reads the file as UTF-8.",
+    )
 
 
 class CustomerSummaryQuerySerializer(serializers.Serializer):

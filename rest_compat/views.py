@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.errors import ValidationFailed
-from billing.exporters import report_export
+from billing.exporters import parse_flag, report_export
 from billing.exporters.shapes import (
     customer_summary_data,
     report_data,
@@ -284,6 +284,7 @@ class ReportDownloadView(FacadeView):
             fmt=request.query_params.get("format") or "csv",
             interface=Interface.REST,
             request_id=request_id_of(request),
+            bom=parse_flag("bom", request.query_params.get("bom")),
         )
         response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
         response["Content-Disposition"] = f'attachment; filename="{result.filename}"'

@@ -18,6 +18,15 @@ def _test_settings(settings):
     }
 
 
+@pytest.fixture
+def browser_settings(settings, live_server):
+    """A browser against the live server (tests/browser.py): plain HTTP keeps the session and CSRF cookies."""
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    return settings
+
+
 # --- people and customers the API suites share ----------------------------------------------
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "ExportResult",
     "InlineExport",
+    "parse_flag",
     "report_export",
     "report_export_inline",
     "report_export_unchecked",
@@ -65,17 +66,43 @@ def _validated_format(fmt: str | None) -> str:
     return name
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def parse_flag(name: str, raw: str | bool | None) -> bool:
+    """A yes/no option as an API receives it (`1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`/empty).
+
+    Raises ValidationFailed naming the option for any other value.
+    """
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    text = raw.strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValidationFailed(f"Invalid {name}.", fields={name: [f"Expected true or false, got {raw!r}."]})
+
+
+def _validated_bom(fmt: str, bom: bool) -> bool:
+    if bom and fmt != "csv":
+        raise ValidationFailed("Invalid download options.", fields={"bom": ["A byte-order mark is only for CSV."]})
+    return bom
+
+
 def report_export(
-    *, actor: Actor, report_id: str | uuid.UUID, fmt: str, interface: str, request_id: str = ""
+    *, actor: Actor, report_id: str | uuid.UUID, fmt: str, interface: str, request_id: str = "", bom: bool = False
 ) -> ExportResult:
     """The report `report_id` in format `fmt` (csv, json or pdf), if the actor may see it.
 
-    Raises ValidationFailed (field "format") for an unknown format and NotFound for a
-    malformed, unknown or invisible report id. Records an AuditEvent(action=downloaded).
+    `bom` starts a CSV with a UTF-8 byte-order mark, which Excel needs to read it as UTF-8.
+    Raises ValidationFailed (field "format" or "bom") for an unknown format or a BOM asked for
+    another format, and NotFound for a malformed, unknown or invisible report id. Records an
+    AuditEvent(action=downloaded).
     """
     name = _validated_format(fmt)
+    _validated_bom(name, bom)
     report = report_get(actor=actor, report_id=report_id)
-    return _export(report=report, fmt=name, actor=actor, interface=interface, request_id=request_id)
+    return _export(report=report, fmt=name, actor=actor, interface=interface, request_id=request_id, bom=bom)
 
 
 @dataclass(frozen=True)
@@ -116,17 +143,21 @@ def report_export_inline(
 
 
 def report_export_unchecked(
-    *, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str = ""
+    *, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str = "", bom: bool = False
 ) -> ExportResult:
     """Export a report the caller already holds, without a visibility check.
 
     For trusted server-side callers only (management commands, workers) that just produced
     or loaded the report themselves; API layers use report_export.
     """
-    return _export(report=report, fmt=_validated_format(fmt), actor=actor, interface=interface, request_id=request_id)
+    name = _validated_format(fmt)
+    bom = _validated_bom(name, bom)
+    return _export(report=report, fmt=name, actor=actor, interface=interface, request_id=request_id, bom=bom)
 
 
-def _export(*, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str) -> ExportResult:
+def _export(
+    *, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str, bom: bool = False
+) -> ExportResult:
     content_type, writer = EXPORT_FORMATS[fmt]
     user: Any = actor if is_authenticated(actor) else None
     with transaction.atomic():
@@ -138,4 +169,5 @@ def _export(*, report: BillingReport, fmt: str, actor: Actor, interface: str, re
             format=fmt,
             request_id=request_id[:64],
         )
-    return ExportResult(content_type=content_type, filename=f"billing-report-{report.id}.{fmt}", chunks=writer(report))
+    chunks = export_csv(report, bom=True) if bom else writer(report)
+    return ExportResult(content_type=content_type, filename=f"billing-report-{report.id}.{fmt}", chunks=chunks)

@@ -1,5 +1,9 @@
 """CSV export of a report: one row per report line, then summary rows (layout in docs/exports.md).
 
+Every row names the report, its statement number, customer, currency and period. Line rows
+carry `quantity` and `amount`; the summary rows carry theirs in `total_quantity` and
+`total_amount` instead, so summing the `amount` column gives the report total exactly.
+
 Rows are streamed from billing.selectors.reports.iter_report_values and written in chunks, so
 memory stays constant whatever the size of the report. Text cells a spreadsheet would run as
 a formula (first character = + - @ tab or CR) are prefixed with a single quote; the numeric
@@ -16,23 +20,33 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from billing.exporters.shapes import iso_date, money, quantity_number
+from billing.exporters.shapes import charge_label, charge_unit, iso_date, money, quantity_number, statement_number
 from billing.models import BillingReport
-from billing.selectors.reports import iter_report_values, report_service_totals
+from billing.selectors.reports import iter_report_values, report_service_totals, report_tier_bases
 
 HEADER = (
     "row_type",
     "report_id",
+    "statement_number",
     "customer",
+    "currency",
+    "period_start",
+    "period_end",
     "transaction_id",
     "close_date",
     "service_id",
     "service_name",
     "charge_type",
+    "charge_label",
+    "unit",
     "quantity",
     "unit_price",
     "amount",
+    "total_quantity",
+    "total_amount",
 )
+# Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
+UTF8_BOM = "\ufeff".encode()
 ROW_LINE = "line"
 ROW_SERVICE_TOTAL = "service_total"
 ROW_TOTAL = "total"
@@ -78,8 +92,8 @@ def _field(value: Any) -> str:
     return buffer.getvalue()[:-2]  # without the "\r\n" line terminator
 
 
-def export_csv(report: BillingReport) -> Iterator[bytes]:
-    """The report as UTF-8 CSV chunks (no byte-order mark), `\r\n` line endings.
+def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
+    """The report as UTF-8 CSV chunks, `\r\n` line endings; with `bom`, a byte-order mark first (Excel).
 
     Line rows are assembled from fields quoted once per distinct value (_field, the csv
     module's own quoting), which is several times faster than csv.writer per row; the summary
@@ -87,6 +101,15 @@ def export_csv(report: BillingReport) -> Iterator[bytes]:
     """
     report_id = str(report.id)
     customer = neutralise(report.customer.company_name)
+    report_part = (
+        report_id,
+        statement_number(report),
+        customer,
+        neutralise(report.currency),
+        iso_date(report.start_date),
+        iso_date(report.end_date),
+    )
+    bases = report_tier_bases(report=report)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -96,10 +119,17 @@ def export_csv(report: BillingReport) -> Iterator[bytes]:
         buffer.truncate()
         return data
 
+    def charge(charge_type: str, service_id: int) -> tuple[str, str, str]:
+        unit = charge_unit(charge_type, bases.get(service_id, ""))
+        return neutralise(charge_type), neutralise(charge_label(charge_type)), unit
+
+    if bom:
+        yield UTF8_BOM
     writer.writerow(HEADER)
-    prefix = f"{_field(ROW_LINE)},{_field(report_id)},{_field(customer)},"
+    prefix = ",".join(_field(value) for value in (ROW_LINE, *report_part)) + ","
     texts = _Memo(lambda text: _field(neutralise(text)))
     numbers = _Memo(_field)
+    charges = _Memo(lambda key: ",".join(_field(value) for value in charge(*key)))
     quantities = _Memo(_quantity_text)
     prices = _Memo(lambda price: format(price, "f"))
     amounts = _Memo(lambda amount: format(money(amount), "f"))
@@ -108,8 +138,8 @@ def export_csv(report: BillingReport) -> Iterator[bytes]:
         order_part = f"{prefix}{_field(neutralise(order[1]))},{iso_date(order[2]) or ''},"
         for _, service_id, service_name, charge_type, quantity, unit_price, amount in lines:
             rows.append(
-                f"{order_part}{numbers[service_id]},{texts[service_name]},{texts[charge_type]},"
-                f"{quantities[quantity]},{prices[unit_price]},{amounts[amount]}\r\n"
+                f"{order_part}{numbers[service_id]},{texts[service_name]},{charges[charge_type, service_id]},"
+                f"{quantities[quantity]},{prices[unit_price]},{amounts[amount]},,\r\n"
             )
         if len(rows) >= ROWS_PER_CHUNK:
             buffer.write("".join(rows))
@@ -121,18 +151,19 @@ def export_csv(report: BillingReport) -> Iterator[bytes]:
         writer.writerow(
             (
                 ROW_SERVICE_TOTAL,
-                report_id,
-                customer,
+                *report_part,
                 "",
                 "",
                 total.service_id,
                 neutralise(total.service_name),
-                neutralise(total.charge_type),
-                _quantity_text(total.quantity),
+                *charge(total.charge_type, total.service_id),
                 "",
+                "",
+                "",
+                _quantity_text(total.quantity),
                 format(money(total.amount), "f"),
             )
         )
     total_amount = format(money(report.total_amount), "f")
-    writer.writerow((ROW_TOTAL, report_id, customer, "", "", "", "", "", "", "", total_amount))
+    writer.writerow((ROW_TOTAL, *report_part, *[""] * 11, total_amount))
     yield flush()

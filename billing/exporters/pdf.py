@@ -1,12 +1,16 @@
-"""PDF export of a report, made with reportlab (layout in docs/exports.md).
+"""PDF statement of a report, made with reportlab (layout in docs/exports.md).
 
-Page 1 starts with a header (customer, period, generated date, report id) and the per-service
-totals; then every report line, in report order, in tables of ROWS_PER_TABLE rows, each with
-its own header row; then the grand total. Every page carries "Page N of M".
+Page 1: the issuer (settings.BILLING_ISSUER_*), the statement number, date, period and
+currency, the customer billed (legal name, address, contact), the per-service summary with
+charge-type labels and quantities in their unit, and the total. Then every report line, in
+report order: each page of lines is one table whose header row is the first row of the page,
+so column headers never appear mid-page. Tiered lines show a blended unit price (amount over
+quantity across the bands), marked with an asterisk explained in every page's footer. Every
+page carries the statement number and "Page N of M".
 
-Speed: one table holding every line is quadratic in reportlab (DESIGN §8), so the lines are
-cut into page-sized tables with fixed column widths and plain string cells (no Paragraph);
-the numbering canvas keeps each page's drawing operations until the total is known.
+Speed: one table holding every line is quadratic in reportlab, so the lines are
+cut into page-sized tables (fixed row height and column widths, plain string cells, never
+split), and the numbering canvas keeps each page's drawing operations until the total is known.
 """
 
 from __future__ import annotations
@@ -15,19 +19,28 @@ import io
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
+from django.conf import settings
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
-from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from billing.exporters.shapes import iso_date, local_date, money, quantity_number
-from billing.models import BillingReport
-from billing.selectors.reports import iter_report_values, report_service_totals
+from billing.exporters.shapes import (
+    charge_label,
+    charge_unit,
+    iso_date,
+    local_date,
+    money,
+    quantity_with_unit,
+    statement_number,
+)
+from billing.models import BillingReport, ChargeType
+from billing.selectors.reports import iter_report_values, report_service_totals, report_tier_bases
 
-ROWS_PER_TABLE = 60
 # Orders (with their lines) read from the database per query.
 ORDERS_PER_QUERY = 5000
 CHUNK_BYTES = 64 * 1024
@@ -37,23 +50,35 @@ FONT_BOLD = "Helvetica-Bold"
 FONT_SIZE = 7.5
 PAGE_SIZE = A4
 MARGIN = 12 * mm
+FOOTER_SPACE = 5 * mm  # below the frame, for the footer lines
 CONTENT_WIDTH = PAGE_SIZE[0] - 2 * MARGIN
+FRAME_PADDING = 6.0  # SimpleDocTemplate's frame padding, on each side
+FRAME_HEIGHT = PAGE_SIZE[1] - 2 * MARGIN - FOOTER_SPACE - 2 * FRAME_PADDING
+ROW_HEIGHT = 11.0
+# Rows of lines under the header row on a page of lines; one row of height is kept free so that
+# rounding can never push a table onto two pages.
+ROWS_PER_PAGE = int(FRAME_HEIGHT // ROW_HEIGHT) - 2
+BLENDED_MARK = "*"
+BLENDED_NOTE = "* Tiered lines: blended price, the line's amount over its quantity across the tier bands."
 
-LINE_HEADER = ("Order", "Date", "Service", "Charge type", "Qty", "Unit price", "Amount")
-LINE_WIDTHS = (100.0, 52.0, 150.0, 70.0, 48.0, 56.0, CONTENT_WIDTH - 476.0)
+LINE_HEADER = ("Order", "Date", "Service", "Charge type", "Quantity", "Unit price", "Amount")
+LINE_WIDTHS = (92.0, 48.0, 124.0, 70.0, 62.0, 56.0, CONTENT_WIDTH - 452.0)
 TOTALS_HEADER = ("Service", "Charge type", "Orders", "Quantity", "Amount")
-TOTALS_WIDTHS = (200.0, 90.0, 60.0, 80.0, CONTENT_WIDTH - 430.0)
+TOTALS_WIDTHS = (180.0, 90.0, 50.0, 100.0, CONTENT_WIDTH - 420.0)
 CELL_PADDING = 3.0
+RULE_COLOR = colors.HexColor("#666666")
+HEADER_FILL = colors.HexColor("#E8EAF0")
 
 _LINES_STYLE = TableStyle(
     [
         ("FONT", (0, 0), (-1, -1), FONT, FONT_SIZE),
         ("FONT", (0, 0), (-1, 0), FONT_BOLD, FONT_SIZE),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EAF0")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.HexColor("#666666")),
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.5, RULE_COLOR),
         ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
-        ("TOPPADDING", (0, 0), (-1, -1), 1),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
         ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ]
@@ -63,28 +88,36 @@ _TOTALS_STYLE = TableStyle(
         ("FONT", (0, 0), (-1, -1), FONT, 9),
         ("FONT", (0, 0), (-1, 0), FONT_BOLD, 9),
         ("FONT", (0, -1), (-1, -1), FONT_BOLD, 9),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EAF0")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.HexColor("#666666")),
-        ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.HexColor("#666666")),
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.5, RULE_COLOR),
+        ("LINEABOVE", (0, -1), (-1, -1), 0.5, RULE_COLOR),
         ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
     ]
 )
-_HEADER_STYLE = TableStyle(
+_BLOCK_STYLE = TableStyle(
     [
-        ("FONT", (0, 0), (-1, -1), FONT, 10),
-        ("FONT", (0, 0), (0, -1), FONT_BOLD, 10),
+        ("FONT", (0, 0), (-1, -1), FONT, 9),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5),
     ]
 )
 
 
-def _fit(text: str, width: float, size: float = FONT_SIZE) -> str:
+class _PageTable(Table):
+    """A table sized to fit one page: never split, so its header row stays at the top of a page."""
+
+    def split(self, availWidth: float, availHeight: float) -> list:
+        return []
+
+
+def _fit(text: str, width: float, size: float = FONT_SIZE, font: str = FONT) -> str:
     """`text` cut with an ellipsis so that it fits a cell of `width` points."""
     room = width - 2 * CELL_PADDING
-    if stringWidth(text, FONT, size) <= room:
+    if stringWidth(text, font, size) <= room:
         return text
-    while text and stringWidth(text + "…", FONT, size) > room:
+    while text and stringWidth(text + "…", font, size) > room:
         text = text[:-1]
     return text + "…"
 
@@ -98,78 +131,136 @@ def _amount(value: Decimal) -> str:
     return f"{money(value):,.2f}"
 
 
-def _title_block(report: BillingReport) -> list:
+def _lines(text: str) -> list[str]:
+    """The non-empty lines of a multi-line setting or field (';' also separates lines)."""
+    return [line.strip() for line in text.replace(";", "\n").splitlines() if line.strip()]
+
+
+def _block(rows: list[tuple[str, str]], widths: tuple[float, float], bold: tuple[int, ...] = ()) -> Table:
+    table = Table(rows, colWidths=widths, style=_BLOCK_STYLE, hAlign="LEFT")
+    for row in bold:
+        table.setStyle(TableStyle([("FONT", (0, row), (-1, row), FONT_BOLD, 9)]))
+    return table
+
+
+def _heading(report: BillingReport, number: str) -> list:
+    """Issuer (left) and statement facts (right), then the customer billed."""
+    half = CONTENT_WIDTH / 2
+    issuer_rows = [(_fit(settings.BILLING_ISSUER_NAME, half, 12, FONT_BOLD),)]
+    issuer_rows += [(_fit(line, half, 9),) for line in _lines(settings.BILLING_ISSUER_ADDRESS)]
+    issuer_rows += [(_fit(line, half, 9),) for line in _lines(settings.BILLING_ISSUER_CONTACT)]
+    issuer = Table(issuer_rows, colWidths=(half,), style=_BLOCK_STYLE, hAlign="LEFT")
+    issuer.setStyle(TableStyle([("FONT", (0, 0), (0, 0), FONT_BOLD, 12), ("BOTTOMPADDING", (0, 0), (0, 0), 3)]))
+
     generated = local_date(report.generated_at, report.billing_time_zone)
-    rows = [
-        ("Billing report", ""),
-        ("Customer", _fit(report.customer.company_name, CONTENT_WIDTH - 90, 10)),
-        ("Period", f"{iso_date(report.start_date)} to {iso_date(report.end_date)}"),
-        ("Generated", f"{generated} ({report.billing_time_zone or 'UTC'})"),
-        ("Report ID", str(report.id)),
-        ("Currency", report.currency),
-    ]
-    title = Table(rows, colWidths=(90, CONTENT_WIDTH - 90), style=_HEADER_STYLE, hAlign="LEFT")
-    title.setStyle(TableStyle([("FONT", (0, 0), (0, 0), FONT_BOLD, 14), ("BOTTOMPADDING", (0, 0), (-1, 0), 8)]))
-    return [title, Spacer(1, 6 * mm)]
+    facts = _block(
+        [
+            ("Statement", ""),
+            ("Statement no.", number),
+            ("Date", f"{generated} ({report.billing_time_zone or 'UTC'})"),
+            ("Period", f"{iso_date(report.start_date)} to {iso_date(report.end_date)}"),
+            ("Currency", report.currency),
+            ("Report ID", str(report.id)),
+        ],
+        (62, half - 62),
+    )
+    facts.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (0, 0), FONT_BOLD, 14),
+                ("FONT", (0, 1), (0, -1), FONT_BOLD, 9),
+                ("FONT", (1, -1), (1, -1), FONT, 7),
+                ("BOTTOMPADDING", (0, 0), (-1, 0), 6),
+            ]
+        )
+    )
+    top = Table([(issuer, facts)], colWidths=(half, half), style=_BLOCK_STYLE)
+
+    customer = report.customer
+    legal = customer.legal_business_name or customer.company_name
+    billed = [("Bill to", _fit(legal, CONTENT_WIDTH - 62, 9, FONT_BOLD))]
+    if customer.legal_business_name and customer.company_name != customer.legal_business_name:
+        billed.append(("", _fit(f"trading as {customer.company_name}", CONTENT_WIDTH - 62, 9)))
+    billed += [("", _fit(line, CONTENT_WIDTH - 62, 9)) for line in _lines(customer.billing_address)]
+    contact = " · ".join(value for value in (customer.email, customer.phone) if value)
+    if contact:
+        billed.append(("", _fit(contact, CONTENT_WIDTH - 62, 9)))
+    bill_to = _block(billed, (62, CONTENT_WIDTH - 62), bold=(0,))
+    return [top, Spacer(1, 6 * mm), bill_to, Spacer(1, 6 * mm)]
 
 
-def _totals_block(report: BillingReport) -> list:
+def _totals_block(report: BillingReport, bases: dict[int, str]) -> list:
     rows: list[tuple[str, ...]] = [TOTALS_HEADER]
     for total in report_service_totals(report=report):
         rows.append(
             (
                 _fit(total.service_name, TOTALS_WIDTHS[0], 9),
-                total.charge_type,
-                str(total.order_count),
-                str(quantity_number(total.quantity)),
+                _fit(charge_label(total.charge_type), TOTALS_WIDTHS[1], 9),
+                f"{total.order_count:,}",
+                quantity_with_unit(total.quantity, charge_unit(total.charge_type, bases.get(total.service_id, ""))),
                 _amount(total.amount),
             )
         )
-    rows.append(("Total", "", str(report.order_count), "", _amount(report.total_amount)))
+    rows.append(
+        ("Total charges", "", f"{report.order_count:,}", "", f"{_amount(report.total_amount)} {report.currency}")
+    )
     table = Table(rows, colWidths=TOTALS_WIDTHS, style=_TOTALS_STYLE, repeatRows=1, hAlign="LEFT")
     return [table, Spacer(1, 6 * mm)]
 
 
-def _line_tables(report: BillingReport) -> list:
-    tables: list = []
+def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: int) -> list:
+    """The lines as page tables: `first_page_rows` rows under the summary (0: start on page 2)."""
+    flowables: list = [] if first_page_rows else [PageBreak()]
+    capacity = first_page_rows or ROWS_PER_PAGE
     rows: list[tuple[str, ...]] = [LINE_HEADER]
-    quantities: dict[Decimal, str] = {}
+    quantities: dict[tuple[Decimal, str, int], str] = {}
     amounts: dict[Decimal, str] = {}
+    prices: dict[tuple[Decimal, bool], str] = {}
+    labels: dict[str, str] = {}
     for order, lines in iter_report_values(report=report, chunk_size=ORDERS_PER_QUERY):
         order_text = _fit(order[1], LINE_WIDTHS[0])
         date_text = iso_date(order[2]) or ""
-        for _, _, service_name, charge_type, quantity, unit_price, amount in lines:
-            quantity_text = quantities.get(quantity)
+        for _, service_id, service_name, charge_type, quantity, unit_price, amount in lines:
+            key = (quantity, charge_type, service_id)
+            quantity_text = quantities.get(key)
             if quantity_text is None:
-                quantity_text = quantities[quantity] = str(quantity_number(quantity))
+                unit = charge_unit(charge_type, bases.get(service_id, ""))
+                quantity_text = quantities[key] = quantity_with_unit(quantity, unit)
             amount_text = amounts.get(amount)
             if amount_text is None:
                 amount_text = amounts[amount] = _amount(amount)
+            blended = charge_type == ChargeType.TIERED
+            price_text = prices.get((unit_price, blended))
+            if price_text is None:
+                price_text = prices[(unit_price, blended)] = format(unit_price, "f") + (BLENDED_MARK if blended else "")
+            label = labels.get(charge_type)
+            if label is None:
+                label = labels[charge_type] = _fit(charge_label(charge_type), LINE_WIDTHS[3])
             rows.append(
                 (
                     order_text,
                     date_text,
                     _fit_cached(service_name, LINE_WIDTHS[2]),
-                    _fit_cached(charge_type, LINE_WIDTHS[3]),
+                    label,
                     quantity_text,
-                    format(unit_price, "f"),
+                    price_text,
                     amount_text,
                 )
             )
-            if len(rows) > ROWS_PER_TABLE:
-                tables.append(_lines_table(rows))
-                rows = [LINE_HEADER]
+            if len(rows) > capacity:
+                flowables.append(_lines_table(rows))
+                rows, capacity = [LINE_HEADER], ROWS_PER_PAGE
     if len(rows) > 1:
-        tables.append(_lines_table(rows))
-    return tables
+        flowables.append(_lines_table(rows))
+    return flowables
 
 
 def _lines_table(rows: list[tuple[str, ...]]) -> Table:
-    return Table(rows, colWidths=LINE_WIDTHS, style=_LINES_STYLE, repeatRows=1, hAlign="LEFT")
+    return _PageTable(rows, colWidths=LINE_WIDTHS, rowHeights=ROW_HEIGHT, style=_LINES_STYLE, hAlign="LEFT")
 
 
 def _grand_total_block(report: BillingReport) -> list:
-    rows = [("Grand total", f"{_amount(report.total_amount)} {report.currency}")]
+    rows = [("Total charges", f"{_amount(report.total_amount)} {report.currency}")]
     style = TableStyle(
         [
             ("FONT", (0, 0), (-1, -1), FONT_BOLD, 11),
@@ -180,12 +271,17 @@ def _grand_total_block(report: BillingReport) -> list:
     return [Spacer(1, 4 * mm), Table(rows, colWidths=(CONTENT_WIDTH / 2, CONTENT_WIDTH / 2), style=style)]
 
 
+def _height(flowables: list) -> float:
+    return sum(flowable.wrap(CONTENT_WIDTH, FRAME_HEIGHT)[1] for flowable in flowables)
+
+
 class _NumberedCanvas(canvas.Canvas):
-    """Keeps each finished page until save(), then stamps "Page N of M" on all of them."""
+    """Keeps each finished page until save(), then stamps the footer and "Page N of M" on all of them."""
 
     footer_text = ""
+    note_text = ""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
 
@@ -199,6 +295,8 @@ class _NumberedCanvas(canvas.Canvas):
             self.__dict__.update(state)
             self.setFont(FONT, 7.5)
             self.setFillColor(colors.HexColor("#444444"))
+            if self.note_text:
+                self.drawString(MARGIN, MARGIN / 2 + 9, self.note_text)
             self.drawString(MARGIN, MARGIN / 2, self.footer_text)
             self.drawRightString(PAGE_SIZE[0] - MARGIN, MARGIN / 2, f"Page {number} of {total}")
             super().showPage()
@@ -209,21 +307,31 @@ def render_pdf(report: BillingReport) -> bytes:
     """The whole PDF document of `report`."""
     output = io.BytesIO()
     period = f"{iso_date(report.start_date)} to {iso_date(report.end_date)}"
+    number = statement_number(report)
     document = SimpleDocTemplate(
         output,
         pagesize=PAGE_SIZE,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=f"Billing report {report.id}",
-        author="LedgerLink Billing",
+        bottomMargin=MARGIN + FOOTER_SPACE,
+        title=f"Statement {number}",
+        author=settings.BILLING_ISSUER_NAME,
         subject=f"{report.customer.company_name} {period}",
     )
-    footer = f"{report.customer.company_name} · {period} · {report.id}"
-    numbered = type("NumberedCanvas", (_NumberedCanvas,), {"footer_text": _fit(footer, CONTENT_WIDTH - 80)})
-    story = [*_title_block(report), *_totals_block(report), *_line_tables(report), *_grand_total_block(report)]
-    document.build(story, canvasmaker=numbered)
+    bases = report_tier_bases(report=report)
+    summary = [*_heading(report, number), *_totals_block(report, bases)]
+    room = FRAME_HEIGHT - _height(summary)
+    first_page_rows = int(room // ROW_HEIGHT) - 2
+    lines = _line_tables(report, bases, first_page_rows if first_page_rows >= 5 else 0)
+    has_tiered = report_service_totals(report=report).filter(charge_type=ChargeType.TIERED).exists()
+    footer = f"{settings.BILLING_ISSUER_NAME} · Statement {number} · {report.customer.company_name} · {period}"
+    numbered = type(
+        "NumberedCanvas",
+        (_NumberedCanvas,),
+        {"footer_text": _fit(footer, CONTENT_WIDTH - 80), "note_text": BLENDED_NOTE if has_tiered else ""},
+    )
+    document.build([*summary, *lines, *_grand_total_block(report)], canvasmaker=numbered)
     return output.getvalue()
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 
 from billing.models import BillingReport, JobStatus, OrderStatus, ReportLine, ReportOrder, ReportServiceTotal
+from billing.pricing import CHARGE_TYPES, CHARGE_UNITS, DEFAULT_TIER_BASIS
 
 CENT = Decimal("0.01")
 QUANTITY_PLACES = Decimal("0.0001")
@@ -69,6 +70,38 @@ def local_day(value: dt.datetime | None, time_zone: str) -> dt.date | None:
 def local_date(value: dt.datetime | None, time_zone: str) -> str | None:
     """The calendar date (YYYY-MM-DD) of a timestamp in the report's billing time zone."""
     return iso_date(local_day(value, time_zone))
+
+
+def statement_number(report: BillingReport) -> str:
+    """The number printed on a report's statement: period start, customer id, first 8 hex digits of its id.
+
+    e.g. 'ST-202608-0042-1A2B3C4D'. It names one report (a regenerated period gets a new number).
+    """
+    return f"ST-{report.start_date:%Y%m}-{report.customer_id:04d}-{report.id.hex[:8].upper()}"
+
+
+def charge_label(code: str) -> str:
+    """The label of a charge type code: 'per_weight_lb' -> 'Per lb'."""
+    return CHARGE_TYPES.get(code, code)
+
+
+def charge_unit(code: str, tier_basis: str = "") -> str:
+    """The unit a charge type counts ('lb', 'cu ft', 'cases'); a tiered line counts its basis's unit."""
+    if code not in CHARGE_UNITS:  # tiered
+        code = tier_basis or DEFAULT_TIER_BASIS
+    return CHARGE_UNITS.get(code, "")
+
+
+_INVARIABLE_UNITS = frozenset({"lb", "cu ft"})
+
+
+def quantity_with_unit(value: Decimal | int, unit: str) -> str:
+    """'1 order', '1,250 units', '2.5 lb': a quantity with thousands separators and its unit."""
+    number = quantity_number(value)
+    text = f"{number:,}" if isinstance(number, int) else f"{number:,f}"
+    if unit and number != 1 and unit not in _INVARIABLE_UNITS:
+        unit += "s"
+    return f"{text} {unit}".strip()
 
 
 def status_label(code: str) -> str:

@@ -18,6 +18,12 @@ SEED = 20260801
 PERIOD_START = dt.date(2026, 8, 1)
 PERIOD_END = dt.date(2026, 10, 31)
 TRANSACTION_PREFIX = "DEMO-"
+# The demo users (the password is the user name) and what each may do; local demos only.
+DEMO_USERS: tuple[tuple[str, str], ...] = (
+    ("admin", "superuser: everything"),
+    ("billing", "billing staff: every customer's reports and orders, generate reports"),
+    ("merchant", "linked to Northwind Outfitters: only its own orders, reports and summary"),
+)
 
 SERVICES: list[dict[str, str]] = [
     {"name": "Order Fee", "description": "Handling fee per shipped order.", "charge_type": "per_order"},
@@ -42,6 +48,8 @@ class DemoCustomer:
     company_name: str
     legal_business_name: str
     email: str
+    billing_address: str
+    phone: str
     currency: str
     share: float  # fraction of the demo orders
     canada_share: float
@@ -58,6 +66,8 @@ NORTHWIND = DemoCustomer(
     company_name="Northwind Outfitters",
     legal_business_name="Northwind Outfitters LLC",
     email="billing@northwind.example",
+    billing_address="1200 Harbor Way, Suite 300\nSeattle, WA 98101\nUSA",
+    phone="+1 206 555 0142",
     currency="USD",
     share=0.45,
     canada_share=0.08,
@@ -123,6 +133,8 @@ MAPLE = DemoCustomer(
     company_name="Maple & Pine Home Goods",
     legal_business_name="Maple & Pine Home Goods Inc.",
     email="accounts@maplepine.example",
+    billing_address="88 Rue Saint-Paul Ouest\nMontréal, QC H2Y 1Z1\nCanada",
+    phone="+1 514 555 0177",
     currency="CAD",
     share=0.30,
     canada_share=0.55,
@@ -202,6 +214,8 @@ SUMMIT = DemoCustomer(
     company_name="Summit Supplements",
     legal_business_name="Summit Supplements Co.",
     email="ap@summit-supplements.example",
+    billing_address="4500 Peak Avenue\nDenver, CO 80216\nUSA",
+    phone="+1 303 555 0123",
     currency="USD",
     share=0.25,
     canada_share=0.05,
@@ -318,6 +332,8 @@ def rate_card_document() -> dict[str, Any]:
                 "company_name": c.company_name,
                 "legal_business_name": c.legal_business_name,
                 "email": c.email,
+                "phone": c.phone,
+                "billing_address": c.billing_address,
                 "is_active": True,
                 "currency": c.currency,
                 "products": [{"sku": sku, "description": d, "case_size": size} for sku, d, size in c.products],

@@ -1,10 +1,15 @@
-"""A small terminal progress bar for management commands (no dependency).
+"""Terminal output of management commands: a small progress bar, plain messages, plurals.
 
-It draws only when its stream is a terminal, so logs, pipes and tests stay clean:
+The bar draws only when its stream is a terminal, so logs, pipes and tests stay clean:
 
     with ProgressBar(self.stdout, total=len(items), label="Pricing") as bar:
         for ...:
             bar.update(done)          # absolute count, or bar.advance(n)
+
+A log record written while a bar is drawn (through backend.request_logging.ConsoleHandler)
+erases the bar, is written on its own line, and the bar is drawn again below it. The bar and
+`say` write without Django's styling: an OutputWrapper on stderr styles everything as an error
+(bold red), which is wrong for progress and summaries.
 """
 
 from __future__ import annotations
@@ -15,8 +20,23 @@ from typing import Any, TextIO
 
 from django.core.management.base import OutputWrapper
 
+from backend.request_logging import ConsoleHandler
+
 BAR_WIDTH = 30
 REDRAW_INTERVAL = 0.1  # seconds
+RATE_AFTER = 1.0  # seconds before a rate (and an ETA) is shown: the first ones mean nothing
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 customer', '2 customers', '1,234 orders'."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
+def say(stream: OutputWrapper | TextIO, text: str) -> None:
+    """Write an informational line as it is (never styled as an error, even on stderr)."""
+    raw = getattr(stream, "_out", stream)
+    raw.write(text if text.endswith("\n") else text + "\n")
+    raw.flush()
 
 
 def stream_is_tty(stream: Any) -> bool:
@@ -80,6 +100,8 @@ class ProgressBar:
             self._draw(time.monotonic())
             self._write("\n")
             self._drawn = False
+        if ConsoleHandler.live_line is self:
+            ConsoleHandler.live_line = None
 
     @property
     def _finished(self) -> bool:
@@ -87,7 +109,7 @@ class ProgressBar:
 
     def render(self, now: float | None = None) -> str:
         elapsed = max((now if now is not None else time.monotonic()) - self._started, 1e-9)
-        rate = self.done / elapsed
+        rate = self.done / elapsed if elapsed >= RATE_AFTER else 0.0
         parts = [self.label] if self.label else []
         if self.total is not None:
             fraction = min(self.done / self.total, 1.0)
@@ -99,7 +121,8 @@ class ProgressBar:
                 parts.append(f"ETA {int((self.total - self.done) / rate)}s")
         else:
             parts.append(f"{self.done:,} {self.unit}")
-        parts.append(f"{rate:,.0f}/s")
+        if rate > 0:
+            parts.append(f"{rate:,.0f}/s")
         return "  ".join(parts)
 
     def _draw(self, now: float) -> None:
@@ -108,10 +131,17 @@ class ProgressBar:
         self._last_width = len(text)
         self._write("\r" + text + padding)
         self._drawn = True
+        ConsoleHandler.live_line = self
+
+    # ConsoleHandler calls these around a log record while the bar is on screen.
+    def erase(self) -> None:
+        self._write("\r" + " " * self._last_width + "\r")
+
+    def redraw(self) -> None:
+        self._last_width = 0
+        self._draw(time.monotonic())
 
     def _write(self, text: str) -> None:
-        if isinstance(self.stream, OutputWrapper):
-            self.stream.write(text, ending="")
-        else:
-            self.stream.write(text)
-        self.stream.flush()
+        raw = getattr(self.stream, "_out", self.stream)  # an OutputWrapper's stream, unstyled
+        raw.write(text)
+        raw.flush()

@@ -9,7 +9,7 @@ It is the reference definition of what an order costs. Typical use:
 or `price_orders(card, orders)`, which sorts into the canonical sequence itself.
 """
 
-from .charges import CHARGE_TYPES, TIER_BASES, graduated_cost, tier_bands
+from .charges import CHARGE_TYPES, CHARGE_UNITS, DEFAULT_TIER_BASIS, TIER_BASES, graduated_cost, tier_bands
 from .engine import PricingRun, canonical_order_key, compile_rate_card, price_orders, validate_rate_line
 from .errors import PricingError, RuleValidationError
 from .fields import (
@@ -32,6 +32,8 @@ from .types import Charge, OrderData, OrderLineData, RateCard, RateLineData, Rul
 
 __all__ = [
     "CHARGE_TYPES",
+    "CHARGE_UNITS",
+    "DEFAULT_TIER_BASIS",
     "FIELDS",
     "FIELD_KINDS",
     "LOGIC_OPERATORS",

@@ -20,6 +20,8 @@ from .types import OrderData
 
 __all__ = [
     "CHARGE_TYPES",
+    "CHARGE_UNITS",
+    "DEFAULT_TIER_BASIS",
     "PICK_CHARGE_TYPES",
     "SKU_RESTRICTABLE",
     "TIERED",
@@ -44,6 +46,20 @@ CHARGE_TYPES: Final = MappingProxyType(
         "case_pick": "Case pick",
         "each_pick": "Each pick",
         "tiered": "Tiered (graduated)",
+    }
+)
+#: charge type -> the unit its quantity counts, singular (a tiered line counts the unit of its basis)
+CHARGE_UNITS: Final = MappingProxyType(
+    {
+        "per_order": "order",
+        "per_unit": "unit",
+        "per_sku": "SKU",
+        "per_line": "line",
+        "per_package": "package",
+        "per_weight_lb": "lb",
+        "per_volume_cuft": "cu ft",
+        "case_pick": "case",
+        "each_pick": "unit",
     }
 )
 TIERED: Final = "tiered"

@@ -19,7 +19,15 @@ from django.db.models.functions import TruncDate
 from django.utils.dateparse import parse_date, parse_datetime
 
 from billing.errors import NotFound, ValidationFailed
-from billing.models import BillingReport, ReportLine, ReportOrder, ReportServiceTotal, ReportStatus
+from billing.models import (
+    BillingReport,
+    ChargeType,
+    CustomerService,
+    ReportLine,
+    ReportOrder,
+    ReportServiceTotal,
+    ReportStatus,
+)
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
 
@@ -212,6 +220,16 @@ def report_lines_by_order(*, report: BillingReport, order_ids: Iterable[int]) ->
 
 def report_service_totals(*, report: BillingReport) -> QuerySet[ReportServiceTotal]:
     return ReportServiceTotal.objects.filter(report=report).order_by("service_name", "service_id")
+
+
+def report_tier_bases(*, report: BillingReport) -> dict[int, str]:
+    """service id -> tier basis of the customer's tiered rate-card lines ('' = the default, per unit).
+
+    A report line keeps its charge type, not its basis: the unit of a tiered line is read from
+    the rate card as it is now.
+    """
+    rows = CustomerService.objects.filter(customer_id=report.customer_id, service__charge_type=ChargeType.TIERED)
+    return dict(rows.values_list("service_id", "tier_basis"))
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ _CUSTOMER_KEYS = {
     "company_name": True,
     "legal_business_name": False,
     "email": False,
+    "phone": False,
+    "billing_address": False,
     "is_active": False,
     "currency": False,
     "products": False,
@@ -151,6 +153,8 @@ def _export_customer(customer: Customer) -> dict[str, Any]:
         "company_name": customer.company_name,
         "legal_business_name": customer.legal_business_name,
         "email": customer.email,
+        "phone": customer.phone,
+        "billing_address": customer.billing_address,
         "is_active": customer.is_active,
         "currency": customer.currency,
         "products": [
@@ -434,6 +438,11 @@ def _plan_customer(
                 value = None
         if value is not None:
             fields["email"] = value
+    for name, max_length in (("phone", 50), ("billing_address", 1000)):
+        if name in obj:
+            value = read.text(obj[name], f"{path}.{name}", max_length=max_length)
+            if value is not None:
+                fields[name] = value
     if "is_active" in obj:
         is_active = read.boolean(obj["is_active"], f"{path}.is_active")
         if is_active is not None:
@@ -638,7 +647,8 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
     if errors:
         count = sum(len(messages) for messages in errors.by_path.values())
         raise ValidationFailed(
-            f"The rate card document has {count} error(s); nothing was imported.", fields=errors.by_path
+            f"The rate card document has {count} error{'' if count == 1 else 's'}; nothing was imported.",
+            fields=errors.by_path,
         )
 
     summary = ImportSummary()

@@ -134,7 +134,7 @@ def test_api_token_shows_the_prefix_never_the_hash_and_can_be_revoked(client, da
         follow=True,
     )
     assert response.status_code == 200
-    assert "Revoked 1 token(s)." in response.content.decode()
+    assert "Revoked 1 token." in response.content.decode()
     token.refresh_from_db()
     assert token.revoked_at is not None
 
@@ -273,3 +273,42 @@ def test_product_skus_are_normalised_in_the_admin(client, data):
 
     assert response.status_code == 302
     assert models.Product.objects.filter(customer=customer, sku="NEWSKU1", case_size=6).exists()
+
+
+def test_report_page_offers_downloads_through_the_audited_exporter(client, data, superuser):
+    report = data["report"]
+    page = client.get(reverse("admin:billing_billingreport_change", args=[report.pk])).content.decode()
+
+    for fmt, content_type in (("csv", "text/csv"), ("json", "application/json"), ("pdf", "application/pdf")):
+        url = reverse("admin:billing_billingreport_download", args=[report.pk, fmt])
+        assert f'href="{url}"' in page and f"Download {fmt.upper()}" in page
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"].startswith(content_type)
+        assert response["Content-Disposition"] == f'attachment; filename="billing-report-{report.pk}.{fmt}"'
+        assert b"".join(response.streaming_content)
+    events = models.AuditEvent.objects.filter(report=report, action=models.AuditAction.DOWNLOADED)
+    assert sorted(events.values_list("format", "interface", "actor")) == [
+        ("csv", "admin", superuser.pk),
+        ("json", "admin", superuser.pk),
+        ("pdf", "admin", superuser.pk),
+    ]
+    assert client.get(reverse("admin:billing_billingreport_download", args=[report.pk, "xml"])).status_code == 404
+
+
+def test_report_downloads_need_the_right_to_see_the_report(client, data):
+    report = data["report"]
+    client.force_login(UserFactory(username="clerk", is_staff=True))  # staff, without view_billingreport
+
+    response = client.get(reverse("admin:billing_billingreport_download", args=[report.pk, "csv"]))
+
+    assert response.status_code in (403, 404)
+    assert not models.AuditEvent.objects.filter(report=report, action=models.AuditAction.DOWNLOADED).exists()
+
+
+def test_reports_list_has_a_short_id_and_the_period_in_one_column(client, data):
+    report = data["report"]
+
+    page = client.get(reverse("admin:billing_billingreport_changelist")).content.decode()
+
+    assert f">{str(report.pk)[:8]}</a>" in page
+    assert "2026-08-01 – 2026-08-31" in page

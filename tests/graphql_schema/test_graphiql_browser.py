@@ -6,25 +6,14 @@ Needs Debian's `chromium` package (/usr/bin/chromium), driven with Playwright.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.graphql_schema.conftest import billed_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUERY = "{ reports(first: 5) { totalCount edges { node { id totals { totalAmount } } } } }"
 
 pytestmark = [

@@ -42,13 +42,14 @@ def test_csv_has_one_row_per_line_and_totals_equal_to_the_reports(api, customer_
     assert {row["report_id"] for row in rows} == {str(report.id)}
     assert {row["customer"] for row in rows} == {"Acme Outdoor"}
     assert sum(Decimal(row["amount"]) for row in lines) == report.total_amount
-    assert Decimal(grand[0]["amount"]) == report.total_amount
+    assert Decimal(grand[0]["total_amount"]) == report.total_amount
     expected = {
         str(total.service_id): (total.service_name, total.amount, total.quantity)
         for total in ReportServiceTotal.objects.filter(report=report)
     }
     assert {
-        row["service_id"]: (row["service_name"], Decimal(row["amount"]), Decimal(row["quantity"])) for row in totals
+        row["service_id"]: (row["service_name"], Decimal(row["total_amount"]), Decimal(row["total_quantity"]))
+        for row in totals
     } == (expected)
     for service_id, (_, amount, _) in expected.items():
         assert sum(Decimal(row["amount"]) for row in lines if row["service_id"] == service_id) == amount
@@ -56,7 +57,7 @@ def test_csv_has_one_row_per_line_and_totals_equal_to_the_reports(api, customer_
     assert first["transaction_id"] == f"{customer_a.pk}-TX00000"
     assert first["close_date"] == "2025-01-15"
     assert re.fullmatch(r"\d+\.\d{4}", first["unit_price"])
-    assert all(re.fullmatch(r"\d+\.\d{2}", row["amount"]) for row in rows)
+    assert all(re.fullmatch(r"\d+\.\d{2}", row["amount"]) for row in lines)
     assert {row["quantity"] for row in lines if row["charge_type"] == "per_weight_lb"} == {"2.5"}
 
 
@@ -83,9 +84,9 @@ def test_csv_neutralises_cells_a_spreadsheet_would_execute(api):
         "'\tTabbed",
     }
     for row in rows:
-        for column in ("service_id", "quantity", "unit_price", "amount"):
+        for column in ("service_id", "quantity", "unit_price", "amount", "total_quantity", "total_amount"):
             assert not row[column].startswith("'")
-    assert Decimal(rows[-1]["amount"]) == report.total_amount == Decimal("7.50")
+    assert Decimal(rows[-1]["total_amount"]) == report.total_amount == Decimal("7.50")
 
 
 def test_json_download_equals_the_detail_data(api, customer_a):
@@ -114,11 +115,11 @@ def test_pdf_shows_customer_period_totals_and_page_numbers(api, customer_a):
     assert "Order fee" in first and "Weight" in first  # the per-service totals
     last = reader.pages[-1].extract_text()
     assert f"Page {pages} of {pages}" in last
-    assert "Grand total" in last and f"{report.total_amount:,.2f} USD" in last
+    assert "Total charges" in last and f"{report.total_amount:,.2f} USD" in last
     text = "".join(page.extract_text() for page in reader.pages)
-    header = "Order\nDate\nService\nCharge type\nQty\nUnit price\nAmount\n"
+    header = "Order\nDate\nService\nCharge type\nQuantity\nUnit price\nAmount\n"
     for page in reader.pages[1:]:
-        assert page.extract_text().startswith(header)  # the lines tables repeat their header on every page
+        assert page.extract_text().startswith(header)  # each page of lines starts with the column headers
     assert f"{customer_a.pk}-TX00059" in text
 
 

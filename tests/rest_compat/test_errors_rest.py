@@ -278,11 +278,25 @@ def test_a_member_gets_404_for_another_customers_report(client, member_a, ready,
 @pytest.mark.parametrize(
     "path", ["/api/v2/nothing-here/", "/api/v2/reports/abc/def/", "/api/v2/reports/generate/extra/", "/api/v3/reports/"]
 )
-def test_unknown_paths_under_api_are_404_in_the_envelope(api, path):
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_paths_under_api_are_404_in_the_envelope(api, path, settings, debug):
+    settings.DEBUG = debug  # DEBUG answers Django's HTML debug page unless the envelope is forced
+
     assert_error(api.get(path), 404, "NOT_FOUND")
 
 
-def test_unknown_paths_elsewhere_keep_djangos_page(api):
+def test_a_missing_slash_under_api_is_still_redirected(api, settings):
+    settings.DEBUG = True
+
+    response = api.get("/api/v2/reports")
+
+    assert response.status_code == 301 and response["Location"] == "/api/v2/reports/"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_paths_elsewhere_keep_djangos_page(api, settings, debug):
+    settings.DEBUG = debug
+
     response = api.get("/definitely-not-here/")
 
     assert response.status_code == 404

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.celery import app
 from billing.errors import BillingError
-from billing.management.progress import ProgressBar
+from billing.management.progress import ProgressBar, count
 from billing.models import Interface, JobStatus
 from billing.selectors.jobs import BillingRunSummary, billing_run_summary, jobs_for_run
 from billing.services.jobs import billing_run_start
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 bar.close()
 
         summary = billing_run_summary(run=run)
-        self.stdout.write(f"Billing run {run.pk}: {summary.total_jobs} customers, {start} to {end}.")
+        self.stdout.write(f"Billing run {run.pk}: {count(summary.total_jobs, 'customer')}, {start} to {end}.")
         if not eager:
             if not options["wait"]:
                 self.stdout.write("Queued for the workers; follow it with the billing run id.")
@@ -100,7 +100,7 @@ class Command(BaseCommand):
                     bar.close()
                     self._print_summary(summary)
                     raise CommandError(
-                        f"Timed out after {timeout:g}s with {summary.queued + summary.running} jobs left."
+                        f"Timed out after {timeout:g}s with {count(summary.queued + summary.running, 'job')} left."
                     )
                 time.sleep(POLL_INTERVAL)
                 summary = billing_run_summary(run=run)
@@ -117,7 +117,7 @@ class Command(BaseCommand):
         if summary.failed:
             for job in jobs_for_run(run=summary.run).filter(status=JobStatus.FAILED):
                 self.stderr.write(f"  customer {job.customer_id} ({job.customer.company_name}): {job.error}")
-            raise CommandError(f"{summary.failed} of {summary.total_jobs} reports failed.")
+            raise CommandError(f"{summary.failed} of {count(summary.total_jobs, 'report')} failed.")
 
 
 def _error_text(exc: BillingError) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.management.progress import say
 from billing.services.tokens import api_token_create
 
 DEFAULT_EXPIRY_DAYS = 90
@@ -45,8 +46,9 @@ class Command(BaseCommand):
             raise CommandError("--name must be at most 100 characters.")
         token, raw = api_token_create(user=user, name=options["name"], expires_in_days=days)
         expiry = f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "never expires"
-        self.stderr.write(
+        say(
+            self.stderr,
             f"Created API token #{token.pk} ({token.prefix}…) for {username}, {expiry}. "
-            "Store it now: it is not shown again."
+            "Store it now: it is not shown again.",
         )
         self.stdout.write(raw)

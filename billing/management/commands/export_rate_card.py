@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import NotFound
+from billing.management.files import AtomicOutput
+from billing.management.progress import count, say
 from billing.services.rate_cards import rate_card_export
 
 
@@ -37,10 +38,12 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         if options["output"]:
-            Path(options["output"]).write_text(text, encoding="utf-8")
-            self.stderr.write(
-                f"Wrote {len(document['customers'])} customer(s) and {len(document['services'])} service(s) "
-                f"to {options['output']}."
+            with AtomicOutput.open(options["output"]) as handle:
+                handle.write(text.encode())
+            say(
+                self.stderr,
+                f"Wrote {count(len(document['customers']), 'customer')} and "
+                f"{count(len(document['services']), 'service')} to {options['output']}.",
             )
         else:
             self.stdout.write(text, ending="")

@@ -1,20 +1,21 @@
-"""manage.py generate_report --customer ID --start YYYY-MM-DD --end YYYY-MM-DD [--format F] [--output FILE].
+"""manage.py generate_report --customer ID --start YYYY-MM-DD --end YYYY-MM-DD [--format F] [--output FILE] [--bom].
 
-F is csv (default), json or pdf.
+F is csv (default), json or pdf. --output is written atomically, and checked before anything is
+generated (billing/management/files.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError, ValidationFailed
-from billing.exporters import EXPORT_FORMATS, report_export_unchecked
-from billing.management.progress import ProgressBar
-from billing.models import Interface
+from billing.exporters import EXPORT_FORMATS, ExportResult, report_export_unchecked
+from billing.management.files import AtomicOutput
+from billing.management.progress import ProgressBar, count, say
+from billing.models import BillingReport, Interface
 from billing.services.reports import report_generate
 
 
@@ -44,7 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("--start", required=True, help="First day of the period (YYYY-MM-DD).")
         parser.add_argument("--end", required=True, help="Last day of the period (YYYY-MM-DD), inclusive.")
         parser.add_argument("--format", default="csv", choices=sorted(EXPORT_FORMATS), help="Output format (csv).")
-        parser.add_argument("--output", metavar="FILE", help="Write here instead of standard output.")
+        parser.add_argument(
+            "--output", metavar="FILE", help="Write here instead of standard output (replaced only once complete)."
+        )
+        parser.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte-order mark (Excel).")
         parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -53,7 +57,43 @@ class Command(BaseCommand):
         output: str | None = options["output"]
         if fmt == "pdf" and not output:
             raise CommandError("A PDF needs --output FILE (it is not written to a terminal).")
+        if options["bom"] and fmt != "csv":
+            raise CommandError("--bom is only for CSV.")
+        target = AtomicOutput.open(output) if output else None  # an unwritable path fails before any work
+        try:
+            report, result = self._generate(options, start, end, fmt)
+            if target is not None:
+                with target as handle:
+                    for chunk in result.chunks:
+                        handle.write(chunk)
+            else:
+                # CSV and JSON chunks each hold whole UTF-8 characters, so they decode one by one.
+                for chunk in result.chunks:
+                    self.stdout.write(chunk.decode(), ending="")
+                self.stdout.flush()
+        finally:
+            if target is not None:
+                target.discard()  # a no-op once the file is in place
+        if report.order_count == 0:
+            unbilled = report.unbilled_order_count
+            reason = (
+                f"{count(unbilled, 'billable order')} but no rate-card line applied to any"
+                if unbilled
+                else "no billable orders"
+            )
+            self.stderr.write(
+                f"Warning: customer {report.customer_id} has {reason} from {start} to {end}; the report is empty.",
+                style_func=self.style.WARNING,
+            )
+        summary = (
+            f"Report {report.id}: {count(report.order_count, 'order')}, {count(report.line_count, 'line')}, "
+            f"total {report.total_amount} {report.currency}" + (f", written to {output}" if output else "")
+        )
+        say(self.stderr, summary)
 
+    def _generate(
+        self, options: dict[str, Any], start: dt.date, end: dt.date, fmt: str
+    ) -> tuple[BillingReport, ExportResult]:
         bar = ProgressBar(
             self.stderr, label="Pricing", unit="orders", enabled=False if options["no_progress"] else None
         )
@@ -73,23 +113,11 @@ class Command(BaseCommand):
                     interface=Interface.COMMAND,
                     progress=progress,
                 )
-            result = report_export_unchecked(report=report, fmt=fmt, actor=None, interface=Interface.COMMAND)
+            result = report_export_unchecked(
+                report=report, fmt=fmt, actor=None, interface=Interface.COMMAND, bom=options["bom"]
+            )
         except ValidationFailed as exc:
             raise CommandError(_validation_message(exc)) from None
         except BillingError as exc:
             raise CommandError(exc.message) from None
-
-        if output:
-            with Path(output).open("wb") as target:
-                for chunk in result.chunks:
-                    target.write(chunk)
-        else:
-            # CSV and JSON chunks each hold whole UTF-8 characters, so they decode one by one.
-            for chunk in result.chunks:
-                self.stdout.write(chunk.decode(), ending="")
-            self.stdout.flush()
-        summary = (
-            f"Report {report.id}: {report.order_count} orders, {report.line_count} lines, "
-            f"total {report.total_amount} {report.currency}" + (f", written to {output}" if output else "")
-        )
-        self.stderr.write(summary)
+        return report, result

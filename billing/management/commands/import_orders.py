@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
-from billing.management.progress import ProgressBar, stream_is_tty
+from billing.management.progress import ProgressBar, count, stream_is_tty
 from billing.services.orders import DEFAULT_BATCH_SIZE, ORDER_FIELDS, RowError, orders_upsert
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -102,7 +102,7 @@ class Command(BaseCommand):
             f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, rejected {rejected}"
         )
         if rejected:
-            raise CommandError(f"{rejected} row(s) rejected.", returncode=1)
+            raise CommandError(f"{count(rejected, 'row')} rejected.", returncode=1)
 
     # --- readers: yield (physical line number, row mapping) -----------------------------
 
@@ -137,7 +137,10 @@ class Command(BaseCommand):
             )
         unknown = [column for column in columns if column not in ORDER_FIELDS]
         if unknown:
-            self.stderr.write(f"Ignoring unknown column(s): {', '.join(unknown)}")
+            self.stderr.write(
+                f"Ignoring unknown column{'' if len(unknown) == 1 else 's'}: {', '.join(unknown)}",
+                style_func=self.style.WARNING,
+            )
 
         previous_end = reader.line_num
         while True:

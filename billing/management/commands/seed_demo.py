@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from billing.errors import BillingError
-from billing.management.demo import CUSTOMERS, SERVICES, TRANSACTION_PREFIX, order_rows, rate_card_document
+from billing.management.demo import CUSTOMERS, DEMO_USERS, SERVICES, TRANSACTION_PREFIX, order_rows, rate_card_document
 from billing.models import (
     AuditEvent,
     BillingReport,
@@ -71,10 +71,9 @@ class Command(BaseCommand):
         if count < 0:
             raise CommandError("--orders must be 0 or more.")
         self.stderr.write(
-            self.style.WARNING(
-                "seed_demo is for local demos only: it creates the users admin/admin, billing/billing and "
-                "merchant/merchant with well-known passwords. Never run it against a real deployment."
-            )
+            "seed_demo is for local demos only: it creates the users admin/admin, billing/billing and "
+            "merchant/merchant with well-known passwords. Never run it against a real deployment.",
+            style_func=self.style.WARNING,
         )
         names = [customer.company_name for customer in CUSTOMERS]
         if Customer.objects.filter(company_name__in=names).exists():
@@ -134,7 +133,7 @@ class Command(BaseCommand):
             f"Seeded {len(CUSTOMERS)} customers, {services} services, {orders} orders ({TRANSACTION_PREFIX}*) "
             f"and {len(REPORTS) + 1} reports (one superseded)."
         )
-        self.stdout.write("Users: admin/admin (superuser), billing/billing (staff), merchant/merchant (Northwind).")
+        self.stdout.write("Users: " + ", ".join(f"{name}/{name} ({role})" for name, role in DEMO_USERS) + ".")
 
     def _users(self, merchant_customer_id: int) -> User:
         """Create the demo users when missing; existing accounts keep their passwords."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -12,28 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
-from billing.models import AuditAction, AuditEvent, BillingReport, ChargeType, Interface
-from tests.factories import CustomerFactory, CustomerServiceFactory, ServiceFactory, order_with_lines
+from billing.models import AuditAction, AuditEvent, BillingReport, Interface
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def customer():
-    customer = CustomerFactory(company_name="Acme Outdoor")
-    CustomerServiceFactory(
-        customer=customer,
-        service=ServiceFactory(name="Order fee", charge_type=ChargeType.PER_ORDER),
-        unit_price=Decimal("2.0000"),
-    )
-    for index in range(3):
-        order_with_lines(
-            customer=customer,
-            transaction_id=f"CMD-{index}",
-            close_date=dt.datetime(2025, 1, 5 + index, 9, 0, tzinfo=dt.UTC),
-            lines={"A": 1},
-        )
-    return customer
 
 
 def generate(*args: str) -> tuple[str, str]:
@@ -48,7 +28,7 @@ def test_csv_goes_to_standard_output_by_default(customer):
     rows = list(csv.DictReader(io.StringIO(out, newline="")))
     report = BillingReport.objects.get()
     assert [row["row_type"] for row in rows] == ["line"] * 3 + ["service_total", "total"]
-    assert Decimal(rows[-1]["amount"]) == report.total_amount == Decimal("6.00")
+    assert Decimal(rows[-1]["total_amount"]) == report.total_amount == Decimal("6.00")
     assert str(report.id) in err and "3 orders" in err
     event = AuditEvent.objects.get(report=report, action=AuditAction.DOWNLOADED)
     assert (event.interface, event.actor, event.format) == (Interface.COMMAND, None, "csv")

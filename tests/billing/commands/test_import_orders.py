@@ -207,7 +207,7 @@ def test_header_is_case_insensitive_and_unknown_columns_are_reported(tmp_path, c
     _, err, exc = run(path)
 
     assert exc is None
-    assert "Ignoring unknown column(s): warehouse" in err
+    assert "Ignoring unknown column: warehouse" in err
     assert Order.objects.filter(transaction_id="H1").exists()
 
 

@@ -99,7 +99,7 @@ def test_invalid_document_reports_every_error_with_its_path_and_writes_nothing(t
 
     out, err, exc = import_file(path)
 
-    assert exc is not None and "4 error(s); nothing was imported" in str(exc)
+    assert exc is not None and "4 errors; nothing was imported" in str(exc)
     prefix = f"customers[0].rate_card[{lines['Pick']}]"
     reported = err.strip().splitlines()
     assert f"{prefix}.unit_price: is not a decimal number: 'abc'" in reported

@@ -166,7 +166,7 @@ def test_csv_streams_in_chunks_and_totals_match(monkeypatch):
     rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode(), newline="")))
     lines = [row for row in rows if row["row_type"] == "line"]
     assert len(lines) == report.line_count
-    assert sum(Decimal(row["amount"]) for row in lines) == report.total_amount == Decimal(rows[-1]["amount"])
+    assert sum(Decimal(row["amount"]) for row in lines) == report.total_amount == Decimal(rows[-1]["total_amount"])
 
 
 @pytest.mark.django_db

@@ -313,3 +313,23 @@ def test_rule_check_accepts_every_kind():
     rule_check(field="sku", operator="only_contains", value="A-1; B 2")
     with pytest.raises(ValidationFailed):
         rule_check(field="colour", operator="eq", value="red")
+
+
+def test_statement_contact_fields_round_trip_and_are_validated():
+    document = {
+        "version": 1,
+        "services": [],
+        "customers": [{"company_name": "Postal", "phone": "+1 555 0100", "billing_address": "1 Main St\nTown"}],
+    }
+    rate_card_import(document=document)
+    customer = Customer.objects.get(company_name="Postal")
+    assert (customer.phone, customer.billing_address) == ("+1 555 0100", "1 Main St\nTown")
+    exported = rate_card_export(customer_ids=[customer.pk])["customers"][0]
+    assert (exported["phone"], exported["billing_address"]) == ("+1 555 0100", "1 Main St\nTown")
+
+    document["customers"][0].update(phone=5, billing_address="x" * 1001)
+    with pytest.raises(ValidationFailed) as caught:
+        rate_card_import(document=document)
+    assert set(caught.value.fields) == {"customers[0].phone", "customers[0].billing_address"}
+    customer.refresh_from_db()
+    assert customer.phone == "+1 555 0100"
