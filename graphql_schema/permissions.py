@@ -33,7 +33,7 @@ from graphql_schema.errors import (
 
 
 def current_user(info: Info) -> Actor:
-    """The request's user (session cookie or bearer token, see billing.auth)."""
+    """The request's user (session cookie or bearer token, see accounts.authentication)."""
     return info.context.request.user
 
 
