@@ -27,7 +27,8 @@ from django.shortcuts import render
 from billing.errors import ErrorCode
 from rest_compat.errors import is_api_path, json_error
 
-LOGIN_VIEWS = frozenset({"accounts:login", "accounts_api:token", "admin:login"})
+JSON_LOGIN_VIEWS = frozenset({"accounts_api:token"})
+LOGIN_VIEWS = frozenset({"accounts:login", "admin:login", *JSON_LOGIN_VIEWS})
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -45,8 +46,10 @@ def login_failure_rate() -> Rate | None:
     return Rate(int(count), _PERIODS[period.strip()[0]])
 
 
-def _username(request: HttpRequest) -> str:
-    if request.content_type == "application/json":
+def _username(request: HttpRequest, view_name: str) -> str:
+    if view_name in JSON_LOGIN_VIEWS:  # never request.POST there: it would consume a multipart body
+        if request.content_type != "application/json":
+            return ""
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
@@ -97,7 +100,7 @@ class FailedLoginThrottleMiddleware:
         rate = login_failure_rate()
         if request.method != "POST" or rate is None or match is None or match.view_name not in LOGIN_VIEWS:
             return None
-        username = _username(request)
+        username = _username(request, match.view_name)
         username_key = _key("user", username) if username else None
         keys = [_key("ip", request.META.get("REMOTE_ADDR", "")), *([username_key] if username_key else [])]
         if any((cache.get(key) or 0) >= rate.limit for key in keys):
