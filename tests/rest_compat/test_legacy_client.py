@@ -490,3 +490,74 @@ def test_a_user_without_billing_access_sees_no_customers(customer_a):
 
     assert body(spa.request("/api/v1/customers/"))["data"] == []
     assert spa.request(f"{LEGACY}customer-services/{customer_a.pk}/").status_code == 404
+
+
+# --- the prefix rule: /api/v2/ is the spec, /api/v1/billing-v2/ the legacy behaviour; Accept wins ---
+
+
+def test_spec_prefix_answers_the_envelope_for_csv_and_the_file_on_accept_text_csv(spa, customer_a):
+    rate_card(customer_a)
+    make_orders(customer_a, 1)
+    request = generate_body(customer_a, output_format="csv")
+
+    envelope = spa.request("/api/v2/reports/generate/", method="POST", data=request)
+    file = spa.request("/api/v2/reports/generate/", method="POST", data=request, headers={"Accept": "text/csv"})
+
+    assert envelope.status_code == 201 and body(envelope)["data"]["output_format"] == "csv"
+    assert "orders" not in body(envelope)["data"]
+    assert file.status_code == 201 and file["Content-Type"] == "text/csv; charset=utf-8"
+    assert file["Content-Disposition"].startswith('attachment; filename="billing-report-')
+
+
+def test_legacy_prefix_csv_with_accept_json_answers_the_envelope(spa, customer_a):
+    rate_card(customer_a)
+    make_orders(customer_a, 1)
+
+    response = spa.request(
+        f"{LEGACY}generate/",
+        method="POST",
+        data=generate_body(customer_a, output_format="csv"),
+        headers={"Accept": "application/json"},
+    )
+
+    assert response.status_code == 201 and body(response)["data"]["output_format"] == "csv"
+
+
+def test_legacy_generate_answer_is_bounded(spa, customer_a, settings):
+    settings.LEGACY_GENERATE_MAX_ORDERS = 2
+    rate_card(customer_a)
+    make_orders(customer_a, 5)
+
+    response = spa.request(f"{LEGACY}generate/", method="POST", data=generate_body(customer_a))
+
+    data = body(response)["data"]
+    report = BillingReport.objects.get(pk=data["id"])
+    assert len(data["orders"]) == 2 and response["X-Total-Count"] == "5"
+    assert sum(Decimal(str(total["amount"])) for total in data["service_totals"].values()) == report.total_amount
+
+
+def test_both_names_of_the_line_subset_is_a_400(spa, customer_a):
+    rate_card(customer_a)
+
+    response = spa.request(
+        f"{LEGACY}generate/",
+        method="POST",
+        data=generate_body(customer_a, customer_services=[1], customer_service_ids=[1]),
+    )
+
+    assert response.status_code == 400 and set(body(response)["error"]["details"]) == {"customer_services"}
+
+
+def test_spec_prefix_refuses_the_legacy_field_name_with_a_hint(spa, customer_a):
+    rate_card(customer_a)
+    before = written_counts()
+
+    response = spa.request(
+        "/api/v2/reports/generate/", method="POST", data=generate_body(customer_a, customer_services=[1])
+    )
+
+    assert response.status_code == 400
+    [message] = body(response)["error"]["details"]["customer_services"]
+    assert "Did you mean customer_service_ids?" in message
+    assert "message" not in body(response)  # /api/v2/ keeps the spec's envelope exactly
+    assert written_counts() == before
