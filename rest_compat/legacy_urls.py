@@ -5,25 +5,11 @@ customer picker's /api/v1/customers/. The sign-in endpoints are accounts.api_url
 from django.urls import path
 
 from rest_compat import views
+from rest_compat.urls import report_patterns
 
 app_name = "rest_compat_legacy"
 
 urlpatterns = [
     path("customers/", views.CustomerListView.as_view(), name="customer-list"),
-    path("billing-v2/reports/", views.LegacyReportListView.as_view(), name="report-list"),
-    path("billing-v2/reports/generate/", views.LegacyGenerateReportView.as_view(), name="report-generate"),
-    path("billing-v2/reports/customer-summary/", views.LegacyCustomerSummaryView.as_view(), name="customer-summary"),
-    path("billing-v2/reports/progress/", views.LegacyReportProgressView.as_view(), name="report-progress"),
-    path("billing-v2/reports/jobs/<str:job_id>/", views.LegacyReportJobView.as_view(), name="report-job"),
-    path(
-        "billing-v2/reports/customer-services/<str:customer_id>/",
-        views.LegacyCustomerServicesView.as_view(),
-        name="customer-services",
-    ),
-    path("billing-v2/reports/<str:report_id>/", views.LegacyReportDetailView.as_view(), name="report-detail"),
-    path(
-        "billing-v2/reports/<str:report_id>/download/",
-        views.LegacyReportDownloadView.as_view(),
-        name="report-download",
-    ),
+    *report_patterns(prefix="billing-v2/", legacy=True),
 ]
