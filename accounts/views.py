@@ -4,7 +4,8 @@
   also gets a Django session (and a fresh ``csrftoken`` cookie), so the SPA's cookie-only calls
   (``window.open`` downloads, CSV generation by ``fetch``) work after the same sign-in.
 - ``POST /api/v1/auth/token/refresh/`` ``{refresh}`` -> ``{access, refresh}``: refresh tokens rotate,
-  the one presented is blacklisted.
+  the one presented is blacklisted (a used one is renewed only for the session of its user, see
+  :func:`session_vouched_pair`).
 - ``POST /api/v1/auth/logout/`` ``{refresh?}``: blacklists that refresh token and the access token
   of the `Authorization` header, and ends the session.
 - ``/accounts/login/`` and ``/accounts/logout/`` (POST): Django's sign-in page for everyone,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import login, logout
+from django.contrib.auth import get_user, login, logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema
@@ -26,7 +27,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenBackendError, TokenError
 from rest_framework_simplejwt.views import TokenViewBase
 
 from accounts.authentication import CredentialKind, bearer_value
@@ -83,7 +84,38 @@ class TokenRefreshView(_TokenView):
         auth=[],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(self.validated(request).validated_data)
+        try:
+            return Response(self.validated(request).validated_data)
+        except InvalidToken:
+            pair = session_vouched_pair(request)
+            if pair is None:
+                raise
+            return Response(pair)
+
+
+def session_vouched_pair(request: Request) -> dict[str, str] | None:
+    """A new pair for a refresh token that is genuine and unexpired but already used, when the same
+    browser's session of the same user vouches for it; None otherwise.
+
+    The legacy frontend keeps the first refresh token it got and refreshes several calls at once,
+    so with rotation its second refresh would always fail. The browser holds a session from the
+    same sign-in (the stronger credential: it may call every API by itself), and a sign-out ends
+    both, so a session of the token's user may renew it. Without that session a used refresh token
+    is refused (401).
+    """
+    user = get_user(request._request)  # the session's (DRF has set request.user to anonymous here)
+    raw = request.data.get("refresh") if isinstance(request.data, dict) else None
+    if not user.is_authenticated or not isinstance(raw, str):
+        return None
+    try:
+        token = SpaRefreshToken(raw, verify=False)  # type: ignore[arg-type]  # simplejwt's stubs say Token
+        payload = token.token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # signature, expiry
+    except (TokenError, TokenBackendError):
+        return None
+    if payload.get("token_type") != "refresh" or payload.get("user_id") != str(user.pk):
+        return None
+    renewed = SpaRefreshToken.for_user(user)
+    return {"access": str(renewed.access_token), "refresh": str(renewed)}
 
 
 class LogoutRequestSerializer(serializers.Serializer):

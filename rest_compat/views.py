@@ -277,7 +277,7 @@ class GenerateReportView(FacadeView):
             **openapi.error_responses(400, 409, 415, 429, media_type="application/json"),
         },
     )
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
@@ -352,7 +352,7 @@ class ReportDownloadView(FacadeView):
         parameters=[REPORT_ID_PARAMETER, DownloadQuerySerializer],
         responses=download_responses(legacy=False),
     )
-    def get(self, request: Request, report_id: str) -> HttpResponse:
+    def get(self, request: Request, report_id: str) -> StreamingHttpResponse:
         result = report_export(
             actor=request.user,
             report_id=report_id,
@@ -457,12 +457,20 @@ class CustomerListView(FacadeView):
 # --- /api/v1/billing-v2/reports/*: the same endpoints as the legacy frontend reads them --------------
 
 
-def _legacy(view: type[FacadeView], method: str, operation_id: str, responses: dict, **extra: Any) -> type:
-    """A subclass of `view` for the legacy prefix, documented with its own operation id and bodies."""
+def _legacy(
+    view: type[FacadeView],
+    method: str,
+    operation_id: str,
+    responses: dict,
+    attrs: dict[str, Any] | None = None,
+    **extra: Any,
+) -> type:
+    """A subclass of `view` for the legacy prefix (with `attrs`), documented with its own operation id and bodies."""
     doc = (view.__doc__ or "").replace("/api/v2/", "/api/v1/billing-v2/")
     description = f"{doc} With the legacy frontend's field names beside the spec's (docs/rest-api.md)."
     schema = extend_schema(operation_id=operation_id, responses=responses, description=description, **extra)
-    subclass = type(f"Legacy{view.__name__}", (view,), {"legacy": True, "__module__": __name__, "__doc__": doc})
+    body = {"legacy": True, "__module__": __name__, "__doc__": doc, **(attrs or {})}
+    subclass = type(f"Legacy{view.__name__}", (view,), body)
     return extend_schema_view(**{method: schema})(subclass)
 
 
@@ -498,9 +506,9 @@ LegacyGenerateReportView = _legacy(
         ),
         **openapi.error_responses(400, 409, 415, 429, media_type="application/json", legacy=True),
     },
+    attrs={"request_serializer": LegacyGenerateReportRequestSerializer},
     request=LegacyGenerateReportRequestSerializer,
 )
-LegacyGenerateReportView.request_serializer = LegacyGenerateReportRequestSerializer
 LegacyReportDownloadView = _legacy(
     ReportDownloadView,
     "get",

@@ -87,6 +87,32 @@ def test_refresh_rotates_and_the_used_refresh_token_is_refused(clerk):
     assert refresh(Client(), second["refresh"]).status_code == 200
 
 
+def test_a_used_refresh_token_is_renewed_only_for_the_session_of_its_user(clerk):
+    """The legacy frontend refreshes several calls at once and never stores the rotated token."""
+    browser = Client()
+    first = json.loads(obtain(browser).content)
+    assert refresh(browser, first["refresh"]).status_code == 200
+
+    again = refresh(browser, first["refresh"])  # used, but this browser's session vouches for it
+
+    assert again.status_code == 200
+    assert bearer(json.loads(again.content)["access"]).get(REPORTS).status_code == 200
+    assert refresh(Client(), first["refresh"]).status_code == 401  # no session
+    other = Client()
+    other.force_login(staff_user(username="other"))
+    assert refresh(other, first["refresh"]).status_code == 401  # someone else's session
+    browser.post("/api/v1/auth/logout/", "{}", content_type="application/json")
+    assert refresh(browser, first["refresh"]).status_code == 401  # signed out
+
+
+def test_a_forged_refresh_token_is_refused_even_with_a_session(clerk):
+    browser = Client()
+    token = json.loads(obtain(browser).content)["refresh"]
+    header, payload, signature = token.split(".")
+
+    assert refresh(browser, f"{header}.{payload}.{signature[:-2]}AA").status_code == 401
+
+
 @pytest.mark.parametrize("value", ["not-a-token", "a.b.c", ""])
 def test_refresh_with_a_bogus_token_is_a_401_or_400(clerk, value):
     assert refresh(Client(), value).status_code == (400 if value == "" else 401)
