@@ -4,6 +4,7 @@ With nothing set, everything runs embedded on one machine: a SQLite file databas
 an in-process cache and background work run in-process. See README "Configuration".
 """
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -31,12 +32,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's assets, pinned and served by the app (no CDN)
     "strawberry_django",
     "billing",
     "graphql_schema",
     "rest_compat",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -50,7 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "billing.auth.BearerTokenMiddleware",
+    "accounts.authentication.BearerAuthenticationMiddleware",
+    "accounts.throttling.FailedLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -190,7 +194,7 @@ CSRF_FAILURE_VIEW = "rest_compat.errors.csrf_failure"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First class decides the 401 challenge: a missing credential is 401 + WWW-Authenticate.
-        "rest_compat.authentication.BearerTokenAuthentication",
+        "accounts.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -201,6 +205,28 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"generate": env.str("GENERATE_RATE_LIMIT", default="30/min")},
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# The 201 of POST /api/v1/billing-v2/reports/generate/ carries at most this many orders (docs/rest-api.md).
+LEGACY_GENERATE_MAX_ORDERS = env.int("LEGACY_GENERATE_MAX_ORDERS", default=1000)
+
+# --- Sign-in (accounts/): the legacy SPA's JWTs, the browser sign-in page ---------------
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:login"
+LOGOUT_REDIRECT_URL = "accounts:login"
+# Failed sign-ins allowed per client IP and per username (DRF rate syntax; empty: no limit).
+LOGIN_FAILURE_LIMIT = env.str("LOGIN_FAILURE_LIMIT", default="10/min")
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": dt.timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": dt.timedelta(hours=env.int("JWT_REFRESH_TOKEN_HOURS", default=12)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.RevocableAccessToken",),
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.tokens.SpaTokenObtainSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.SpaTokenRefreshSerializer",
+    "UPDATE_LAST_LOGIN": True,
+    # A password change ends the user's tokens.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # Swagger UI at /api/v2/docs/ (the schema at /api/v2/schema/ is always served to authenticated users).

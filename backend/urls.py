@@ -1,4 +1,5 @@
-"""URL map: the landing page, admin, GraphQL (+ GraphiQL), the legacy REST facade under /api/v2/."""
+"""URL map: the landing page, admin, GraphQL (+ GraphiQL), the REST facade under /api/v2/ (and the
+legacy frontend's paths under /api/v1/), sign-in (/accounts/, /api/v1/auth/)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -13,6 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("graphql/", include("graphql_schema.urls")),
     path("api/v2/", include("rest_compat.urls")),
+    path("api/v1/", include("rest_compat.legacy_urls")),
+    path("api/v1/", include("accounts.api_urls")),
+    path("accounts/", include("accounts.urls")),
 ]
 
 # JSON error envelope for unknown paths and crashes under /api/; Django's pages elsewhere.

@@ -1,49 +1,18 @@
-"""Authentication: bearer tokens as a Django middleware, so REST and GraphQL both see request.user,
-and the permission backend.
+"""The permission backend: Django's model backend with a user's permissions read in one statement.
 
-A request carrying `Authorization: Bearer <token>` is authenticated by the token alone:
-no session is consulted, and CSRF does not apply (the browser never sends the header on its
-own). A bearer header with an invalid token yields an anonymous user, so the API answers 401.
+How a request is authenticated (API tokens, JWTs, the session) is accounts.authentication.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router
-from django.http import HttpRequest, HttpResponse
-
-from billing.services.tokens import api_token_authenticate
-
-
-def bearer_token(request: HttpRequest) -> str | None:
-    """The raw token of an `Authorization: Bearer` header, '' for a malformed one, None if absent."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip()
-
-
-class BearerTokenMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        raw = bearer_token(request)
-        if raw is not None:
-            user = api_token_authenticate(raw) if raw else None
-            request.user = user or AnonymousUser()
-            request.auth_method = "token" if user else "invalid-token"  # type: ignore[attr-defined]
-            # Token requests carry no ambient credential: CSRF protection is for cookies.
-            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
-        return self.get_response(request)
 
 
 class PermissionBackend(ModelBackend):

@@ -16,7 +16,7 @@ from typing import TypeGuard
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from billing.errors import PermissionDenied
+from billing.errors import NotFound, PermissionDenied
 from billing.models import CustomerMembership
 
 VIEW_PERMISSION = "billing.view_billingreport"
@@ -53,6 +53,12 @@ def visible_customer_ids(actor: Actor) -> frozenset[int] | None:
 def can_see_customer(actor: Actor, customer_id: int) -> bool:
     ids = visible_customer_ids(actor)
     return ids is ALL or customer_id in ids
+
+
+def ensure_can_see_customer(actor: Actor, customer_id: int) -> None:
+    """Raise NotFound unless the actor may see this customer: another customer's id reads as unknown."""
+    if not can_see_customer(actor, customer_id):
+        raise NotFound(f"Customer {customer_id} does not exist.")
 
 
 def can_generate(actor: Actor) -> bool:

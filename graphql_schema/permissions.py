@@ -12,7 +12,10 @@ field may run at all. A refused field answers with the shared error codes:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.shortcuts import resolve_url
 from strawberry.types import Info
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.union import StrawberryUnion
@@ -33,7 +36,7 @@ from graphql_schema.errors import (
 
 
 def current_user(info: Info) -> Actor:
-    """The request's user (session cookie or bearer token, see billing.auth)."""
+    """The request's user (session cookie or bearer token, see accounts.authentication)."""
     return info.context.request.user
 
 
@@ -56,7 +59,9 @@ class _CodedRefusal:
         if not is_authenticated(get_current_user(info)):
             if AuthenticationRequiredError in members:
                 return authentication_required()
-            raise graphql_error(ErrorCode.AUTHENTICATION_REQUIRED, AUTHENTICATION_REQUIRED_MESSAGE) from None
+            raise graphql_error(
+                ErrorCode.AUTHENTICATION_REQUIRED, AUTHENTICATION_REQUIRED_MESSAGE, loginUrl=login_url(info)
+            ) from None
         if PermissionDeniedError in members:
             return permission_denied(self.message)
         raise graphql_error(ErrorCode.PERMISSION_DENIED, self.message) from None
@@ -78,6 +83,12 @@ class HasPerm(_CodedRefusal, DjangoHasPerm):
 
     def __init__(self, perms: list[str] | str, *, message: str | None = None, any_perm: bool = False) -> None:
         super().__init__(perms, message=message, any_perm=any_perm, fail_silently=True)
+
+
+def login_url(info: Info) -> str:
+    """The browser sign-in page (LOGIN_URL), coming back to this endpoint; shown in GraphiQL's answer."""
+    request = info.context.request
+    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.path})}"
 
 
 def request_id(info: Info) -> str:

@@ -2,7 +2,7 @@
 
 Not csrf_exempt: a request authenticated by the session cookie must carry the CSRF token
 (GraphiQL sends it as X-CSRFToken); a bearer-token request skips CSRF in
-billing.auth.BearerTokenMiddleware. GraphiQL is served to browsers when
+accounts.authentication.BearerAuthenticationMiddleware. GraphiQL is served to browsers when
 settings.GRAPHIQL_ENABLED, from assets shipped with the app (no CDN).
 """
 

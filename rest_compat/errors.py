@@ -28,6 +28,8 @@ from billing.exporters.json import dumps
 logger = logging.getLogger("rest_compat")
 
 API_PREFIX = "/api/"
+# The legacy frontend's paths (/api/v1/billing-v2/reports/..., /api/v1/customers/, /api/v1/auth/...).
+LEGACY_PREFIX = "/api/v1/"
 
 INTERNAL_ERROR_MESSAGE = "An unexpected error occurred. Quote the request id when reporting it."
 
@@ -43,8 +45,24 @@ _CODE_BY_STATUS: dict[int, ErrorCode] = {
 }
 
 
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIX)
+
+
+def is_legacy_path(path: str) -> bool:
+    return path.startswith(LEGACY_PREFIX)
+
+
 def error_body(code: ErrorCode | str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"success": False, "error": {"code": str(code), "message": message, "details": details or {}}}
+
+
+def for_path(body: dict[str, Any], path: str) -> dict[str, Any]:
+    """The error envelope as sent on `path`: on the legacy prefix also with `message` and `detail`
+    at the top level, where the legacy frontend (and simplejwt's clients) read an error's text."""
+    if is_legacy_path(path):
+        body["message"] = body["detail"] = body["error"]["message"]
+    return body
 
 
 def request_id_of(request: Any) -> str:
@@ -131,23 +149,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
         status, body = 500, error_body(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
 
+    if request is not None:
+        body = for_path(body, request.path)
     set_rollback()
     return Response(body, status=status, headers=headers)
 
 
-def json_error(status: int, code: ErrorCode, message: str, details: dict[str, Any] | None = None) -> HttpResponse:
+def json_error(
+    request: HttpRequest, status: int, code: ErrorCode, message: str, details: dict[str, Any] | None = None
+) -> HttpResponse:
     """The envelope as a plain Django response, for code paths outside DRF."""
-    return HttpResponse(dumps(error_body(code, message, details)), status=status, content_type="application/json")
+    body = for_path(error_body(code, message, details), request.path)
+    return HttpResponse(dumps(body), status=status, content_type="application/json")
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
+    return is_api_path(request.path)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: the envelope under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return json_error(404, ErrorCode.NOT_FOUND, "Not found.")
+        return json_error(request, 404, ErrorCode.NOT_FOUND, "Not found.")
     return django_defaults.page_not_found(request, exception)
 
 
@@ -155,12 +178,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the envelope under /api/ (Django has already logged the exception)."""
     if _is_api(request):
         request_id = request_id_of(request)
-        return json_error(500, ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
+        return json_error(request, 500, ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
     return django_defaults.server_error(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: 403 CSRF_FAILED in the envelope under /api/, Django's page elsewhere."""
     if _is_api(request):
-        return json_error(403, ErrorCode.CSRF_FAILED, f"CSRF Failed: {reason}" if reason else "CSRF Failed.")
+        return json_error(request, 403, ErrorCode.CSRF_FAILED, f"CSRF Failed: {reason}" if reason else "CSRF Failed.")
     return django_csrf_failure(request, reason=reason)

@@ -4,7 +4,7 @@
   endpoint by `envelope()`, and the `{"success": false, "error": {...}}` error envelope, listed
   for every status an endpoint can answer (`error_responses()`);
 - money as a JSON number with two decimals, quantities as numbers;
-- the bearer-token security scheme (rest_compat.authentication.BearerTokenAuthentication).
+- the bearer-token security scheme (accounts.authentication.BearerAuthentication).
 
 Imported by rest_compat.views, so the extensions are registered before a schema is built.
 """
@@ -16,8 +16,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from rest_compat.serializers import (
+    CustomerSerializer,
     CustomerSummarySerializer,
     ErrorEnvelopeSerializer,
+    LegacyCustomerSummarySerializer,
+    LegacyErrorEnvelopeSerializer,
+    LegacyReportDetailSerializer,
+    LegacyReportJobSerializer,
+    LegacyReportSerializer,
+    RateCardLineSerializer,
     ReportDetailSerializer,
     ReportJobSerializer,
     ReportSerializer,
@@ -25,14 +32,18 @@ from rest_compat.serializers import (
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "rest_compat.authentication.BearerTokenAuthentication"
+    target_class = "accounts.authentication.BearerAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API token (`Authorization: Bearer llb_...`). No CSRF token is needed.",
+            "description": (
+                "An API token (`Authorization: Bearer llb_...`) or a JWT access token from "
+                "POST /api/v1/auth/token/. No CSRF token is needed. A value in neither format is ignored "
+                "(the session cookie decides)."
+            ),
         }
 
 
@@ -44,6 +55,17 @@ class MoneyFieldSchema(OpenApiSerializerFieldExtension):
             "type": "number",
             "format": "decimal",
             "description": "Money: a JSON number written with exactly two decimals, e.g. 1500.00.",
+        }
+
+
+class PriceFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_compat.serializers.PriceField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "number",
+            "format": "decimal",
+            "description": "A unit price: a JSON number written with exactly four decimals, e.g. 1.7500.",
         }
 
 
@@ -73,6 +95,14 @@ ReportEnvelope = envelope("ReportResponse", ReportSerializer())
 ReportDetailEnvelope = envelope("ReportDetailResponse", ReportDetailSerializer())
 CustomerSummaryEnvelope = envelope("CustomerSummaryResponse", CustomerSummarySerializer(many=True))
 ReportJobEnvelope = envelope("ReportJobResponse", ReportJobSerializer())
+RateCardEnvelope = envelope("RateCardResponse", RateCardLineSerializer(many=True))
+# The legacy prefix /api/v1/: the same envelopes with the legacy names beside the spec's.
+LegacyReportListEnvelope = envelope("LegacyReportListResponse", LegacyReportSerializer(many=True))
+LegacyReportEnvelope = envelope("LegacyReportResponse", LegacyReportSerializer())
+LegacyReportDetailEnvelope = envelope("LegacyReportDetailResponse", LegacyReportDetailSerializer())
+LegacyCustomerSummaryEnvelope = envelope("LegacyCustomerSummaryResponse", LegacyCustomerSummarySerializer(many=True))
+LegacyReportJobEnvelope = envelope("LegacyReportJobResponse", LegacyReportJobSerializer())
+CustomerListEnvelope = envelope("CustomerListResponse", CustomerSerializer(many=True))
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "VALIDATION_ERROR: invalid input; `details` maps each invalid field to its messages.",
@@ -88,13 +118,15 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 COMMON_ERRORS = (401, 403, 405, 500)
 
 
-def error_response(status: int) -> OpenApiResponse:
-    return OpenApiResponse(ErrorEnvelopeSerializer, description=ERROR_DESCRIPTIONS[status])
+def error_response(status: int, *, legacy: bool = False) -> OpenApiResponse:
+    envelope_class = LegacyErrorEnvelopeSerializer if legacy else ErrorEnvelopeSerializer
+    return OpenApiResponse(envelope_class, description=ERROR_DESCRIPTIONS[status])
 
 
-def error_responses(*statuses: int, media_type: str | None = None) -> dict:
-    """Error envelope responses for `statuses` plus the ones every endpoint can answer."""
+def error_responses(*statuses: int, media_type: str | None = None, legacy: bool = False) -> dict:
+    """Error envelope responses for `statuses` plus the ones every endpoint can answer
+    (`legacy`: the envelope of the /api/v1/ paths, with `message` and `detail` at the top level)."""
     codes = sorted({*statuses, *COMMON_ERRORS})
     if media_type is None:
-        return {status: error_response(status) for status in codes}
-    return {(status, media_type): error_response(status) for status in codes}
+        return {status: error_response(status, legacy=legacy) for status in codes}
+    return {(status, media_type): error_response(status, legacy=legacy) for status in codes}

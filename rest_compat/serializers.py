@@ -12,7 +12,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from billing.errors import ErrorCode
+from billing.errors import ErrorCode, ValidationFailed
+from billing.exporters.shapes import LEGACY_JOB_STATUS
 from billing.models import ChargeType, JobStatus, OutputFormat
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
 
@@ -29,6 +30,13 @@ class MoneyField(serializers.DecimalField):
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("max_digits", 16)
         super().__init__(decimal_places=2, coerce_to_string=False, **kwargs)
+
+
+class PriceField(serializers.DecimalField):
+    """A unit price: a JSON number with exactly four decimal places, e.g. 1.7500 (documented in openapi.py)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_digits=12, decimal_places=4, coerce_to_string=False, **kwargs)
 
 
 class QuantityField(serializers.DecimalField):
@@ -89,19 +97,42 @@ class ReportDetailQuerySerializer(serializers.Serializer):
     )
 
 
-class GenerateReportRequestSerializer(serializers.Serializer):
-    customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    start_date = serializers.DateField(help_text="First day of the period (YYYY-MM-DD).")
-    end_date = serializers.DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
-    output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
-    customer_service_ids = serializers.ListField(
+def _rate_card_line_ids(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
         required=False,
         allow_null=True,
         allow_empty=False,
         max_length=1000,
-        help_text="Optional: price only these rate-card lines of the customer (default: all active ones).",
+        **kwargs,
     )
+
+
+# Names that are not fields of a request but that a client may mean: the hint in the 400.
+_DID_YOU_MEAN = {"customer_services": "customer_service_ids"}
+
+
+class GenerateReportRequestSerializer(serializers.Serializer):
+    """The generate body. A field the endpoint does not know is a 400 naming it, never ignored:
+    a client asking for part of a bill must not silently get all of it."""
+
+    customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    start_date = serializers.DateField(help_text="First day of the period (YYYY-MM-DD).")
+    end_date = serializers.DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
+    output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
+    customer_service_ids = _rate_card_line_ids(
+        help_text="Optional: price only these rate-card lines of the customer (default: all active ones)."
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise ValidationFailed(
+                    f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+                    fields={name: [_unknown_field_message(name, self.fields)] for name in unknown},
+                )
+        return super().to_internal_value(data)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -111,6 +142,28 @@ class GenerateReportRequestSerializer(serializers.Serializer):
             help_text="true: queue the generation and answer 202 with the job (poll /api/v2/reports/jobs/{id}/).",
         )
         return fields
+
+
+def _unknown_field_message(name: str, fields) -> str:
+    hint = _DID_YOU_MEAN.get(name)
+    suffix = f" Did you mean {hint}?" if hint in fields else ""
+    return f"Unknown field.{suffix} Known fields: {', '.join(sorted(fields))}."
+
+
+class LegacyGenerateReportRequestSerializer(GenerateReportRequestSerializer):
+    """The generate body on /api/v1/billing-v2/: also the legacy frontend's name of the line subset."""
+
+    customer_services = _rate_card_line_ids(help_text="The legacy name of customer_service_ids (give one of them).")
+
+    def validate(self, attrs):
+        legacy = attrs.pop("customer_services", None)
+        if legacy is not None:
+            if attrs.get("customer_service_ids") is not None:
+                raise serializers.ValidationError(
+                    {"customer_services": ["Give either customer_services or customer_service_ids, not both."]}
+                )
+            attrs["customer_service_ids"] = legacy
+        return attrs
 
 
 class DownloadQuerySerializer(serializers.Serializer):
@@ -212,6 +265,83 @@ class ReportJobSerializer(serializers.Serializer):
     requested_by = serializers.CharField(allow_null=True)
 
 
+# --- Responses of the legacy prefix /api/v1/ (the spec's fields, and beside them the legacy names) ---
+
+
+class LegacyReportSerializer(ReportSerializer):
+    customer_id = serializers.IntegerField(help_text="Same as `customer`.")
+    currency = serializers.CharField(help_text="ISO 4217 code of the report's amounts.")
+
+
+class LegacyReportOrderSerializer(ReportOrderSerializer):
+    reference_number = serializers.CharField(allow_blank=True, help_text="The order's reference number.")
+    order_date = serializers.DateField(allow_null=True, help_text="Same as `transaction_date`.")
+    service_costs = ServiceChargeSerializer(many=True, help_text="Same as `services`.")
+
+
+class LegacyServiceTotalSerializer(ServiceTotalSerializer):
+    service_name = serializers.CharField(help_text="Same as `name`.")
+
+
+class LegacyReportDetailSerializer(LegacyReportSerializer):
+    orders = LegacyReportOrderSerializer(many=True, help_text=ReportDetailSerializer().fields["orders"].help_text)
+    service_totals = serializers.DictField(child=LegacyServiceTotalSerializer(), help_text="Keyed by service id.")
+
+
+class LegacyCustomerSummarySerializer(CustomerSummarySerializer):
+    currency = serializers.CharField(help_text="ISO 4217 code the customer is billed in.")
+
+
+class LegacyReportJobSerializer(ReportJobSerializer):
+    status = serializers.ChoiceField(
+        choices=sorted(LEGACY_JOB_STATUS.values()),
+        help_text="Legacy names: pending, in_progress, completed (report_id is set) or error (see current_step).",
+    )
+    job_status = serializers.ChoiceField(choices=JobStatus.choices, help_text="`status` of /api/v2/.")
+    percent_complete = serializers.IntegerField(min_value=0, max_value=100, help_text="Same as `progress_percent`.")
+    current_step = serializers.CharField(help_text="What the job is doing; for a failed job, why it failed.")
+
+
+class CustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    company_name = serializers.CharField()
+    legal_business_name = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    is_active = serializers.BooleanField()
+    currency = serializers.CharField(help_text="ISO 4217 code.")
+
+
+class CustomerListQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, help_text="Only customers whose name contains this text.")
+
+
+class RateCardLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        help_text="The rate-card line id: what customer_service_ids / customer_services take."
+    )
+    service_id = serializers.IntegerField()
+    service_name = serializers.CharField()
+    charge_type = serializers.ChoiceField(choices=ChargeType.choices)
+    unit_price = PriceField()
+
+
+# --- Sign-in (/api/v1/auth/) ----------------------------------------------------------------
+
+
+class LoginRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField()
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="JWT access token: `Authorization: Bearer <access>`.")
+    refresh = serializers.CharField(help_text="JWT refresh token, for POST /api/v1/auth/token/refresh/ (used once).")
+
+
 # --- Errors -------------------------------------------------------------------------------
 
 
@@ -231,3 +361,8 @@ class SuccessFalseField(serializers.BooleanField):
 class ErrorEnvelopeSerializer(serializers.Serializer):
     success = SuccessFalseField()
     error = ErrorSerializer()
+
+
+class LegacyErrorEnvelopeSerializer(ErrorEnvelopeSerializer):
+    message = serializers.CharField(help_text="Same as error.message (where the legacy frontend reads it).")
+    detail = serializers.CharField(help_text="Same as error.message (simplejwt's name).")

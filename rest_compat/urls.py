@@ -1,19 +1,39 @@
-"""/api/v2/: the legacy report endpoints (trailing slashes, as the frontend calls them) and the OpenAPI docs."""
+"""/api/v2/: the report endpoints (trailing slashes, as the frontend calls them) and the OpenAPI docs.
 
-from django.urls import path
+REPORT_ROUTES is also mounted under /api/v1/billing-v2/ by rest_compat.legacy_urls, with the
+`Legacy...` views.
+"""
+
+from django.urls import URLPattern, path
 
 from rest_compat import views
 
 app_name = "rest_compat"
 
+# (route, name, view class name in rest_compat.views); the customer-services route comes before
+# the report id routes it would otherwise never reach.
+REPORT_ROUTES = [
+    ("reports/", "report-list", "ReportListView"),
+    ("reports/generate/", "report-generate", "GenerateReportView"),
+    ("reports/customer-summary/", "customer-summary", "CustomerSummaryView"),
+    ("reports/progress/", "report-progress", "ReportProgressView"),
+    ("reports/jobs/<str:job_id>/", "report-job", "ReportJobView"),
+    ("reports/customer-services/<str:customer_id>/", "customer-services", "CustomerServicesView"),
+    ("reports/<str:report_id>/", "report-detail", "ReportDetailView"),
+    ("reports/<str:report_id>/download/", "report-download", "ReportDownloadView"),
+]
+
+
+def report_patterns(*, prefix: str = "", legacy: bool = False) -> list[URLPattern]:
+    view_prefix = "Legacy" if legacy else ""
+    return [
+        path(prefix + route, getattr(views, view_prefix + view).as_view(), name=name)
+        for route, name, view in REPORT_ROUTES
+    ]
+
+
 urlpatterns = [
-    path("reports/", views.ReportListView.as_view(), name="report-list"),
-    path("reports/generate/", views.GenerateReportView.as_view(), name="report-generate"),
-    path("reports/customer-summary/", views.CustomerSummaryView.as_view(), name="customer-summary"),
-    path("reports/progress/", views.ReportProgressView.as_view(), name="report-progress"),
-    path("reports/jobs/<str:job_id>/", views.ReportJobView.as_view(), name="report-job"),
-    path("reports/<str:report_id>/", views.ReportDetailView.as_view(), name="report-detail"),
-    path("reports/<str:report_id>/download/", views.ReportDownloadView.as_view(), name="report-download"),
+    *report_patterns(),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.swagger_ui, name="docs"),
 ]

@@ -4,6 +4,11 @@ Each view parses and validates the request, calls a billing selector or service,
 the result in {"success": true, "data": ...}. Visibility, permissions per customer, money and
 validation of the domain rules all live in billing/; errors are translated by
 rest_compat.errors.exception_handler.
+
+The same views serve /api/v1/billing-v2/reports/* (the paths the legacy frontend calls): the
+`Legacy...` subclasses at the end set `legacy = True`, which adds the names that frontend reads
+beside the spec's (billing.exporters.shapes) and keeps its behaviour where the two differ
+(generate answers the detail, or the CSV file itself). See docs/rest-api.md.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer2,
 )
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import permissions
 from rest_framework.authentication import SessionAuthentication
@@ -29,18 +34,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.errors import ValidationFailed
-from billing.exporters import parse_flag, report_export
+from billing.errors import NotFound, ValidationFailed
+from billing.exporters import ExportResult, parse_flag, report_export
 from billing.exporters.shapes import (
+    customer_data,
     customer_summary_data,
+    rate_card_line_data,
     report_data,
     report_detail_data,
     report_job_data,
     report_list_data,
 )
-from billing.models import Interface
+from billing.models import BillingReport, Interface
 from billing.permissions import can_generate
-from billing.selectors.customers import customer_summaries
+from billing.selectors.customers import customer_list, customer_rate_card, customer_summaries
 from billing.selectors.jobs import report_job_get, report_job_latest
 from billing.selectors.reports import (
     parse_report_filters,
@@ -58,9 +65,11 @@ from rest_compat.errors import field_errors, not_found, request_id_of
 from rest_compat.renderers import FacadeJSONRenderer, JSONOnlyNegotiation
 from rest_compat.serializers import (
     BIGINT_MAX,
+    CustomerListQuerySerializer,
     CustomerSummaryQuerySerializer,
     DownloadQuerySerializer,
     GenerateReportRequestSerializer,
+    LegacyGenerateReportRequestSerializer,
     ProgressQuerySerializer,
     ReportDetailQuerySerializer,
     ReportDetailSerializer,
@@ -111,6 +120,36 @@ def checked_ids(filters: dict[str, Any]) -> dict[str, Any]:
     return filters
 
 
+def file_response(result: ExportResult, *, status: int = 200) -> StreamingHttpResponse:
+    """A report export as a streamed attachment."""
+    response = StreamingHttpResponse(result.chunks, content_type=result.content_type, status=status)
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def explicit_csv_or_json(request: Request) -> bool | None:
+    """True when `Accept` names text/csv and not application/json, False for the reverse, None otherwise
+    (no Accept, */*, or both named)."""
+    named = {part.split(";")[0].strip().lower() for part in request.headers.get("Accept", "").split(",")}
+    wants_csv, wants_json = "text/csv" in named, "application/json" in named
+    return wants_csv if wants_csv != wants_json else None
+
+
+def paged_detail(report: BillingReport, *, offset: int, limit: int | None, legacy: bool) -> dict[str, Any]:
+    """The detail `data` of a report with a slice of its billed orders (service totals stay complete)."""
+    orders_queryset = report_orders(report=report, billed=True)
+    orders = list(orders_queryset[offset : offset + limit] if limit is not None else orders_queryset[offset:])
+    lines = report_lines_by_order(report=report, order_ids=[order.order_id for order in orders])
+    return report_detail_data(
+        report,
+        service_totals=report_service_totals(report=report),
+        orders=[(order, lines[order.order_id]) for order in orders],
+        legacy=legacy,
+    )
+
+
 class FacadeView(APIView):
     """JSON in (application/json only), JSON out (money as 2-decimal numbers), whatever `Accept` says."""
 
@@ -118,14 +157,16 @@ class FacadeView(APIView):
     parser_classes = [JSONParser]
     content_negotiation_class = JSONOnlyNegotiation
     permission_classes = [permissions.IsAuthenticated]
+    # True on the legacy prefix /api/v1/: the legacy frontend's names beside the spec's.
+    legacy = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if request.method in permissions.SAFE_METHODS and isinstance(
-            request.successful_authenticator, SessionAuthentication
+        if request.method in permissions.SAFE_METHODS and (
+            isinstance(request.successful_authenticator, SessionAuthentication) or request.auth == "jwt"
         ):
-            # A cookie-authenticated SPA gets its CSRF token (csrftoken cookie) from any read,
-            # so it can send X-CSRFToken on POST /api/v2/reports/generate/.
+            # A browser SPA gets its CSRF token (csrftoken cookie) from any read, so it can send
+            # X-CSRFToken on the cookie-only POST /api/v1/billing-v2/reports/generate/ (CSV).
             get_token(request._request)
 
 
@@ -169,7 +210,7 @@ class ReportListView(FacadeView):
         reports = report_list(actor=request.user, **filters)
         total = reports.count()
         offset, limit = page["offset"], page["limit"]
-        data = report_list_data(reports[offset : offset + limit])
+        data = report_list_data(reports[offset : offset + limit], legacy=self.legacy)
         return success(data, headers={TOTAL_COUNT_HEADER: str(total)})
 
 
@@ -192,18 +233,13 @@ class ReportDetailView(FacadeView):
         paging = validated_query(ReportDetailQuerySerializer, request)
         if not paging:
             detail = report_detail(actor=request.user, report_id=report_id, billed=True)
-            data = report_detail_data(detail.report, service_totals=detail.service_totals, orders=detail.orders)
+            data = report_detail_data(
+                detail.report, service_totals=detail.service_totals, orders=detail.orders, legacy=self.legacy
+            )
             return success(data)
         report = report_get(actor=request.user, report_id=report_id)
-        offset = paging.get("orders_offset", 0)
-        limit = paging.get("orders_limit")
-        orders_queryset = report_orders(report=report, billed=True)
-        orders = list(orders_queryset[offset : offset + limit] if limit is not None else orders_queryset[offset:])
-        lines = report_lines_by_order(report=report, order_ids=[order.order_id for order in orders])
-        data = report_detail_data(
-            report,
-            service_totals=report_service_totals(report=report),
-            orders=[(order, lines[order.order_id]) for order in orders],
+        data = paged_detail(
+            report, offset=paging.get("orders_offset", 0), limit=paging.get("orders_limit"), legacy=self.legacy
         )
         return success(data, headers={TOTAL_COUNT_HEADER: str(report.order_count)})
 
@@ -213,6 +249,7 @@ class GenerateReportView(FacadeView):
 
     permission_classes = [permissions.IsAuthenticated, CanGenerateReports]
     throttle_classes = [GenerateRateThrottle]
+    request_serializer: type[GenerateReportRequestSerializer] = GenerateReportRequestSerializer
 
     @extend_schema(
         operation_id="reports_generate",
@@ -228,13 +265,20 @@ class GenerateReportView(FacadeView):
             )
         ],
         responses={
-            201: OpenApiResponse(openapi.ReportEnvelope, description="The new report (or a replay of the same key)."),
-            202: OpenApiResponse(openapi.ReportJobEnvelope, description='"async": true: the queued job.'),
-            **openapi.error_responses(400, 409, 415, 429),
+            (201, "application/json"): OpenApiResponse(
+                openapi.ReportEnvelope, description="The new report (or a replay of the same key)."
+            ),
+            (201, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="With `Accept: text/csv`: the new report as a CSV attachment."
+            ),
+            (202, "application/json"): OpenApiResponse(
+                openapi.ReportJobEnvelope, description='"async": true: the queued job.'
+            ),
+            **openapi.error_responses(400, 409, 415, 429, media_type="application/json"),
         },
     )
-    def post(self, request: Request) -> Response:
-        serializer = GenerateReportRequestSerializer(data=request.data)
+    def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
+        serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         arguments = {
@@ -250,13 +294,53 @@ class GenerateReportView(FacadeView):
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
         if values["async"]:
             job = report_job_submit(**arguments, idempotency_key=key)
-            return success(report_job_data(job), status=202)
+            return success(report_job_data(job, legacy=self.legacy), status=202)
+        headers: dict[str, str] = {}
         if key is not None:
             report, replayed = report_generate_idempotent(**arguments, idempotency_key=key)
-            headers = {"Idempotent-Replayed": "true"} if replayed else None
+            if replayed:
+                headers["Idempotent-Replayed"] = "true"
+        else:
+            report = report_generate(**arguments)
+        if self.answers_csv(request, values["output_format"]):
+            result = report_export(
+                actor=request.user,
+                report_id=report.id,
+                fmt="csv",
+                interface=Interface.REST,
+                request_id=request_id_of(request),
+            )
+            response = file_response(result, status=201)
+            for name, value in headers.items():
+                response[name] = value
+            return response
+        if not self.legacy:
             return success(report_data(report), status=201, headers=headers)
-        report = report_generate(**arguments)
-        return success(report_data(report), status=201)
+        # The legacy frontend shows this body as the new report: the detail, with a bounded number of orders.
+        data = paged_detail(report, offset=0, limit=settings.LEGACY_GENERATE_MAX_ORDERS, legacy=True)
+        headers[TOTAL_COUNT_HEADER] = str(report.order_count)
+        return success(data, status=201, headers=headers)
+
+    def answers_csv(self, request: Request, output_format: str) -> bool:
+        """The CSV file instead of the JSON envelope? An explicit Accept decides; otherwise the
+        legacy prefix answers the file for output_format "csv", as the legacy frontend expects."""
+        explicit = explicit_csv_or_json(request)
+        if explicit is not None:
+            return explicit
+        return self.legacy and output_format == "csv"
+
+
+def download_responses(*, legacy: bool) -> dict:
+    return {
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="CSV: one row per report line, then summary rows (docs/exports.md)."
+        ),
+        (200, "application/json"): OpenApiResponse(
+            ReportDetailSerializer, description="JSON: the report detail `data` object (no envelope)."
+        ),
+        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
+        **openapi.error_responses(400, 404, media_type="application/json", legacy=legacy),
+    }
 
 
 class ReportDownloadView(FacadeView):
@@ -266,18 +350,9 @@ class ReportDownloadView(FacadeView):
         operation_id="reports_download",
         summary="Download a billing report as CSV, JSON or PDF",
         parameters=[REPORT_ID_PARAMETER, DownloadQuerySerializer],
-        responses={
-            (200, "text/csv"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="CSV: one row per report line, then summary rows (docs/exports.md)."
-            ),
-            (200, "application/json"): OpenApiResponse(
-                ReportDetailSerializer, description="JSON: the report detail `data` object (no envelope)."
-            ),
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
-            **openapi.error_responses(400, 404, media_type="application/json"),
-        },
+        responses=download_responses(legacy=False),
     )
-    def get(self, request: Request, report_id: str) -> HttpResponse:
+    def get(self, request: Request, report_id: str) -> StreamingHttpResponse:
         result = report_export(
             actor=request.user,
             report_id=report_id,
@@ -286,11 +361,7 @@ class ReportDownloadView(FacadeView):
             request_id=request_id_of(request),
             bom=parse_flag("bom", request.query_params.get("bom")),
         )
-        response = StreamingHttpResponse(result.chunks, content_type=result.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return file_response(result)
 
 
 class CustomerSummaryView(FacadeView):
@@ -306,7 +377,7 @@ class CustomerSummaryView(FacadeView):
         query = {"customer_id": request.query_params.get("customer_id", "")}
         customer_id = checked_ids(parse_report_filters(query)).get("customer_id")
         customers = customer_summaries(actor=request.user, customer_id=customer_id)
-        return success([customer_summary_data(customer) for customer in customers])
+        return success([customer_summary_data(customer, legacy=self.legacy) for customer in customers])
 
 
 class ReportJobView(FacadeView):
@@ -319,7 +390,7 @@ class ReportJobView(FacadeView):
         responses={200: openapi.ReportJobEnvelope, **openapi.error_responses(404)},
     )
     def get(self, request: Request, job_id: str) -> Response:
-        return success(report_job_data(report_job_get(actor=request.user, job_id=job_id)))
+        return success(report_job_data(report_job_get(actor=request.user, job_id=job_id), legacy=self.legacy))
 
 
 class ReportProgressView(FacadeView):
@@ -339,7 +410,136 @@ class ReportProgressView(FacadeView):
             start_date=query["start_date"],
             end_date=query["end_date"],
         )
-        return success(report_job_data(job))
+        return success(report_job_data(job, legacy=self.legacy))
+
+
+def _customer_id(raw: str) -> int:
+    """A customer id from the path: a malformed or out-of-range one reads as unknown (404)."""
+    try:
+        customer_id = int(raw)
+    except ValueError:
+        customer_id = 0
+    if not 1 <= customer_id <= BIGINT_MAX:
+        raise NotFound(f"Customer {raw!r} does not exist.")
+    return customer_id
+
+
+class CustomerServicesView(FacadeView):
+    """GET /api/v2/reports/customer-services/{customer_id}/: the rate-card lines one may ask to price."""
+
+    @extend_schema(
+        operation_id="reports_customer_services",
+        summary="A customer's active rate-card lines (for customer_service_ids)",
+        parameters=[OpenApiParameter("customer_id", int, OpenApiParameter.PATH)],
+        responses={200: openapi.RateCardEnvelope, **openapi.error_responses(404)},
+    )
+    def get(self, request: Request, customer_id: str) -> Response:
+        lines = customer_rate_card(actor=request.user, customer_id=_customer_id(customer_id))
+        return success([rate_card_line_data(line) for line in lines])
+
+
+class CustomerListView(FacadeView):
+    """GET /api/v1/customers/: the customers the caller may see (the generate form's picker)."""
+
+    legacy = True
+
+    @extend_schema(
+        operation_id="customers_list",
+        summary="Customers the caller may see, by name",
+        parameters=[CustomerListQuerySerializer],
+        responses={200: openapi.CustomerListEnvelope, **openapi.error_responses(legacy=True)},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(CustomerListQuerySerializer, request)
+        customers = customer_list(actor=request.user, search=query.get("search", ""))
+        return success([customer_data(customer) for customer in customers])
+
+
+# --- /api/v1/billing-v2/reports/*: the same endpoints as the legacy frontend reads them --------------
+
+
+def _legacy(
+    view: type[FacadeView],
+    method: str,
+    operation_id: str,
+    responses: dict,
+    attrs: dict[str, Any] | None = None,
+    **extra: Any,
+) -> type:
+    """A subclass of `view` for the legacy prefix (with `attrs`), documented with its own operation id and bodies."""
+    doc = (view.__doc__ or "").replace("/api/v2/", "/api/v1/billing-v2/")
+    description = f"{doc} With the legacy frontend's field names beside the spec's (docs/rest-api.md)."
+    schema = extend_schema(operation_id=operation_id, responses=responses, description=description, **extra)
+    body = {"legacy": True, "__module__": __name__, "__doc__": doc, **(attrs or {})}
+    subclass = type(f"Legacy{view.__name__}", (view,), body)
+    return extend_schema_view(**{method: schema})(subclass)
+
+
+LegacyReportListView = _legacy(
+    ReportListView,
+    "get",
+    "legacy_reports_list",
+    {200: openapi.LegacyReportListEnvelope, **openapi.error_responses(400, legacy=True)},
+)
+LegacyReportDetailView = _legacy(
+    ReportDetailView,
+    "get",
+    "legacy_reports_retrieve",
+    {200: openapi.LegacyReportDetailEnvelope, **openapi.error_responses(400, 404, legacy=True)},
+)
+LegacyGenerateReportView = _legacy(
+    GenerateReportView,
+    "post",
+    "legacy_reports_generate",
+    {
+        (201, "application/json"): OpenApiResponse(
+            openapi.LegacyReportDetailEnvelope,
+            description="The new report with its detail: service totals, and its first orders "
+            "(at most LEGACY_GENERATE_MAX_ORDERS; X-Total-Count has the number of billed orders).",
+        ),
+        (201, "text/csv"): OpenApiResponse(
+            OpenApiTypes.BINARY,
+            description='output_format "csv" (unless Accept asks for application/json), or Accept: text/csv: '
+            "the new report as a CSV attachment.",
+        ),
+        (202, "application/json"): OpenApiResponse(
+            openapi.LegacyReportJobEnvelope, description='"async": true: the queued job.'
+        ),
+        **openapi.error_responses(400, 409, 415, 429, media_type="application/json", legacy=True),
+    },
+    attrs={"request_serializer": LegacyGenerateReportRequestSerializer},
+    request=LegacyGenerateReportRequestSerializer,
+)
+LegacyReportDownloadView = _legacy(
+    ReportDownloadView,
+    "get",
+    "legacy_reports_download",
+    download_responses(legacy=True),
+)
+LegacyCustomerSummaryView = _legacy(
+    CustomerSummaryView,
+    "get",
+    "legacy_reports_customer_summary",
+    {200: openapi.LegacyCustomerSummaryEnvelope, **openapi.error_responses(400, legacy=True)},
+)
+LegacyReportJobView = _legacy(
+    ReportJobView,
+    "get",
+    "legacy_reports_jobs_retrieve",
+    {200: openapi.LegacyReportJobEnvelope, **openapi.error_responses(404, legacy=True)},
+)
+LegacyReportProgressView = _legacy(
+    ReportProgressView,
+    "get",
+    "legacy_reports_progress",
+    {200: openapi.LegacyReportJobEnvelope, **openapi.error_responses(400, 404, legacy=True)},
+)
+LegacyCustomerServicesView = _legacy(
+    CustomerServicesView,
+    "get",
+    "legacy_reports_customer_services",
+    {200: openapi.RateCardEnvelope, **openapi.error_responses(404, legacy=True)},
+)
 
 
 class SchemaView(SpectacularAPIView):

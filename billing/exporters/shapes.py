@@ -4,6 +4,11 @@ The REST facade's response bodies and the JSON export are built by these functio
 two can never drift apart. Values are plain JSON-ready Python: str, int, bool, None, lists,
 dicts, and Decimal for money (always exactly two decimal places) and fractional quantities.
 Decimal is written as a JSON number by billing.exporters.json.dumps; never as a float.
+
+`legacy=True` adds, beside the spec's fields and never instead of them, the names the legacy
+frontend reads (served on /api/v1/billing-v2/, see docs/rest-api.md): `customer_id` and
+`currency` on reports, `reference_number`, `order_date` and `service_costs` on orders,
+`service_name` on service totals, `currency` on summaries and the progress names on jobs.
 """
 
 from __future__ import annotations
@@ -17,10 +22,26 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 
-from billing.models import BillingReport, JobStatus, OrderStatus, ReportLine, ReportOrder, ReportServiceTotal
+from billing.models import (
+    BillingReport,
+    Customer,
+    CustomerService,
+    JobStatus,
+    OrderStatus,
+    ReportLine,
+    ReportOrder,
+    ReportServiceTotal,
+)
 from billing.pricing import CHARGE_TYPES, CHARGE_UNITS, DEFAULT_TIER_BASIS
 
 CENT = Decimal("0.01")
+# Job statuses as the legacy frontend's progress polling names them.
+LEGACY_JOB_STATUS = {
+    JobStatus.QUEUED: "pending",
+    JobStatus.RUNNING: "in_progress",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "error",
+}
 QUANTITY_PLACES = Decimal("0.0001")
 
 _STATUS_LABELS = dict(OrderStatus.choices)
@@ -109,9 +130,9 @@ def status_label(code: str) -> str:
     return str(_STATUS_LABELS.get(code, code.replace("_", " ").capitalize()))
 
 
-def report_data(report: BillingReport) -> dict[str, Any]:
+def report_data(report: BillingReport, *, legacy: bool = False) -> dict[str, Any]:
     """A report's list/generate representation (`customer` and `created_by` must be loaded)."""
-    return _report_shape(
+    data = _report_shape(
         report.id,
         report.customer_id,
         report.customer.company_name,
@@ -123,6 +144,13 @@ def report_data(report: BillingReport) -> dict[str, Any]:
         report.created_at,
         _username(report.created_by),
     )
+    return _with_legacy_report_fields(data, report.currency) if legacy else data
+
+
+def _with_legacy_report_fields(data: dict[str, Any], currency: str) -> dict[str, Any]:
+    data["customer_id"] = data["customer"]
+    data["currency"] = currency
+    return data
 
 
 # The values report_list_data reads, in the order of _report_shape's parameters.
@@ -140,13 +168,16 @@ REPORT_LIST_VALUES = (
 )
 
 
-def report_list_data(reports: QuerySet[BillingReport]) -> list[dict[str, Any]]:
+def report_list_data(reports: QuerySet[BillingReport], *, legacy: bool = False) -> list[dict[str, Any]]:
     """report_data of each report, read as plain column values.
 
     The REST list returns every visible report (1,000 and more); building three model instances
     per row (report, customer, creator) took two thirds of such a request.
     """
-    return [_report_shape(*row) for row in reports.values_list(*REPORT_LIST_VALUES)]
+    if not legacy:
+        return [_report_shape(*row) for row in reports.values_list(*REPORT_LIST_VALUES)]
+    rows = reports.values_list(*REPORT_LIST_VALUES, "currency")
+    return [_with_legacy_report_fields(_report_shape(*row), currency) for *row, currency in rows]
 
 
 def _username(user: Any) -> str | None:
@@ -221,9 +252,11 @@ def order_data(
     }
 
 
-def order_data_from_models(order: ReportOrder, lines: Iterable[ReportLine], *, time_zone: str) -> dict[str, Any]:
+def order_data_from_models(
+    order: ReportOrder, lines: Iterable[ReportLine], *, time_zone: str, legacy: bool = False
+) -> dict[str, Any]:
     """order_data of a ReportOrder and its ReportLine rows."""
-    return order_data(
+    data = order_data(
         transaction_id=order.transaction_id,
         transaction_date=local_day(order.close_date, time_zone),
         status=order.status,
@@ -243,6 +276,11 @@ def order_data_from_models(order: ReportOrder, lines: Iterable[ReportLine], *, t
             for line in lines
         ],
     )
+    if legacy:
+        data["reference_number"] = order.reference_number
+        data["order_date"] = data["transaction_date"]
+        data["service_costs"] = data["services"]
+    return data
 
 
 def order_data_from_values(order: tuple[Any, ...], lines: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
@@ -270,9 +308,9 @@ def order_data_from_values(order: tuple[Any, ...], lines: Iterable[tuple[Any, ..
     )
 
 
-def service_totals_data(totals: Iterable[ReportServiceTotal]) -> dict[str, dict[str, Any]]:
+def service_totals_data(totals: Iterable[ReportServiceTotal], *, legacy: bool = False) -> dict[str, dict[str, Any]]:
     """Per-service totals keyed by the service id as a string."""
-    return {
+    data = {
         str(total.service_id): {
             "name": total.service_name,
             "amount": money(total.amount),
@@ -280,6 +318,10 @@ def service_totals_data(totals: Iterable[ReportServiceTotal]) -> dict[str, dict[
         }
         for total in totals
     }
+    if legacy:
+        for total in data.values():
+            total["service_name"] = total["name"]
+    return data
 
 
 def report_detail_data(
@@ -287,6 +329,7 @@ def report_detail_data(
     *,
     service_totals: Iterable[ReportServiceTotal],
     orders: Sequence[tuple[ReportOrder, Sequence[ReportLine]]],
+    legacy: bool = False,
 ) -> dict[str, Any]:
     """The detail `data` object: the report, its orders with their services, the service totals.
 
@@ -295,15 +338,15 @@ def report_detail_data(
     """
     time_zone = report.billing_time_zone
     return {
-        **report_data(report),
-        "orders": [order_data_from_models(order, lines, time_zone=time_zone) for order, lines in orders],
-        "service_totals": service_totals_data(service_totals),
+        **report_data(report, legacy=legacy),
+        "orders": [order_data_from_models(order, lines, time_zone=time_zone, legacy=legacy) for order, lines in orders],
+        "service_totals": service_totals_data(service_totals, legacy=legacy),
     }
 
 
-def customer_summary_data(customer: Any) -> dict[str, Any]:
+def customer_summary_data(customer: Any, *, legacy: bool = False) -> dict[str, Any]:
     """A customer annotated by billing.selectors.customers.customer_summaries."""
-    return {
+    data = {
         "customer_id": customer.id,
         "customer_name": customer.company_name,
         "reports_count": customer.reports_count,
@@ -312,9 +355,35 @@ def customer_summary_data(customer: Any) -> dict[str, Any]:
         "last_billing_date": iso_date(customer.last_billing_date),
         "average_bill_amount": money(customer.average_bill_amount),
     }
+    if legacy:
+        data["currency"] = customer.currency
+    return data
 
 
-def report_job_data(job: Any) -> dict[str, Any]:
+def customer_data(customer: Customer) -> dict[str, Any]:
+    """A customer as the legacy frontend's customer picker reads it (GET /api/v1/customers/)."""
+    return {
+        "id": customer.id,
+        "company_name": customer.company_name,
+        "legal_business_name": customer.legal_business_name,
+        "email": customer.email,
+        "is_active": customer.is_active,
+        "currency": customer.currency,
+    }
+
+
+def rate_card_line_data(line: CustomerService) -> dict[str, Any]:
+    """A rate-card line (`service` loaded) as the generate form's service picker reads it."""
+    return {
+        "id": line.id,
+        "service_id": line.service_id,
+        "service_name": line.service.name,
+        "charge_type": line.service.charge_type,
+        "unit_price": line.unit_price.quantize(QUANTITY_PLACES),
+    }
+
+
+def report_job_data(job: Any, *, legacy: bool = False) -> dict[str, Any]:
     """A report job (billing.selectors.jobs; `customer`, `report`, `requested_by` loaded) and its progress."""
     if job.status == JobStatus.SUCCEEDED:
         percent = 100
@@ -322,7 +391,7 @@ def report_job_data(job: Any) -> dict[str, Any]:
         percent = min(100, job.processed_orders * 100 // job.total_orders)
     else:
         percent = 0
-    return {
+    data = {
         "id": str(job.id),
         "status": job.status,
         "customer": job.customer_id,
@@ -340,3 +409,20 @@ def report_job_data(job: Any) -> dict[str, Any]:
         "finished_at": iso_datetime(job.finished_at),
         "requested_by": _username(job.requested_by),
     }
+    if legacy:
+        data["job_status"] = job.status
+        data["status"] = LEGACY_JOB_STATUS[job.status]
+        data["percent_complete"] = percent
+        data["current_step"] = _current_step(job)
+    return data
+
+
+def _current_step(job: Any) -> str:
+    """What a job is doing, in words; for a failed job, why it failed (the legacy frontend shows it)."""
+    if job.status == JobStatus.QUEUED:
+        return "Waiting for a worker"
+    if job.status == JobStatus.RUNNING:
+        return f"Pricing orders ({job.processed_orders} of {job.total_orders})"
+    if job.status == JobStatus.SUCCEEDED:
+        return "Report generated"
+    return job.error or "The generation failed"

@@ -1,6 +1,6 @@
 """Read side of the billing domain: QuerySets already scoped to the actor."""
 
-from billing.selectors.customers import customer_summaries, customers_visible_to
+from billing.selectors.customers import customer_list, customer_rate_card, customer_summaries, customers_visible_to
 from billing.selectors.orders import billable_orders, billing_period_bounds, order_list, orders_visible_to
 from billing.selectors.reports import (
     REPORT_ORDERING_FIELDS,
@@ -21,6 +21,8 @@ __all__ = [
     "ReportDetail",
     "billable_orders",
     "billing_period_bounds",
+    "customer_list",
+    "customer_rate_card",
     "customer_summaries",
     "customers_visible_to",
     "iter_report_rows",

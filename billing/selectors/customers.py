@@ -19,8 +19,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Round
 
-from billing.models import Customer, ReportStatus
-from billing.permissions import Actor, visible_customer_ids
+from billing.errors import NotFound
+from billing.models import Customer, CustomerService, ReportStatus
+from billing.permissions import Actor, ensure_can_see_customer, visible_customer_ids
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 WHOLE = DecimalField(max_digits=18, decimal_places=0)
@@ -33,6 +34,29 @@ def customers_visible_to(actor: Actor) -> QuerySet[Customer]:
     if ids is None:
         return Customer.objects.all()
     return Customer.objects.filter(id__in=ids)
+
+
+def customer_list(*, actor: Actor, search: str = "") -> QuerySet[Customer]:
+    """The customers the actor may see (a customer's user: its own), by name; `search` filters the name."""
+    customers = customers_visible_to(actor)
+    if search.strip():
+        customers = customers.filter(company_name__icontains=search.strip())
+    return customers.order_by("company_name", "id")
+
+
+def customer_rate_card(*, actor: Actor, customer_id: int) -> QuerySet[CustomerService]:
+    """The active rate-card lines of a customer the actor may see, by service name (`service` loaded).
+
+    NotFound for an unknown customer and for one the actor may not see, alike.
+    """
+    ensure_can_see_customer(actor, customer_id)
+    if not Customer.objects.filter(pk=customer_id).exists():
+        raise NotFound(f"Customer {customer_id} does not exist.")
+    return (
+        CustomerService.objects.filter(customer_id=customer_id, is_active=True)
+        .select_related("service")
+        .order_by("service__name", "id")
+    )
 
 
 def _cents_to_money(cents) -> Cast:

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils import timezone
 
-from billing.auth import BearerTokenMiddleware
+from accounts.authentication import BearerAuthenticationMiddleware as BearerTokenMiddleware
 from billing.models import ApiToken
 from billing.services.tokens import api_token_authenticate, api_token_create, api_token_revoke
 from tests.factories import UserFactory

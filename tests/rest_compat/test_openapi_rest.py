@@ -35,6 +35,20 @@ PATHS = {
     "/api/v2/reports/customer-summary/",
     "/api/v2/reports/jobs/{job_id}/",
     "/api/v2/reports/progress/",
+    "/api/v2/reports/customer-services/{customer_id}/",
+    # The legacy frontend's paths.
+    "/api/v1/billing-v2/reports/",
+    "/api/v1/billing-v2/reports/{report_id}/",
+    "/api/v1/billing-v2/reports/{report_id}/download/",
+    "/api/v1/billing-v2/reports/generate/",
+    "/api/v1/billing-v2/reports/customer-summary/",
+    "/api/v1/billing-v2/reports/jobs/{job_id}/",
+    "/api/v1/billing-v2/reports/progress/",
+    "/api/v1/billing-v2/reports/customer-services/{customer_id}/",
+    "/api/v1/customers/",
+    "/api/v1/auth/token/",
+    "/api/v1/auth/token/refresh/",
+    "/api/v1/auth/logout/",
 }
 
 
