@@ -97,6 +97,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         _options = dict(DATABASES["default"].get("OPTIONS", {}))
         _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
         DATABASES["progress"]["OPTIONS"] = _options
+# Web processes (WSGI/ASGI) on PostgreSQL: any SQL statement running longer is cancelled, a
+# backstop behind the GraphQL cost limit (backend/database.py); 0 turns it off.
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
@@ -213,6 +216,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- GraphQL --------------------------------------------------------------------------
 GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
+# Largest estimated number of objects one GraphQL response may hold (page sizes multiplied down
+# the tree, see graphql_schema/limits.py); 0 turns the check off.
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=10_000)
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import strawberry
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 from strawberry.utils.str_converters import to_camel_case
 
@@ -33,6 +33,11 @@ from graphql_schema.enums import ErrorCode
 logger = logging.getLogger("graphql_schema")
 
 INTERNAL_ERROR_MESSAGE = "Internal server error."
+# Codes of errors about the request itself rather than a field (no `path`): the document could
+# not be parsed, is not valid against the schema (or its variables do not fit), or exceeds a limit
+# (graphql_schema/limits.py sets QUERY_TOO_COMPLEX itself).
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 AUTHENTICATION_REQUIRED_MESSAGE = "Authentication required."
 
 
@@ -165,6 +170,28 @@ def _translated(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _with_document_code(error: GraphQLError) -> GraphQLError:
+    code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+    return GraphQLError(
+        message=error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
+def _is_uncoded_document_error(error: GraphQLError) -> bool:
+    original = error.original_error
+    return (
+        error.path is None
+        and (original is None or isinstance(original, GraphQLError))
+        and not (error.extensions or {}).get("code")
+    )
+
+
 def is_expected(error: GraphQLError) -> bool:
     """Errors meant for the client: document errors, deliberate GraphQL errors, domain errors."""
     original = error.original_error
@@ -174,6 +201,13 @@ def is_expected(error: GraphQLError) -> bool:
 def _needs_translation(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)
+
+
+def with_codes(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
+    """`errors` where each document error (syntax, validation, variables: no path) has its code."""
+    if not errors:
+        return errors
+    return [_with_document_code(error) if _is_uncoded_document_error(error) else error for error in errors]
 
 
 class BillingErrorsExtension(MaskErrors):
@@ -203,4 +237,5 @@ __all__ = [
     "permission_denied",
     "returning_errors",
     "validation_error",
+    "with_codes",
 ]
