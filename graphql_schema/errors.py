@@ -183,24 +183,31 @@ def _with_document_code(error: GraphQLError) -> GraphQLError:
     )
 
 
-def _is_uncoded_document_error(error: GraphQLError) -> bool:
-    original = error.original_error
-    return (
-        error.path is None
-        and (original is None or isinstance(original, GraphQLError))
-        and not (error.extensions or {}).get("code")
+def _is_request_error(error: GraphQLError) -> bool:
+    """An error about the document or its variables (no path): the GraphQL machinery's own, or a
+    scalar refusing a value (a ValueError or TypeError of its parser, whose message it carries)."""
+    return error.path is None and (
+        error.original_error is None or isinstance(error.original_error, GraphQLError | ValueError | TypeError)
     )
+
+
+def _is_uncoded_document_error(error: GraphQLError) -> bool:
+    return _is_request_error(error) and not (error.extensions or {}).get("code")
 
 
 def is_expected(error: GraphQLError) -> bool:
     """Errors meant for the client: document errors, deliberate GraphQL errors, domain errors."""
     original = error.original_error
-    return original is None or isinstance(original, GraphQLError | BillingError | DjangoPermissionDenied)
+    return (
+        original is None
+        or isinstance(original, GraphQLError | BillingError | DjangoPermissionDenied)
+        or _is_request_error(error)
+    )
 
 
 def _needs_translation(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError) and not _is_request_error(error)
 
 
 def with_codes(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:

@@ -9,11 +9,15 @@ too) have exactly these fields. Response bodies are not built through DRF serial
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.errors import ErrorCode
 from billing.models import ChargeType, JobStatus, OutputFormat
+from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
 
 LIST_DEFAULT_LIMIT = 1000
@@ -21,6 +25,19 @@ LIST_MAX_LIMIT = 1000
 BIGINT_MAX = 2**63 - 1
 
 REPORT_ORDER_BY_CHOICES = [name for field in REPORT_ORDERING_FIELDS for name in (field, f"-{field}")]
+
+
+class DateField(serializers.DateField):
+    """YYYY-MM-DD, parsed with billing's parser and message (the range is checked by billing)."""
+
+    default_error_messages = {"invalid": INVALID_DATE, "datetime": INVALID_DATE}
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        try:
+            return parse_date(value)
+        except ValueError:
+            self.fail("invalid")
+            raise  # not reached: fail raises
 
 
 class MoneyField(serializers.DecimalField):
@@ -45,8 +62,8 @@ class ReportListQuerySerializer(serializers.Serializer):
     """Query parameters of GET /api/v2/reports/ (the filters are parsed by billing's parse_report_filters)."""
 
     customer_id = serializers.IntegerField(required=False, help_text="Only this customer's reports.")
-    start_date = serializers.DateField(required=False, help_text="Reports whose period starts on or after this date.")
-    end_date = serializers.DateField(required=False, help_text="Reports whose period ends on or before this date.")
+    start_date = DateField(required=False, help_text="Reports whose period starts on or after this date.")
+    end_date = DateField(required=False, help_text="Reports whose period ends on or before this date.")
     created_after = serializers.CharField(
         required=False, help_text="YYYY-MM-DD (from 00:00 UTC that day) or an ISO 8601 datetime (inclusive)."
     )
@@ -91,8 +108,8 @@ class ReportDetailQuerySerializer(serializers.Serializer):
 
 class GenerateReportRequestSerializer(serializers.Serializer):
     customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    start_date = serializers.DateField(help_text="First day of the period (YYYY-MM-DD).")
-    end_date = serializers.DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
+    start_date = DateField(help_text="First day of the period (YYYY-MM-DD).")
+    end_date = DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
     output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
     customer_service_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
@@ -125,8 +142,8 @@ class CustomerSummaryQuerySerializer(serializers.Serializer):
 
 class ProgressQuerySerializer(serializers.Serializer):
     customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = DateField()
+    end_date = DateField()
 
 
 # --- Responses (the `data` of the envelope) -----------------------------------------------

@@ -40,6 +40,7 @@ from billing.models import (
     OutputFormat,
     ReportJob,
 )
+from billing.periods import period_errors
 from billing.permissions import ALL, Actor, can_generate, is_authenticated, visible_customer_ids
 from billing.services.reports import report_generate, report_request_validate
 
@@ -227,7 +228,7 @@ def _billing_run_create(
 ) -> tuple[BillingRun, list[uuid.UUID]]:
     if actor is not None and not can_generate(actor):
         raise PermissionDenied("You do not have permission to generate billing reports.")
-    errors = _period_errors(start_date, end_date)
+    errors = period_errors(start_date, end_date)
     ids = _customer_id_list(customer_ids, errors)
     if errors:
         raise ValidationFailed("Invalid billing run.", fields=errors)
@@ -292,16 +293,6 @@ def _customer_id_list(customer_ids: Sequence[Any] | None, errors: dict[str, list
 
 def _id_text(ids: Sequence[int]) -> str:
     return ", ".join(str(i) for i in sorted(ids))
-
-
-def _period_errors(start_date: Any, end_date: Any) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for name, value in (("start_date", start_date), ("end_date", end_date)):
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            errors[name] = ["Enter a valid date."]
-    if not errors and start_date > end_date:
-        errors["end_date"] = ["End date must be on or after the start date."]
-    return errors
 
 
 # --- running a job ----------------------------------------------------------------------
