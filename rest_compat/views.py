@@ -51,7 +51,7 @@ from billing.selectors.reports import (
     report_orders,
     report_service_totals,
 )
-from billing.services.jobs import report_generate_idempotent, report_job_submit
+from billing.services.jobs import report_generate_idempotent, report_job_submit_replayable
 from billing.services.reports import report_generate
 from rest_compat import openapi
 from rest_compat.errors import field_errors, not_found, request_id_of
@@ -89,10 +89,23 @@ ORDERS_TOTAL_HEADER = OpenApiParameter(
     response=[200],
     description="Billed orders in the report; sent when orders_limit or orders_offset is given.",
 )
+REPLAYED_HEADER = OpenApiParameter(
+    "Idempotent-Replayed",
+    str,
+    OpenApiParameter.HEADER,
+    response=[201, 202],
+    enum=["true"],
+    description="Sent (true) when the response replays an earlier request with the same Idempotency-Key.",
+)
 
 
 def success(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response({"success": True, "data": data}, status=status, headers=headers)
+
+
+def replay_headers(replayed: bool) -> dict[str, str] | None:
+    """Idempotent-Replayed: true on a response that replays an earlier request with the same key."""
+    return {"Idempotent-Replayed": "true"} if replayed else None
 
 
 def validated_query(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -225,7 +238,8 @@ class GenerateReportView(FacadeView):
                 OpenApiParameter.HEADER,
                 required=False,
                 description="Makes the request safe to retry: the same key and body return the first result.",
-            )
+            ),
+            REPLAYED_HEADER,
         ],
         responses={
             201: OpenApiResponse(openapi.ReportEnvelope, description="The new report (or a replay of the same key)."),
@@ -249,12 +263,11 @@ class GenerateReportView(FacadeView):
         }
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
         if values["async"]:
-            job = report_job_submit(**arguments, idempotency_key=key)
-            return success(report_job_data(job), status=202)
+            job, replayed = report_job_submit_replayable(**arguments, idempotency_key=key)
+            return success(report_job_data(job), status=202, headers=replay_headers(replayed))
         if key is not None:
             report, replayed = report_generate_idempotent(**arguments, idempotency_key=key)
-            headers = {"Idempotent-Replayed": "true"} if replayed else None
-            return success(report_data(report), status=201, headers=headers)
+            return success(report_data(report), status=201, headers=replay_headers(replayed))
         report = report_generate(**arguments)
         return success(report_data(report), status=201)
 

@@ -52,6 +52,7 @@ __all__ = [
     "report_generate_idempotent",
     "report_job_run",
     "report_job_submit",
+    "report_job_submit_replayable",
 ]
 
 # Progress is written through this alias when it is configured (PostgreSQL): a separate
@@ -88,8 +89,36 @@ def report_job_submit(
     no broker (eager mode) the job runs in-process at that commit, so when this call is the
     outermost transaction the returned job is already finished. With an idempotency key the
     same key and parameters return the job of the first request; other parameters raise
-    IdempotencyConflict.
+    IdempotencyConflict. report_job_submit_replayable also says whether the job was replayed.
     """
+    job, _replayed = report_job_submit_replayable(
+        actor=actor,
+        customer_id=customer_id,
+        start_date=start_date,
+        end_date=end_date,
+        output_format=output_format,
+        customer_service_ids=customer_service_ids,
+        idempotency_key=idempotency_key,
+        interface=interface,
+        request_id=request_id,
+    )
+    return job
+
+
+def report_job_submit_replayable(
+    *,
+    actor: Actor,
+    customer_id: int,
+    start_date: dt.date,
+    end_date: dt.date,
+    output_format: str = OutputFormat.JSON,
+    customer_service_ids: Sequence[int] | None = None,
+    idempotency_key: str | None = None,
+    interface: str,
+    request_id: str = "",
+) -> tuple[ReportJob, bool]:
+    """report_job_submit, returning (job, replayed): replayed is True when an earlier request with
+    the same idempotency key created the job (nothing new was queued)."""
     _validate_request(
         actor=actor,
         customer_id=customer_id,
@@ -99,7 +128,7 @@ def report_job_submit(
         customer_service_ids=customer_service_ids,
         idempotency_key=idempotency_key,
     )
-    job = _job_submit(
+    job, replayed = _job_submit(
         actor=actor,
         customer_id=customer_id,
         start_date=start_date,
@@ -111,7 +140,7 @@ def report_job_submit(
         request_id=request_id,
     )
     job.refresh_from_db()  # in eager mode the job has run at the commit above
-    return job
+    return job, replayed
 
 
 @transaction.atomic
@@ -126,7 +155,7 @@ def _job_submit(
     idempotency_key: str | None,
     interface: str,
     request_id: str,
-) -> ReportJob:
+) -> tuple[ReportJob, bool]:
     key_row = None
     if idempotency_key is not None:
         request_hash = _request_hash(
@@ -141,7 +170,7 @@ def _job_submit(
         if not created:
             if key_row.job is None:  # defensive: async requests always link their job
                 raise _conflict(idempotency_key)
-            return key_row.job
+            return key_row.job, True
     job = ReportJob.objects.create(
         customer_id=customer_id,
         start_date=start_date,
@@ -157,7 +186,7 @@ def _job_submit(
         key_row.job = job
         key_row.save(update_fields=["job"])
     transaction.on_commit(partial(_dispatch, [job.pk]))
-    return job
+    return job, False
 
 
 def _dispatch(job_ids: Sequence[uuid.UUID], progress: ProgressCallback | None = None) -> None:
