@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers as cors_default_headers
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -216,6 +217,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- GraphQL --------------------------------------------------------------------------
 GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
+# Who may introspect the GraphQL schema: all, authenticated or off (graphql_schema/introspection.py).
+GRAPHQL_INTROSPECTION = env.str("GRAPHQL_INTROSPECTION", default="all" if DEBUG else "authenticated")
+if GRAPHQL_INTROSPECTION not in ("all", "authenticated", "off"):
+    raise ImproperlyConfigured(f"GRAPHQL_INTROSPECTION must be all, authenticated or off: {GRAPHQL_INTROSPECTION!r}")
 # Largest estimated number of objects one GraphQL response may hold (page sizes multiplied down
 # the tree, see graphql_schema/limits.py); 0 turns the check off.
 GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=10_000)

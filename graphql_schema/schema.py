@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_schema.errors import BillingErrorsExtension, is_expected, with_codes
+from graphql_schema.introspection import IntrospectionPolicy
 from graphql_schema.limits import DocumentLimits
 from graphql_schema.mutations.export_report import export_report_field
 from graphql_schema.mutations.generate_report import generate_report_field
@@ -92,6 +93,7 @@ def _extensions() -> list[Any]:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(list(LIMIT_RULES)),
+        IntrospectionPolicy,
         lambda: DocumentLimits(maxsize=CACHED_DOCUMENTS, max_selections=MAX_SELECTIONS),
         BillingErrorsExtension,
     ]

@@ -3,7 +3,8 @@
 Not csrf_exempt: a request authenticated by the session cookie must carry the CSRF token
 (GraphiQL sends it as X-CSRFToken); a bearer-token request skips CSRF in
 billing.auth.BearerTokenMiddleware. GraphiQL is served to browsers when
-settings.GRAPHIQL_ENABLED, from assets shipped with the app (no CDN).
+settings.GRAPHIQL_ENABLED, from assets shipped with the app (no CDN), with a
+Content-Security-Policy (backend/csp.py).
 
 A request the endpoint cannot take (a body that is not a JSON object, a mutation over GET, an
 unsupported content type) is answered with its HTTP status and a GraphQL-shaped body whose error
@@ -21,6 +22,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from strawberry.django.views import GraphQLView
 
+from backend.csp import with_content_security_policy
 from graphql_schema.schema import schema
 
 REQUEST_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
@@ -53,7 +55,7 @@ class BillingGraphQLView(GraphQLView):
         context = {"csrf_token_value": get_token(request)}  # also sets the csrftoken cookie
         response = HttpResponse(render_to_string("graphql_schema/graphiql.html", context, request=request))
         response["Cache-Control"] = "no-store"
-        return response
+        return with_content_security_policy(response)
 
 
 graphql_view = BillingGraphQLView.as_view(schema=schema)

@@ -19,6 +19,7 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -29,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.csp import with_content_security_policy
 from billing.errors import ValidationFailed
 from billing.exporters import report_export
 from billing.exporters.shapes import (
@@ -372,7 +374,8 @@ _swagger_ui = SpectacularSwaggerView.as_view(url_name="rest_compat:schema")
 
 
 def swagger_ui(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Swagger UI, when SWAGGER_UI_ENABLED (default: DEBUG); a 404 otherwise."""
+    """Swagger UI, when SWAGGER_UI_ENABLED (default: DEBUG), with a Content-Security-Policy; a 404 otherwise."""
     if not settings.SWAGGER_UI_ENABLED:
         return not_found(request)
-    return _swagger_ui(request, *args, **kwargs)
+    assets = (spectacular_settings.SWAGGER_UI_DIST, spectacular_settings.SWAGGER_UI_FAVICON_HREF)
+    return with_content_security_policy(_swagger_ui(request, *args, **kwargs), asset_urls=assets)
