@@ -87,7 +87,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     # before 1.21).
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # Embedded mode under concurrency (docs/operations.md): readers never block the writer (WAL),
+    # and a transaction takes the write lock when it begins (IMMEDIATE), waiting up to
+    # SQLITE_BUSY_TIMEOUT seconds for it, so concurrent writers queue instead of failing with
+    # "database is locked" when a reader turns writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=60.0),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 # Job progress is written through a second connection to the same database, committed on
 # its own, so other processes see it while the generation transaction is still open
 # (docs/background-jobs.md). SQLite has a single writer, so it keeps progress on "default".

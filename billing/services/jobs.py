@@ -366,7 +366,7 @@ def report_job_run(*, job_id: uuid.UUID | str, worker: bool = True, final_attemp
             logger.warning("Report job %s hit a transient database error; it will be retried: %s", job.pk, exc)
             raise
         logger.exception("Report job %s failed on a database error", job.pk)
-        _job_fail(job, f"The database was unavailable ({type(exc).__name__}); the job gave up after retrying.")
+        _job_fail(job, f"The database was unavailable ({type(exc).__name__}: {exc}); the job gave up.")
     except Exception as exc:
         logger.exception("Report job %s failed unexpectedly", job.pk)
         _job_fail(job, f"Internal error while generating the report ({type(exc).__name__}); see the worker log.")
