@@ -40,6 +40,28 @@ class DateField(serializers.DateField):
             raise  # not reached: fail raises
 
 
+class JSONIntegerField(serializers.IntegerField):
+    """An integer in a JSON body: a number, not a string of digits (as the document says)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JSONBooleanField(serializers.BooleanField):
+    """A boolean in a JSON body: true or false, not 0, 1 or "yes"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class DateOrDateTimeField(serializers.CharField):
+    """A date (YYYY-MM-DD) or an ISO 8601 date-time, as billing's list filters read it (documented in openapi.py)."""
+
+
 class MoneyField(serializers.DecimalField):
     """A JSON number with exactly two decimal places, e.g. 1500.00 (documented in openapi.py)."""
 
@@ -61,13 +83,15 @@ class QuantityField(serializers.DecimalField):
 class ReportListQuerySerializer(serializers.Serializer):
     """Query parameters of GET /api/v2/reports/ (the filters are parsed by billing's parse_report_filters)."""
 
-    customer_id = serializers.IntegerField(required=False, help_text="Only this customer's reports.")
+    customer_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIGINT_MAX, help_text="Only this customer's reports."
+    )
     start_date = DateField(required=False, help_text="Reports whose period starts on or after this date.")
     end_date = DateField(required=False, help_text="Reports whose period ends on or before this date.")
-    created_after = serializers.CharField(
+    created_after = DateOrDateTimeField(
         required=False, help_text="YYYY-MM-DD (from 00:00 UTC that day) or an ISO 8601 datetime (inclusive)."
     )
-    created_before = serializers.CharField(
+    created_before = DateOrDateTimeField(
         required=False, help_text="YYYY-MM-DD (the whole day included) or an ISO 8601 datetime (exclusive)."
     )
     order_by = serializers.ChoiceField(
@@ -107,15 +131,16 @@ class ReportDetailQuerySerializer(serializers.Serializer):
 
 
 class GenerateReportRequestSerializer(serializers.Serializer):
-    customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    customer_id = JSONIntegerField(min_value=1, max_value=BIGINT_MAX)
     start_date = DateField(help_text="First day of the period (YYYY-MM-DD).")
     end_date = DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
     output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
     customer_service_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        child=JSONIntegerField(min_value=1, max_value=BIGINT_MAX),
         required=False,
         allow_null=True,
         allow_empty=False,
+        min_length=1,
         max_length=1000,
         help_text="Optional: price only these rate-card lines of the customer (default: all active ones).",
     )
@@ -123,7 +148,7 @@ class GenerateReportRequestSerializer(serializers.Serializer):
     def get_fields(self):
         fields = super().get_fields()
         # "async" is a Python keyword, so it cannot be declared as a class attribute.
-        fields["async"] = serializers.BooleanField(
+        fields["async"] = JSONBooleanField(
             default=False,
             help_text="true: queue the generation and answer 202 with the job (poll /api/v2/reports/jobs/{id}/).",
         )
@@ -136,7 +161,7 @@ class DownloadQuerySerializer(serializers.Serializer):
 
 class CustomerSummaryQuerySerializer(serializers.Serializer):
     customer_id = serializers.IntegerField(
-        required=False, help_text="Only this customer (listed even without reports)."
+        required=False, min_value=1, max_value=BIGINT_MAX, help_text="Only this customer (listed even without reports)."
     )
 
 

@@ -53,7 +53,11 @@ from billing.selectors.reports import (
     report_orders,
     report_service_totals,
 )
-from billing.services.jobs import report_generate_idempotent, report_job_submit_replayable
+from billing.services.jobs import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    report_generate_idempotent,
+    report_job_submit_replayable,
+)
 from billing.services.reports import report_generate
 from rest_compat import openapi
 from rest_compat.errors import field_errors, not_found, request_id_of
@@ -133,6 +137,8 @@ class FacadeView(APIView):
     parser_classes = [JSONParser]
     content_negotiation_class = JSONOnlyNegotiation
     permission_classes = [permissions.IsAuthenticated]
+    schema = openapi.FacadeAutoSchema()
+    blank_query_parameters: tuple[str, ...] = ()  # ignored when blank (documented with allowEmptyValue)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -155,6 +161,8 @@ class CanGenerateReports(permissions.BasePermission):
 
 class ReportListView(FacadeView):
     """GET /api/v2/reports/: the reports the caller may see, filtered and ordered, as a plain array."""
+
+    blank_query_parameters = ("customer_id", "start_date", "end_date", "created_after", "created_before", "order_by")
 
     @extend_schema(
         operation_id="reports_list",
@@ -236,7 +244,7 @@ class GenerateReportView(FacadeView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
-                str,
+                {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": "^[ -~]+$"},
                 OpenApiParameter.HEADER,
                 required=False,
                 description="Makes the request safe to retry: the same key and body return the first result.",
@@ -277,6 +285,8 @@ class GenerateReportView(FacadeView):
 class ReportDownloadView(FacadeView):
     """GET /api/v2/reports/{id}/download/?format=csv|json|pdf: the report as a file attachment (CSV by default)."""
 
+    blank_query_parameters = ("format",)
+
     @extend_schema(
         operation_id="reports_download",
         summary="Download a billing report as CSV, JSON or PDF",
@@ -309,6 +319,8 @@ class ReportDownloadView(FacadeView):
 
 class CustomerSummaryView(FacadeView):
     """GET /api/v2/reports/customer-summary/: per customer, what its current reports bill."""
+
+    blank_query_parameters = ("customer_id",)
 
     @extend_schema(
         operation_id="reports_customer_summary",
