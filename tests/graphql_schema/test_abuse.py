@@ -125,8 +125,16 @@ def test_the_validation_bomb_is_refused_before_validation(signed_in, calls):
     body = gql(signed_in, "{ " + "me { username } " * 400 + "}")
 
     assert body["data"] is None
+    assert error_codes(body) == ["GRAPHQL_PARSE_FAILED"]  # 1,602 tokens
+    assert calls == []
+
+
+def test_a_validation_bomb_within_the_token_limit_is_refused_by_its_selections(signed_in, calls):
+    body = gql(signed_in, "{ " + "me { username } " * 200 + "}")
+
+    assert body["data"] is None
     [error] = body["errors"]
-    assert error["extensions"] == {"code": QUERY_TOO_COMPLEX, "selections": 800, "limit": MAX_SELECTIONS}
+    assert error["extensions"] == {"code": QUERY_TOO_COMPLEX, "selections": 400, "limit": MAX_SELECTIONS}
     assert calls == []
 
 
