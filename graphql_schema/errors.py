@@ -159,27 +159,26 @@ def _translated(error: GraphQLError) -> GraphQLError:
     else:
         extensions = {"code": BillingErrorCode.INTERNAL_ERROR.value}
         message = INTERNAL_ERROR_MESSAGE
+    return _rewritten(error, message, extensions, None)
+
+
+def _with_document_code(error: GraphQLError) -> GraphQLError:
+    code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+    return _rewritten(error, error.message, {**(error.extensions or {}), "code": code}, error.original_error)
+
+
+def _rewritten(
+    error: GraphQLError, message: str, extensions: dict[str, Any], original_error: Exception | None
+) -> GraphQLError:
+    """`error` at the same place in the document and the result, with another message and extensions."""
     return GraphQLError(
         message=message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        original_error=None,
+        original_error=original_error,
         extensions=extensions,
-    )
-
-
-def _with_document_code(error: GraphQLError) -> GraphQLError:
-    code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
-    return GraphQLError(
-        message=error.message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions={**(error.extensions or {}), "code": code},
     )
 
 

@@ -70,38 +70,17 @@ ProgressCallback = Callable[[int, int], None]
 # --- submitting jobs --------------------------------------------------------------------
 
 
-def report_job_submit(
-    *,
-    actor: Actor,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str = OutputFormat.JSON,
-    customer_service_ids: Sequence[int] | None = None,
-    idempotency_key: str | None = None,
-    interface: str,
-    request_id: str = "",
-) -> ReportJob:
-    """Queue a report generation and return its job.
+def report_job_submit(**arguments: Any) -> ReportJob:
+    """Queue a report generation and return its job (the arguments of report_job_submit_replayable).
 
     Validates like report_generate (ValidationFailed / PermissionDenied, nothing written),
     then creates a QUEUED job that is sent to the workers once the transaction commits. With
     no broker (eager mode) the job runs in-process at that commit, so when this call is the
     outermost transaction the returned job is already finished. With an idempotency key the
     same key and parameters return the job of the first request; other parameters raise
-    IdempotencyConflict. report_job_submit_replayable also says whether the job was replayed.
+    IdempotencyConflict.
     """
-    job, _replayed = report_job_submit_replayable(
-        actor=actor,
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        idempotency_key=idempotency_key,
-        interface=interface,
-        request_id=request_id,
-    )
+    job, _replayed = report_job_submit_replayable(**arguments)
     return job
 
 
@@ -118,7 +97,7 @@ def report_job_submit_replayable(
     request_id: str = "",
 ) -> tuple[ReportJob, bool]:
     """report_job_submit, returning (job, replayed): replayed is True when an earlier request with
-    the same idempotency key created the job (nothing new was queued)."""
+    the same idempotency key created the job (nothing new was queued). `interface` is required."""
     _validate_request(
         actor=actor,
         customer_id=customer_id,
