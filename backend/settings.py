@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers as cors_default_headers
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,7 +94,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
     # before 1.21).
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # Embedded mode under concurrency (docs/operations.md): readers never block the writer (WAL),
+    # and a transaction takes the write lock when it begins (IMMEDIATE), waiting up to
+    # SQLITE_BUSY_TIMEOUT seconds for it, so concurrent writers queue instead of failing with
+    # "database is locked" when a reader turns writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=60.0),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 # Job progress is written through a second connection to the same database, committed on
 # its own, so other processes see it while the generation transaction is still open
 # (docs/background-jobs.md). SQLite has a single writer, so it keeps progress on "default".
@@ -104,6 +115,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         _options = dict(DATABASES["default"].get("OPTIONS", {}))
         _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
         DATABASES["progress"]["OPTIONS"] = _options
+# Web processes (WSGI/ASGI) on PostgreSQL: any SQL statement running longer is cancelled, a
+# backstop behind the GraphQL cost limit (backend/database.py); 0 turns it off.
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
@@ -250,6 +264,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- GraphQL --------------------------------------------------------------------------
 GRAPHIQL_ENABLED = env.bool("GRAPHIQL_ENABLED", default=DEBUG)
+# Who may introspect the GraphQL schema: all, authenticated or off (graphql_schema/introspection.py).
+GRAPHQL_INTROSPECTION = env.str("GRAPHQL_INTROSPECTION", default="all" if DEBUG else "authenticated")
+if GRAPHQL_INTROSPECTION not in ("all", "authenticated", "off"):
+    raise ImproperlyConfigured(f"GRAPHQL_INTROSPECTION must be all, authenticated or off: {GRAPHQL_INTROSPECTION!r}")
+# Largest estimated number of objects one GraphQL response may hold (page sizes multiplied down
+# the tree, see graphql_schema/limits.py); 0 turns the check off.
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=10_000)
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
     "TYPE_DESCRIPTION_FROM_MODEL_DOCSTRING": True,

@@ -1,4 +1,5 @@
-"""WSGI entry point (gunicorn backend.wsgi). Refuses unsafe settings when DEBUG is off.
+"""WSGI entry point (gunicorn backend.wsgi). Refuses unsafe settings when DEBUG is off;
+limits the run time of SQL statements (backend.database).
 
 Each request runs with room on the frame stack (backend.stack): no memory-mapping churn.
 """
@@ -13,6 +14,8 @@ from backend.stack import StackRoomMiddleware
 
 application = StackRoomMiddleware(get_wsgi_application())
 
+from backend.database import limit_statements_of_web_requests  # noqa: E402
 from backend.hardening import refuse_unsafe_settings  # noqa: E402  (needs configured settings)
 
 refuse_unsafe_settings()
+limit_statements_of_web_requests()

@@ -223,9 +223,16 @@ class Requester:
         self.token = token
 
     def post(self, query: str, variables: dict) -> dict:
-        payload = json.dumps({"query": query, "variables": variables}).encode()
+        status, content = self.send(json.dumps({"query": query, "variables": variables}).encode())
+        if not status.startswith("200") or b'"errors"' in content:
+            raise SystemExit(f"request failed: {status} {content[:500]!r}")
+        return json.loads(content)
+
+    def send(self, payload: bytes, *, authenticated: bool = True, query_string: str = "") -> tuple[str, bytes]:
+        """POST a raw body (or GET with `query_string`); returns the status line and the content."""
         environ = {
-            "REQUEST_METHOD": "POST",
+            "REQUEST_METHOD": "GET" if query_string else "POST",
+            "QUERY_STRING": query_string,
             "PATH_INFO": "/graphql/",
             "SERVER_NAME": "testserver",
             "SERVER_PORT": "80",
@@ -235,14 +242,12 @@ class Requester:
             "wsgi.errors": sys.stderr,
             "CONTENT_TYPE": "application/json",
             "CONTENT_LENGTH": str(len(payload)),
-            "HTTP_AUTHORIZATION": f"Bearer {self.token}",
         }
+        if authenticated:
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {self.token}"
         status: list[str] = []
         chunks = self.application(environ, lambda code, headers, exc_info=None: status.append(code))
-        content = b"".join(chunks)
-        if not status[0].startswith("200") or b'"errors"' in content:
-            raise SystemExit(f"request failed: {status[0]} {content[:500]!r}")
-        return json.loads(content)
+        return status[0], b"".join(chunks)
 
 
 def measure(requester: Requester, query: str, variables: dict, repeat: int) -> dict[str, float]:

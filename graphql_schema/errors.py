@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import strawberry
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 from strawberry.utils.str_converters import to_camel_case
 
@@ -33,6 +33,11 @@ from graphql_schema.enums import ErrorCode
 logger = logging.getLogger("graphql_schema")
 
 INTERNAL_ERROR_MESSAGE = "Internal server error."
+# Codes of errors about the request itself rather than a field (no `path`): the document could
+# not be parsed, is not valid against the schema (or its variables do not fit), or exceeds a limit
+# (graphql_schema/limits.py sets QUERY_TOO_COMPLEX itself).
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 AUTHENTICATION_REQUIRED_MESSAGE = "Authentication required."
 
 
@@ -154,26 +159,61 @@ def _translated(error: GraphQLError) -> GraphQLError:
     else:
         extensions = {"code": BillingErrorCode.INTERNAL_ERROR.value}
         message = INTERNAL_ERROR_MESSAGE
+    return _rewritten(error, message, extensions, None)
+
+
+def _with_document_code(error: GraphQLError) -> GraphQLError:
+    code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+    return _rewritten(error, error.message, {**(error.extensions or {}), "code": code}, error.original_error)
+
+
+def _rewritten(
+    error: GraphQLError, message: str, extensions: dict[str, Any], original_error: Exception | None
+) -> GraphQLError:
+    """`error` at the same place in the document and the result, with another message and extensions."""
     return GraphQLError(
         message=message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        original_error=None,
+        original_error=original_error,
         extensions=extensions,
     )
+
+
+def _is_request_error(error: GraphQLError) -> bool:
+    """An error about the document or its variables (no path): the GraphQL machinery's own, or a
+    scalar refusing a value (a ValueError or TypeError of its parser, whose message it carries)."""
+    return error.path is None and (
+        error.original_error is None or isinstance(error.original_error, GraphQLError | ValueError | TypeError)
+    )
+
+
+def _is_uncoded_document_error(error: GraphQLError) -> bool:
+    return _is_request_error(error) and not (error.extensions or {}).get("code")
 
 
 def is_expected(error: GraphQLError) -> bool:
     """Errors meant for the client: document errors, deliberate GraphQL errors, domain errors."""
     original = error.original_error
-    return original is None or isinstance(original, GraphQLError | BillingError | DjangoPermissionDenied)
+    return (
+        original is None
+        or isinstance(original, GraphQLError | BillingError | DjangoPermissionDenied)
+        or _is_request_error(error)
+    )
 
 
 def _needs_translation(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError) and not _is_request_error(error)
+
+
+def with_codes(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
+    """`errors` where each document error (syntax, validation, variables: no path) has its code."""
+    if not errors:
+        return errors
+    return [_with_document_code(error) if _is_uncoded_document_error(error) else error for error in errors]
 
 
 class BillingErrorsExtension(MaskErrors):
@@ -203,4 +243,5 @@ __all__ = [
     "permission_denied",
     "returning_errors",
     "validation_error",
+    "with_codes",
 ]

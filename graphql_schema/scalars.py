@@ -1,4 +1,7 @@
-"""Custom scalars: Money (a Decimal amount as a string) and DateOrDateTime (list filters).
+"""Custom scalars: Money (a Decimal amount as a string), DateOrDateTime (list filters) and Date.
+
+Dates are parsed by billing.periods, as the REST facade parses them, so an invalid date reads the
+same in both APIs (the range of accepted dates is checked by the services and selectors).
 
 They are registered through ``StrawberryConfig.scalar_map`` in schema.py.
 """
@@ -10,7 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NewType
 
 import strawberry
-from django.utils.dateparse import parse_date, parse_datetime
+
+from billing.periods import parse_date, parse_date_or_datetime
 
 CENT = Decimal("0.01")
 
@@ -35,30 +39,18 @@ def parse_money(value: Any) -> Decimal:
     return amount
 
 
-def parse_date_or_datetime(value: Any) -> dt.date | dt.datetime:
-    """A date (YYYY-MM-DD) or an ISO 8601 date-time; a date-time without an offset is UTC."""
-    if not isinstance(value, str):
-        raise ValueError("Expected a date (YYYY-MM-DD) or an ISO 8601 date-time string.")
-    raw = value.strip()
-    try:
-        if len(raw) == 10:
-            day = parse_date(raw)
-            if day is not None:
-                return day
-        else:
-            moment = parse_datetime(raw)
-            if moment is not None:
-                return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-    except ValueError:
-        pass
-    raise ValueError(f"{value!r} is not a valid date (YYYY-MM-DD) or ISO 8601 date-time.")
-
-
 def serialize_date_or_datetime(value: dt.date | dt.datetime) -> str:
     return value.isoformat()
 
 
+def serialize_date(value: dt.date) -> str:
+    return value.isoformat()
+
+
 SCALAR_MAP = {
+    dt.date: strawberry.scalar(
+        name="Date", description="Date (isoformat)", serialize=serialize_date, parse_value=parse_date
+    ),
     Money: strawberry.scalar(
         name="Money",
         description='A monetary amount: a decimal string with two places, e.g. "1500.00". Never a float.',

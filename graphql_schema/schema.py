@@ -17,13 +17,14 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from graphql_schema.errors import BillingErrorsExtension, is_expected
+from graphql_schema.errors import BillingErrorsExtension, is_expected, with_codes
+from graphql_schema.introspection import IntrospectionPolicy
+from graphql_schema.limits import DocumentLimits
 from graphql_schema.mutations.export_report import export_report_field
 from graphql_schema.mutations.generate_report import generate_report_field
 from graphql_schema.mutations.start_billing_run import start_billing_run_field
@@ -33,7 +34,10 @@ from graphql_schema.scalars import SCALAR_MAP
 
 MAX_DEPTH = 8  # realistic dashboard documents nest 7 deep; the deepest path the schema allows is 10
 MAX_ALIASES = 15
-MAX_TOKENS = 2000
+MAX_TOKENS = 1000  # the full introspection query has 164; parsing 1,000 takes about 10 ms
+# Selections (fields, fragment spreads, inline fragments) written in a document, checked before
+# validation; the largest dashboard document has about 60, the full introspection query 80.
+MAX_SELECTIONS = 150
 CACHED_DOCUMENTS = 256  # distinct query texts whose parse and validation results are kept (LRU)
 
 # The limit rules are built once: validation results are cached per (document, rules), so rule
@@ -64,6 +68,13 @@ class QuerysetOptimizer(DjangoOptimizerExtension):
 
 
 class BillingSchema(strawberry.Schema):
+    def execute_sync(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # Parse errors leave strawberry outside the operation hooks (the parser cache raises them),
+        # so the codes of document errors are given here, on whatever path an error took.
+        result = super().execute_sync(*args, **kwargs)
+        result.errors = with_codes(result.errors)
+        return result
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Log only unexpected errors (with their traceback); client mistakes are not server errors."""
         unexpected = [error for error in errors if not is_expected(error)]
@@ -75,12 +86,15 @@ def _extensions() -> list[Any]:
     # Classes or factories, never shared instances: a new extension object per operation. The
     # parse and validation caches are process-wide LRUs keyed by the query text (parsed with the
     # token limit) and by the document with its rules; dashboards send the same few documents.
+    # DocumentLimits validates through that cache, between the selection and cost checks
+    # (graphql_schema/limits.py).
     return [
         QuerysetOptimizer,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(list(LIMIT_RULES)),
-        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        IntrospectionPolicy,
+        lambda: DocumentLimits(maxsize=CACHED_DOCUMENTS, max_selections=MAX_SELECTIONS),
         BillingErrorsExtension,
     ]
 

@@ -18,6 +18,8 @@ import strawberry_django
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from strawberry import relay
+from strawberry.relay.types import PREFIX as OFFSET_CURSOR_PREFIX
+from strawberry.relay.utils import from_base64
 from strawberry.types import Info
 from strawberry_django.optimizer import is_optimized_by_prefetching
 from strawberry_django.relay import DjangoCursorConnection, DjangoListConnection
@@ -43,6 +45,21 @@ from graphql_schema.loaders import attach_charges_loader, charges_of, remember_r
 from graphql_schema.permissions import current_user
 from graphql_schema.scalars import Money
 
+# Offset cursors past the GraphQL Int range (that of first/last) point at no row of any list;
+# larger ones would overflow the database's OFFSET.
+MAX_CURSOR_OFFSET = 2**31 - 1
+
+
+def check_cursor_offsets(*cursors: str | None) -> None:
+    """Refuse offset cursors whose position is beyond MAX_CURSOR_OFFSET (ValueError)."""
+    for cursor in cursors:
+        if cursor:
+            prefix, position = from_base64(cursor)
+            if prefix == OFFSET_CURSOR_PREFIX and (
+                not position.lstrip("-").isdigit() or int(position) > MAX_CURSOR_OFFSET
+            ):
+                raise ValueError("Invalid cursor")
+
 
 def pagination_error(exc: Exception) -> Exception:
     """A readable VALIDATION_ERROR for bad pagination arguments (first/last out of range, bad cursor)."""
@@ -67,6 +84,7 @@ class CountedConnection(DjangoListConnection[relay.NodeType]):
         cls, nodes: Any, *, info: Info, last: int | None = None, before: str | None = None, **kwargs: Any
     ) -> Any:
         try:
+            check_cursor_offsets(kwargs.get("after"), before)
             if (
                 isinstance(nodes, QuerySet)
                 and not is_optimized_by_prefetching(nodes)

@@ -12,6 +12,7 @@ Imported by rest_compat.views, so the extensions are registered before a schema 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
@@ -29,6 +30,19 @@ from rest_compat.serializers import (
     ReportJobSerializer,
     ReportSerializer,
 )
+
+
+class FacadeAutoSchema(AutoSchema):
+    """drf-spectacular's schema, with `allowEmptyValue` on the query parameters a view ignores
+    when they are blank (its `blank_query_parameters`): `?start_date=` means no filter."""
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        blank = getattr(self.view, "blank_query_parameters", ())
+        for parameter in parameters:
+            if parameter["in"] == "query" and parameter["name"] in blank:
+                parameter["allowEmptyValue"] = True
+        return parameters
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -76,6 +90,30 @@ class QuantityFieldSchema(OpenApiSerializerFieldExtension):
         return {
             "type": "number",
             "description": "An integer for whole quantities (units, orders), up to 4 decimals otherwise (weight).",
+        }
+
+
+# Years the server accepts (billing.periods, 1970 to 2100): JSON Schema cannot bound a date, a pattern can.
+YEAR_PATTERN = "^(19[7-9][0-9]|20[0-9][0-9]|2100)-"
+
+
+class DateFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_compat.serializers.DateField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "format": "date", "pattern": YEAR_PATTERN}
+
+
+class DateOrDateTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_compat.serializers.DateOrDateTimeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "oneOf": [
+                {"format": "date", "pattern": YEAR_PATTERN},
+                {"format": "date-time", "pattern": YEAR_PATTERN},
+            ],
         }
 
 

@@ -9,12 +9,16 @@ too) have exactly these fields. Response bodies are not built through DRF serial
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.errors import ErrorCode, ValidationFailed
 from billing.exporters.shapes import LEGACY_JOB_STATUS
 from billing.models import ChargeType, JobStatus, OutputFormat
+from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
 
 LIST_DEFAULT_LIMIT = 1000
@@ -22,6 +26,41 @@ LIST_MAX_LIMIT = 1000
 BIGINT_MAX = 2**63 - 1
 
 REPORT_ORDER_BY_CHOICES = [name for field in REPORT_ORDERING_FIELDS for name in (field, f"-{field}")]
+
+
+class DateField(serializers.DateField):
+    """YYYY-MM-DD, parsed with billing's parser and message (the range is checked by billing)."""
+
+    default_error_messages = {"invalid": INVALID_DATE, "datetime": INVALID_DATE}
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        try:
+            return parse_date(value)
+        except ValueError:
+            self.fail("invalid")
+            raise  # not reached: fail raises
+
+
+class JSONIntegerField(serializers.IntegerField):
+    """An integer in a JSON body: a number, not a string of digits (as the document says)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JSONBooleanField(serializers.BooleanField):
+    """A boolean in a JSON body: true or false, not 0, 1 or "yes"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class DateOrDateTimeField(serializers.CharField):
+    """A date (YYYY-MM-DD) or an ISO 8601 date-time, as billing's list filters read it (documented in openapi.py)."""
 
 
 class MoneyField(serializers.DecimalField):
@@ -52,13 +91,15 @@ class QuantityField(serializers.DecimalField):
 class ReportListQuerySerializer(serializers.Serializer):
     """Query parameters of GET /api/v2/reports/ (the filters are parsed by billing's parse_report_filters)."""
 
-    customer_id = serializers.IntegerField(required=False, help_text="Only this customer's reports.")
-    start_date = serializers.DateField(required=False, help_text="Reports whose period starts on or after this date.")
-    end_date = serializers.DateField(required=False, help_text="Reports whose period ends on or before this date.")
-    created_after = serializers.CharField(
+    customer_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=BIGINT_MAX, help_text="Only this customer's reports."
+    )
+    start_date = DateField(required=False, help_text="Reports whose period starts on or after this date.")
+    end_date = DateField(required=False, help_text="Reports whose period ends on or before this date.")
+    created_after = DateOrDateTimeField(
         required=False, help_text="YYYY-MM-DD (from 00:00 UTC that day) or an ISO 8601 datetime (inclusive)."
     )
-    created_before = serializers.CharField(
+    created_before = DateOrDateTimeField(
         required=False, help_text="YYYY-MM-DD (the whole day included) or an ISO 8601 datetime (exclusive)."
     )
     order_by = serializers.ChoiceField(
@@ -99,10 +140,11 @@ class ReportDetailQuerySerializer(serializers.Serializer):
 
 def _rate_card_line_ids(**kwargs) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX),
+        child=JSONIntegerField(min_value=1, max_value=BIGINT_MAX),
         required=False,
         allow_null=True,
         allow_empty=False,
+        min_length=1,
         max_length=1000,
         **kwargs,
     )
@@ -116,9 +158,9 @@ class GenerateReportRequestSerializer(serializers.Serializer):
     """The generate body. A field the endpoint does not know is a 400 naming it, never ignored:
     a client asking for part of a bill must not silently get all of it."""
 
-    customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    start_date = serializers.DateField(help_text="First day of the period (YYYY-MM-DD).")
-    end_date = serializers.DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
+    customer_id = JSONIntegerField(min_value=1, max_value=BIGINT_MAX)
+    start_date = DateField(help_text="First day of the period (YYYY-MM-DD).")
+    end_date = DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
     output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
     customer_service_ids = _rate_card_line_ids(
         help_text="Optional: price only these rate-card lines of the customer (default: all active ones)."
@@ -137,7 +179,7 @@ class GenerateReportRequestSerializer(serializers.Serializer):
     def get_fields(self):
         fields = super().get_fields()
         # "async" is a Python keyword, so it cannot be declared as a class attribute.
-        fields["async"] = serializers.BooleanField(
+        fields["async"] = JSONBooleanField(
             default=False,
             help_text="true: queue the generation and answer 202 with the job (poll /api/v2/reports/jobs/{id}/).",
         )
@@ -177,14 +219,14 @@ class DownloadQuerySerializer(serializers.Serializer):
 
 class CustomerSummaryQuerySerializer(serializers.Serializer):
     customer_id = serializers.IntegerField(
-        required=False, help_text="Only this customer (listed even without reports)."
+        required=False, min_value=1, max_value=BIGINT_MAX, help_text="Only this customer (listed even without reports)."
     )
 
 
 class ProgressQuerySerializer(serializers.Serializer):
     customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = DateField()
+    end_date = DateField()
 
 
 # --- Responses (the `data` of the envelope) -----------------------------------------------

@@ -24,6 +24,7 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -34,6 +35,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.csp import with_content_security_policy
 from billing.errors import NotFound, ValidationFailed
 from billing.exporters import ExportResult, parse_flag, report_export
 from billing.exporters.shapes import (
@@ -58,7 +60,11 @@ from billing.selectors.reports import (
     report_orders,
     report_service_totals,
 )
-from billing.services.jobs import report_generate_idempotent, report_job_submit
+from billing.services.jobs import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    report_generate_idempotent,
+    report_job_submit_replayable,
+)
 from billing.services.reports import report_generate
 from rest_compat import openapi
 from rest_compat.errors import field_errors, not_found, request_id_of
@@ -98,10 +104,23 @@ ORDERS_TOTAL_HEADER = OpenApiParameter(
     response=[200],
     description="Billed orders in the report; sent when orders_limit or orders_offset is given.",
 )
+REPLAYED_HEADER = OpenApiParameter(
+    "Idempotent-Replayed",
+    str,
+    OpenApiParameter.HEADER,
+    response=[201, 202],
+    enum=["true"],
+    description="Sent (true) when the response replays an earlier request with the same Idempotency-Key.",
+)
 
 
 def success(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response({"success": True, "data": data}, status=status, headers=headers)
+
+
+def replay_headers(replayed: bool) -> dict[str, str] | None:
+    """Idempotent-Replayed: true on a response that replays an earlier request with the same key."""
+    return {"Idempotent-Replayed": "true"} if replayed else None
 
 
 def validated_query(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -159,6 +178,8 @@ class FacadeView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     # True on the legacy prefix /api/v1/: the legacy frontend's names beside the spec's.
     legacy = False
+    schema = openapi.FacadeAutoSchema()
+    blank_query_parameters: tuple[str, ...] = ()  # ignored when blank (documented with allowEmptyValue)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -181,6 +202,8 @@ class CanGenerateReports(permissions.BasePermission):
 
 class ReportListView(FacadeView):
     """GET /api/v2/reports/: the reports the caller may see, filtered and ordered, as a plain array."""
+
+    blank_query_parameters = ("customer_id", "start_date", "end_date", "created_after", "created_before", "order_by")
 
     @extend_schema(
         operation_id="reports_list",
@@ -258,11 +281,12 @@ class GenerateReportView(FacadeView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
-                str,
+                {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": "^[ -~]+$"},
                 OpenApiParameter.HEADER,
                 required=False,
                 description="Makes the request safe to retry: the same key and body return the first result.",
-            )
+            ),
+            REPLAYED_HEADER,
         ],
         responses={
             (201, "application/json"): OpenApiResponse(
@@ -293,13 +317,12 @@ class GenerateReportView(FacadeView):
         }
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
         if values["async"]:
-            job = report_job_submit(**arguments, idempotency_key=key)
-            return success(report_job_data(job, legacy=self.legacy), status=202)
+            job, replayed = report_job_submit_replayable(**arguments, idempotency_key=key)
+            return success(report_job_data(job, legacy=self.legacy), status=202, headers=replay_headers(replayed))
         headers: dict[str, str] = {}
         if key is not None:
             report, replayed = report_generate_idempotent(**arguments, idempotency_key=key)
-            if replayed:
-                headers["Idempotent-Replayed"] = "true"
+            headers.update(replay_headers(replayed) or {})
         else:
             report = report_generate(**arguments)
         if self.answers_csv(request, values["output_format"]):
@@ -346,6 +369,8 @@ def download_responses(*, legacy: bool) -> dict:
 class ReportDownloadView(FacadeView):
     """GET /api/v2/reports/{id}/download/?format=csv|json|pdf: the report as a file attachment (CSV by default)."""
 
+    blank_query_parameters = ("format",)
+
     @extend_schema(
         operation_id="reports_download",
         summary="Download a billing report as CSV, JSON or PDF",
@@ -366,6 +391,8 @@ class ReportDownloadView(FacadeView):
 
 class CustomerSummaryView(FacadeView):
     """GET /api/v2/reports/customer-summary/: per customer, what its current reports bill."""
+
+    blank_query_parameters = ("customer_id",)
 
     @extend_schema(
         operation_id="reports_customer_summary",
@@ -560,7 +587,8 @@ _swagger_ui = SpectacularSwaggerView.as_view(url_name="rest_compat:schema")
 
 
 def swagger_ui(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Swagger UI, when SWAGGER_UI_ENABLED (default: DEBUG); a 404 otherwise."""
+    """Swagger UI, when SWAGGER_UI_ENABLED (default: DEBUG), with a Content-Security-Policy; a 404 otherwise."""
     if not settings.SWAGGER_UI_ENABLED:
         return not_found(request)
-    return _swagger_ui(request, *args, **kwargs)
+    assets = (spectacular_settings.SWAGGER_UI_DIST, spectacular_settings.SWAGGER_UI_FAVICON_HREF)
+    return with_content_security_policy(_swagger_ui(request, *args, **kwargs), asset_urls=assets)

@@ -14,8 +14,9 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
-from billing.errors import NotFound
+from billing.errors import NotFound, ValidationFailed
 from billing.models import BillingRun, JobStatus, ReportJob, ReportStatus
+from billing.periods import filter_date_errors
 from billing.permissions import ALL, Actor, visible_customer_ids
 
 __all__ = [
@@ -62,7 +63,12 @@ def report_job_get(*, actor: Actor, job_id: uuid.UUID | str) -> ReportJob:
 
 
 def report_job_latest(*, actor: Actor, customer_id: int, start_date: dt.date, end_date: dt.date) -> ReportJob:
-    """The most recently created job for this customer and period (NotFound when none)."""
+    """The most recently created job for this customer and period (NotFound when none).
+
+    A date outside the accepted range (billing.periods) raises ValidationFailed."""
+    errors = filter_date_errors(start_date=start_date, end_date=end_date)
+    if errors:
+        raise ValidationFailed("Invalid period.", fields=errors)
     job = (
         report_jobs_visible_to(actor)
         .filter(customer_id=customer_id, start_date=start_date, end_date=end_date)

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from billing.errors import ValidationFailed
 from billing.models import Order, OrderLine, OrderStatus
+from billing.periods import filter_date_errors
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
 
@@ -80,7 +81,8 @@ def order_list(
 ) -> QuerySet[Order]:
     """Orders the actor may see, filtered; lines prefetched (one extra query per page).
 
-    close_date_from / close_date_to are dates in the billing time zone, both inclusive.
+    close_date_from / close_date_to are dates in the billing time zone, both inclusive, within the
+    range of billing.periods (ValidationFailed otherwise).
     reference matches reference_number (case-insensitive, contains) or transaction_id (exact).
     order_by is one of ORDER_ORDERING_FIELDS, optionally prefixed with '-'; id breaks ties.
     """
@@ -88,6 +90,7 @@ def order_list(
     if status is not None and status not in OrderStatus.values:
         errors["status"] = [f"Unknown status {status!r}. Allowed: {', '.join(OrderStatus.values)}."]
     ordering = ordering_from(order_by, ORDER_ORDERING_FIELDS, DEFAULT_ORDER_ORDERING, errors)
+    errors.update(filter_date_errors(close_date_from=close_date_from, close_date_to=close_date_to))
     if errors:
         raise ValidationFailed("Invalid order filters.", fields=errors)
 

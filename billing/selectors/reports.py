@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
-from django.utils.dateparse import parse_date, parse_datetime
 
 from billing.errors import NotFound, ValidationFailed
 from billing.models import (
@@ -28,6 +27,7 @@ from billing.models import (
     ReportServiceTotal,
     ReportStatus,
 )
+from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
 
@@ -75,11 +75,17 @@ def report_list(
     - created_after: a datetime means created_at >= it; a date D means created_at >= D 00:00 UTC;
     - created_before: a datetime means created_at < it; a date D means created_at < (D + 1) 00:00
       UTC, i.e. the whole day D is included;
+    - every date (or a date-time's date) within the range of billing.periods;
     - order_by: one of REPORT_ORDERING_FIELDS, optionally prefixed with '-' (default
       '-created_at'); 'id' always breaks ties. Anything else raises ValidationFailed(order_by).
     """
     errors: dict[str, list[str]] = {}
     ordering = ordering_from(order_by, REPORT_ORDERING_FIELDS, DEFAULT_REPORT_ORDERING, errors)
+    errors.update(
+        filter_date_errors(
+            start_date=start_date, end_date=end_date, created_after=created_after, created_before=created_before
+        )
+    )
     if errors:
         raise ValidationFailed("Invalid report filters.", fields=errors)
 
@@ -96,7 +102,7 @@ def report_list(
     if created_before is not None:
         if isinstance(created_before, dt.datetime):
             queryset = queryset.filter(created_at__lt=created_before)
-        elif created_before < dt.date.max:  # the last representable day has no upper bound
+        else:
             queryset = queryset.filter(created_at__lt=_start_of_utc_day(created_before + dt.timedelta(days=1)))
     if not include_superseded:
         queryset = queryset.filter(status=ReportStatus.CURRENT)
@@ -136,23 +142,17 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
             else:
                 errors["customer_id"] = [f"Enter a customer id between 1 and {MAX_ID}."]
 
-    for name in ("start_date", "end_date"):
-        raw = value_of(name)
-        if raw is not None:
-            day = _parse_date(raw)
-            if day is None:
-                errors[name] = ["Enter a valid date in YYYY-MM-DD format."]
-            else:
-                parsed[name] = day
-
-    for name in ("created_after", "created_before"):
-        raw = value_of(name)
-        if raw is not None:
-            moment = _parse_date_or_datetime(raw)
-            if moment is None:
-                errors[name] = ["Enter a valid date (YYYY-MM-DD) or ISO 8601 datetime."]
-            else:
-                parsed[name] = moment
+    for names, parse in (
+        (("start_date", "end_date"), parse_date),
+        (("created_after", "created_before"), parse_date_or_datetime),
+    ):
+        for name in names:
+            raw = value_of(name)
+            if raw is not None:
+                try:
+                    parsed[name] = parse(raw)
+                except ValueError as exc:
+                    errors[name] = [str(exc)]
 
     raw = value_of("order_by")
     if raw is not None:
@@ -163,25 +163,6 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
     if errors:
         raise ValidationFailed("Invalid report filters.", fields=errors)
     return parsed
-
-
-def _parse_date(raw: str) -> dt.date | None:
-    try:
-        return parse_date(raw)
-    except ValueError:  # well-formed but impossible, e.g. 2025-02-30
-        return None
-
-
-def _parse_date_or_datetime(raw: str) -> dt.date | dt.datetime | None:
-    if len(raw) == 10:
-        return _parse_date(raw)
-    try:
-        moment = parse_datetime(raw.replace(" ", "+") if raw.count(" ") == 1 and "T" in raw else raw)
-    except ValueError:
-        return None
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment
 
 
 def report_get(*, actor: Actor, report_id: str | uuid.UUID) -> BillingReport:

@@ -40,6 +40,7 @@ from billing.models import (
     OutputFormat,
     ReportJob,
 )
+from billing.periods import period_errors
 from billing.permissions import ALL, Actor, can_generate, is_authenticated, visible_customer_ids
 from billing.services.reports import report_generate, report_request_validate
 
@@ -51,6 +52,7 @@ __all__ = [
     "report_generate_idempotent",
     "report_job_run",
     "report_job_submit",
+    "report_job_submit_replayable",
 ]
 
 # Progress is written through this alias when it is configured (PostgreSQL): a separate
@@ -68,7 +70,21 @@ ProgressCallback = Callable[[int, int], None]
 # --- submitting jobs --------------------------------------------------------------------
 
 
-def report_job_submit(
+def report_job_submit(**arguments: Any) -> ReportJob:
+    """Queue a report generation and return its job (the arguments of report_job_submit_replayable).
+
+    Validates like report_generate (ValidationFailed / PermissionDenied, nothing written),
+    then creates a QUEUED job that is sent to the workers once the transaction commits. With
+    no broker (eager mode) the job runs in-process at that commit, so when this call is the
+    outermost transaction the returned job is already finished. With an idempotency key the
+    same key and parameters return the job of the first request; other parameters raise
+    IdempotencyConflict.
+    """
+    job, _replayed = report_job_submit_replayable(**arguments)
+    return job
+
+
+def report_job_submit_replayable(
     *,
     actor: Actor,
     customer_id: int,
@@ -79,16 +95,9 @@ def report_job_submit(
     idempotency_key: str | None = None,
     interface: str,
     request_id: str = "",
-) -> ReportJob:
-    """Queue a report generation and return its job.
-
-    Validates like report_generate (ValidationFailed / PermissionDenied, nothing written),
-    then creates a QUEUED job that is sent to the workers once the transaction commits. With
-    no broker (eager mode) the job runs in-process at that commit, so when this call is the
-    outermost transaction the returned job is already finished. With an idempotency key the
-    same key and parameters return the job of the first request; other parameters raise
-    IdempotencyConflict.
-    """
+) -> tuple[ReportJob, bool]:
+    """report_job_submit, returning (job, replayed): replayed is True when an earlier request with
+    the same idempotency key created the job (nothing new was queued). `interface` is required."""
     _validate_request(
         actor=actor,
         customer_id=customer_id,
@@ -98,7 +107,7 @@ def report_job_submit(
         customer_service_ids=customer_service_ids,
         idempotency_key=idempotency_key,
     )
-    job = _job_submit(
+    job, replayed = _job_submit(
         actor=actor,
         customer_id=customer_id,
         start_date=start_date,
@@ -110,7 +119,7 @@ def report_job_submit(
         request_id=request_id,
     )
     job.refresh_from_db()  # in eager mode the job has run at the commit above
-    return job
+    return job, replayed
 
 
 @transaction.atomic
@@ -125,7 +134,7 @@ def _job_submit(
     idempotency_key: str | None,
     interface: str,
     request_id: str,
-) -> ReportJob:
+) -> tuple[ReportJob, bool]:
     key_row = None
     if idempotency_key is not None:
         request_hash = _request_hash(
@@ -140,7 +149,7 @@ def _job_submit(
         if not created:
             if key_row.job is None:  # defensive: async requests always link their job
                 raise _conflict(idempotency_key)
-            return key_row.job
+            return key_row.job, True
     job = ReportJob.objects.create(
         customer_id=customer_id,
         start_date=start_date,
@@ -156,7 +165,7 @@ def _job_submit(
         key_row.job = job
         key_row.save(update_fields=["job"])
     transaction.on_commit(partial(_dispatch, [job.pk]))
-    return job
+    return job, False
 
 
 def _dispatch(job_ids: Sequence[uuid.UUID], progress: ProgressCallback | None = None) -> None:
@@ -227,7 +236,7 @@ def _billing_run_create(
 ) -> tuple[BillingRun, list[uuid.UUID]]:
     if actor is not None and not can_generate(actor):
         raise PermissionDenied("You do not have permission to generate billing reports.")
-    errors = _period_errors(start_date, end_date)
+    errors = period_errors(start_date, end_date)
     ids = _customer_id_list(customer_ids, errors)
     if errors:
         raise ValidationFailed("Invalid billing run.", fields=errors)
@@ -294,16 +303,6 @@ def _id_text(ids: Sequence[int]) -> str:
     return ", ".join(str(i) for i in sorted(ids))
 
 
-def _period_errors(start_date: Any, end_date: Any) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for name, value in (("start_date", start_date), ("end_date", end_date)):
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            errors[name] = ["Enter a valid date."]
-    if not errors and start_date > end_date:
-        errors["end_date"] = ["End date must be on or after the start date."]
-    return errors
-
-
 # --- running a job ----------------------------------------------------------------------
 
 
@@ -346,7 +345,7 @@ def report_job_run(*, job_id: uuid.UUID | str, worker: bool = True, final_attemp
             logger.warning("Report job %s hit a transient database error; it will be retried: %s", job.pk, exc)
             raise
         logger.exception("Report job %s failed on a database error", job.pk)
-        _job_fail(job, f"The database was unavailable ({type(exc).__name__}); the job gave up after retrying.")
+        _job_fail(job, f"The database was unavailable ({type(exc).__name__}: {exc}); the job gave up.")
     except Exception as exc:
         logger.exception("Report job %s failed unexpectedly", job.pk)
         _job_fail(job, f"Internal error while generating the report ({type(exc).__name__}); see the worker log.")

@@ -92,6 +92,7 @@ from billing.models import (
     Rule,
     RuleGroup,
 )
+from billing.periods import period_errors
 from billing.permissions import Actor, ensure_can_generate_for
 from billing.pricing import PricingError, RuleValidationError, compile_rate_card, normalize_sku
 from billing.pricing.types import (
@@ -230,14 +231,7 @@ def _customer_problem(customer: Customer | None, customer_id: int) -> str:
 
 
 def _validate_arguments(*, start_date: Any, end_date: Any, output_format: Any) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    dates_ok = True
-    for name, value in (("start_date", start_date), ("end_date", end_date)):
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            errors[name] = ["Enter a valid date."]
-            dates_ok = False
-    if dates_ok and start_date > end_date:
-        errors["end_date"] = ["End date must be on or after the start date."]
+    errors = period_errors(start_date, end_date)
     if output_format not in OutputFormat.values:
         errors["output_format"] = [
             f"Unknown output format {output_format!r}. Allowed: {', '.join(OutputFormat.values)}."

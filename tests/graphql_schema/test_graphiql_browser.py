@@ -1,4 +1,5 @@
-"""GraphiQL in a real browser: a signed-in user runs a `reports` query and sees the result.
+"""GraphiQL in a real browser: a signed-in user runs a `reports` query and sees the result, and the
+page's Content-Security-Policy blocks nothing it needs.
 
 Needs Debian's `chromium` package (/usr/bin/chromium), driven with Playwright.
 """
@@ -50,7 +51,10 @@ def test_graphiql_runs_a_reports_query_for_a_signed_in_user(transactional_db, li
                 [{"name": django_settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}]
             )
             page = context.new_page()
-            page.goto(f"{live_server.url}/graphql/")
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            response = page.goto(f"{live_server.url}/graphql/")
+            assert response is not None and "content-security-policy" in response.headers
 
             editor = page.locator(".graphiql-query-editor .CodeMirror").first
             expect(editor).to_be_visible(timeout=20_000)
@@ -65,5 +69,7 @@ def test_graphiql_runs_a_reports_query_for_a_signed_in_user(transactional_db, li
             expect(result).to_contain_text(f'"totalAmount": "{report.total_amount:.2f}"')
             expect(result).to_contain_text('"totalCount": 1')
             assert not re.search(r'"errors"', result.inner_text())
+            # The page works under its Content-Security-Policy: the browser refused nothing.
+            assert not [text for text in console if "Content Security Policy" in text], console
         finally:
             browser.close()

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import AuditAction, AuditEvent, BillingReport, ChargeType, Interface, ReportStatus
+from billing.models import AuditAction, AuditEvent, BillingReport, ChargeType, Interface, ReportJob, ReportStatus
 from billing.services.reports import report_generate
 from rest_compat import serializers as s
 from tests.factories import (
@@ -203,7 +203,7 @@ def test_list_filters_orders_and_pages(api, customer_a, customer_b, staff):
     assert page["X-Total-Count"] == "3"
     assert [item["id"] for item in body(page)["data"]] == [str(february.id)]
 
-    assert body(api.get("/api/v2/reports/", {"created_after": "2999-01-01"}))["data"] == []
+    assert body(api.get("/api/v2/reports/", {"created_after": "2099-01-01"}))["data"] == []
 
 
 def test_list_shows_the_requesting_username(api, customer_a, staff):
@@ -402,6 +402,24 @@ def test_generate_with_an_idempotency_key_replays_the_first_report(api, customer
     assert "Idempotent-Replayed" not in first
     assert again["Idempotent-Replayed"] == "true"
     assert BillingReport.objects.filter(status=ReportStatus.CURRENT).count() == 1
+
+
+def test_an_async_replay_with_the_same_key_says_it_is_a_replay(api, customer_a):
+    billed_report(customer_a, orders=1)
+    request = {"customer_id": customer_a.pk, "start_date": "2025-01-01", "end_date": "2025-01-31", "async": True}
+
+    def send():
+        return api.post(
+            "/api/v2/reports/generate/", request, content_type="application/json", headers={"Idempotency-Key": "a-1"}
+        )
+
+    first, again = send(), send()
+
+    assert first.status_code == again.status_code == 202
+    assert body(first)["data"]["id"] == body(again)["data"]["id"]
+    assert "Idempotent-Replayed" not in first
+    assert again["Idempotent-Replayed"] == "true"
+    assert ReportJob.objects.count() == 1
 
 
 def test_generate_async_answers_202_with_the_job_and_the_job_can_be_polled(

@@ -414,9 +414,3 @@ def test_a_failing_download_writes_nothing(api, ready, monkeypatch):
     assert written_counts() == before
     assert AuditEvent.objects.filter(report=ready, action="downloaded").count() == 0
     assert BillingReport.objects.count() == 1
-
-
-def test_the_last_representable_day_is_a_valid_created_before(api, ready):
-    response = api.get("/api/v2/reports/", {"created_before": "9999-12-31"})
-
-    assert response.status_code == 200

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing.errors import NotFound, ValidationFailed
 from billing.models import BillingReport, ChargeType, ReportStatus
+from billing.periods import DATE_OUT_OF_RANGE, LATEST_DATE
 from billing.selectors.reports import (
     REPORT_ORDERING_FIELDS,
     iter_report_rows,
@@ -371,6 +372,16 @@ def test_parse_report_filters_refuses_ids_no_database_can_hold(raw):
     assert list(caught.value.fields) == ["customer_id"]
 
 
-def test_the_last_representable_day_is_a_valid_created_before(staff):
+def test_the_last_accepted_day_is_a_valid_created_before(staff):
     report = make_report(CustomerFactory())
-    assert ids(report_list(actor=staff, created_before=dt.date.max)) == [report.pk]
+    assert ids(report_list(actor=staff, created_before=LATEST_DATE)) == [report.pk]
+
+
+@pytest.mark.parametrize("name", ["start_date", "end_date", "created_after", "created_before"])
+@pytest.mark.parametrize("value", [dt.date.max, dt.date(1969, 12, 31), dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.UTC)])
+def test_dates_outside_the_accepted_range_are_refused(staff, name, value):
+    if name in ("start_date", "end_date") and isinstance(value, dt.datetime):
+        value = value.date()
+    with pytest.raises(ValidationFailed) as error:
+        report_list(actor=staff, **{name: value})
+    assert error.value.fields == {name: [DATE_OUT_OF_RANGE]}
