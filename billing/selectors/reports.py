@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from django.utils.dateparse import parse_date, parse_datetime
 
 from billing.errors import NotFound, ValidationFailed
-from billing.models import BillingReport, ReportLine, ReportOrder, ReportServiceTotal, ReportStatus
+from billing.models import LIVE_REPORT_STATUSES, BillingReport, ReportLine, ReportOrder, ReportServiceTotal
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
 
@@ -91,7 +91,7 @@ def report_list(
         elif created_before < dt.date.max:  # the last representable day has no upper bound
             queryset = queryset.filter(created_at__lt=_start_of_utc_day(created_before + dt.timedelta(days=1)))
     if not include_superseded:
-        queryset = queryset.filter(status=ReportStatus.CURRENT)
+        queryset = queryset.filter(status__in=LIVE_REPORT_STATUSES)
     return queryset.order_by(*ordering)
 
 
