@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "billing",
     "graphql_schema",
     "rest_compat",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

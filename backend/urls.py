@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("graphql/", include("graphql_schema.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("api/v2/", include("rest_compat.urls")),
 ]
 
