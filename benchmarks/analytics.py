@@ -26,23 +26,31 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/graphql_api.py
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db import connection
-from django.test.utils import setup_test_environment, teardown_test_environment
-from django.utils import timezone
-from graphql_api import Requester, measure, progress
+import django
 
-from billing.models import BillingReport, ChargeType, Customer, Service
-from billing.services.analytics import report_days_write
-from billing.services.tokens import api_token_create
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Permission  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from graphql_api import Requester, measure, progress  # noqa: E402
+
+from billing.models import BillingReport, ChargeType, Customer, Service  # noqa: E402
+from billing.services.analytics import report_days_write  # noqa: E402
+from billing.services.tokens import api_token_create  # noqa: E402
 
 SERVICES = [  # name, charge type, unit price; quantities per order vary with the order
     ("Order fee", ChargeType.PER_ORDER, "1.5000"),
