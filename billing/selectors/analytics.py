@@ -268,7 +268,7 @@ def billing_top(*, actor: Actor, filter: AnalyticsFilter, by: Dimension, limit: 
 def _rows(actor: Actor, filter: AnalyticsFilter, group_by: Sequence[Dimension]) -> tuple[QuerySet[Any], bool]:
     """The per-day rows of live, visible reports in the range, and whether they are per service."""
     per_service = Dimension.SERVICE in group_by or filter.service_id is not None
-    model = ReportDayService if per_service else ReportDay
+    model: Any = ReportDayService if per_service else ReportDay
     rows = model.objects.filter(
         report__status__in=LIVE_REPORT_STATUSES, day__gte=filter.range.start, day__lte=filter.range.end
     )

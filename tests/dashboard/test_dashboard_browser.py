@@ -15,24 +15,20 @@ from django.test import Client
 
 from tests.dashboard.conftest import demo_billing
 from tests.factories import MembershipFactory, UserFactory
-from tests.graphql_schema.test_graphiql_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.graphql_schema.test_graphiql_browser import (  # browser_settings: a fixture for the live server
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    browser_settings,  # noqa: F401
+)
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 RANGE = "start=2025-01-01&end=2025-03-31"
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.usefixtures("browser_settings"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package at /usr/bin/chromium"),
 ]
-
-
-@pytest.fixture
-def browser_settings(settings, live_server):
-    # The live server speaks plain HTTP: let the browser keep the session and CSRF cookies.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    return settings
 
 
 def open_dashboard(live_server, user, query: str):
@@ -93,7 +89,7 @@ def open_dashboard(live_server, user, query: str):
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")  # the job writes progress on its own connection
-def test_dashboard_renders_charts_from_the_api(live_server, browser_settings, staff):
+def test_dashboard_renders_charts_from_the_api(live_server, staff):
     demo_billing()
 
     seen = open_dashboard(live_server, staff, RANGE)
@@ -117,7 +113,7 @@ def test_dashboard_renders_charts_from_the_api(live_server, browser_settings, st
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_a_merchant_sees_only_its_customer(live_server, browser_settings):
+def test_a_merchant_sees_only_its_customer(live_server):
     data = demo_billing()
     merchant = UserFactory(username="maple-user")
     MembershipFactory(user=merchant, customer=data["customers"]["maple"])
