@@ -31,6 +31,8 @@ from billing.models import (
     OrderLine,
     PriceTier,
     Product,
+    ReportDay,
+    ReportDayService,
     ReportJob,
     ReportLine,
     ReportOrder,
@@ -367,6 +369,22 @@ class ReportLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ReportServiceTotal)
 class ReportServiceTotalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("report", "service_name", "charge_type", "quantity", "amount", "order_count")
+    list_select_related = ("report__customer",)
+    search_fields = ("service_name", "=report__id")
+    raw_id_fields = ("report",)
+
+
+@admin.register(ReportDay)
+class ReportDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("report", "day", "amount", "order_count", "unbilled_order_count", "line_count")
+    list_select_related = ("report__customer",)
+    search_fields = ("=report__id",)
+    raw_id_fields = ("report",)
+
+
+@admin.register(ReportDayService)
+class ReportDayServiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("report", "day", "service_name", "amount", "quantity", "order_count")
     list_select_related = ("report__customer",)
     search_fields = ("service_name", "=report__id")
     raw_id_fields = ("report",)
