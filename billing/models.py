@@ -425,6 +425,51 @@ class ReportDayService(models.Model):
         return f"{self.report_id} {self.day} {self.service_name}: {self.amount}"
 
 
+class ReportMonth(models.Model):
+    """A report's totals for one calendar month: the sums of its ReportDay rows of that month.
+
+    Analytics read these instead of the day rows when a range is made of whole months and the
+    buckets are months or quarters (about 30 times fewer rows for monthly reports)."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="months", db_index=False)
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    order_count = models.PositiveIntegerField()
+    unbilled_order_count = models.PositiveIntegerField()
+    line_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "month"]
+        constraints = [models.UniqueConstraint(fields=["report", "month"], name="uniq_report_month")]
+        indexes = [models.Index(fields=["month", "report"], name="report_month_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.month:%Y-%m}: {self.amount}"
+
+
+class ReportMonthService(models.Model):
+    """A report's totals for one service in one calendar month (sums of its ReportDayService rows)."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="service_months", db_index=False)
+    month = models.DateField(help_text="The first day of the month.")
+    service_id = models.BigIntegerField()
+    service_name = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    order_count = models.PositiveIntegerField()
+    line_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "month", "service_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "month", "service_id"], name="uniq_report_month_service")
+        ]
+        indexes = [models.Index(fields=["month", "report"], name="report_month_service_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.month:%Y-%m} {self.service_name}: {self.amount}"
+
+
 class ApiToken(models.Model):
     """A bearer token for machine clients. Only a SHA-256 hash of the secret is stored."""
 

@@ -28,7 +28,7 @@ from django.db.models import DateField, F, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber, Trunc
 
 from billing.errors import ValidationFailed
-from billing.models import LIVE_REPORT_STATUSES, ReportDay, ReportDayService
+from billing.models import LIVE_REPORT_STATUSES, ReportDay, ReportDayService, ReportMonth, ReportMonthService
 from billing.permissions import Actor, visible_customer_ids
 
 ZERO = Decimal("0.00")
@@ -180,9 +180,9 @@ def billing_series(
     """One series per key (currency, plus customer and/or service when grouped), each with a
     point for every bucket of the range (zeros where nothing was billed). One statement."""
     starts = _bucket_starts(filter.range, bucket)
-    rows, per_service = _rows(actor, filter, group_by)
+    rows, per_service, date = _rows(actor, filter, group_by, months=bucket in (Bucket.MONTH, Bucket.QUARTER))
     grouped = (
-        rows.annotate(bucket=Trunc("day", bucket.value, output_field=DateField()))
+        rows.annotate(bucket=Trunc(date, bucket.value, output_field=DateField()))
         .values("bucket", *_key_columns(group_by))
         .annotate(**_figure_sums(per_service), **_name_columns(group_by))
         .order_by()
@@ -214,9 +214,9 @@ def billing_comparison(
     One statement over both periods."""
     current, previous = filter.range, filter.range.previous()
     widened = AnalyticsFilter(DateRange(previous.start, current.end), filter.customer_id, filter.service_id)
-    rows, per_service = _rows(actor, widened, group_by)
-    in_current = Q(day__gte=current.start)
-    in_previous = Q(day__lte=previous.end)
+    rows, per_service, date = _rows(actor, widened, group_by)
+    in_current = Q(**{f"{date}__gte": current.start})
+    in_previous = Q(**{f"{date}__lte": previous.end})
     grouped = (
         rows.values(*_key_columns(group_by))
         .annotate(
@@ -243,7 +243,7 @@ def billing_top(*, actor: Actor, filter: AnalyticsFilter, by: Dimension, limit: 
     if not 1 <= limit <= MAX_TOP:
         raise ValidationFailed.for_field("limit", f"Enter a limit between 1 and {MAX_TOP}.")
     group_by = (by,)
-    rows, per_service = _rows(actor, filter, group_by)
+    rows, per_service, _ = _rows(actor, filter, group_by)
     key_columns = _key_columns(group_by)
     ranked = (
         rows.values(*key_columns)
@@ -265,12 +265,23 @@ def billing_top(*, actor: Actor, filter: AnalyticsFilter, by: Dimension, limit: 
 # --- building blocks ------------------------------------------------------------------------
 
 
-def _rows(actor: Actor, filter: AnalyticsFilter, group_by: Sequence[Dimension]) -> tuple[QuerySet[Any], bool]:
-    """The per-day rows of live, visible reports in the range, and whether they are per service."""
+def _rows(
+    actor: Actor, filter: AnalyticsFilter, group_by: Sequence[Dimension], *, months: bool = True
+) -> tuple[QuerySet[Any], bool, str]:
+    """The stored totals of live, visible reports in the range: (rows, per service?, date field).
+
+    A range of whole calendar months reads the per-month rows (when `months`: the buckets are
+    months or quarters), any other range the per-day rows; both give the same sums.
+    """
     per_service = Dimension.SERVICE in group_by or filter.service_id is not None
-    model: Any = ReportDayService if per_service else ReportDay
+    model: Any
+    if months and _whole_months(filter.range):
+        model, date = (ReportMonthService if per_service else ReportMonth), "month"
+    else:
+        model, date = (ReportDayService if per_service else ReportDay), "day"
     rows = model.objects.filter(
-        report__status__in=LIVE_REPORT_STATUSES, day__gte=filter.range.start, day__lte=filter.range.end
+        report__status__in=LIVE_REPORT_STATUSES,
+        **{f"{date}__gte": filter.range.start, f"{date}__lte": filter.range.end},
     )
     visible = visible_customer_ids(actor)
     if visible is not None:
@@ -279,7 +290,7 @@ def _rows(actor: Actor, filter: AnalyticsFilter, group_by: Sequence[Dimension]) 
         rows = rows.filter(report__customer_id=filter.customer_id)
     if filter.service_id is not None:
         rows = rows.filter(service_id=filter.service_id)
-    return rows, per_service
+    return rows, per_service, date
 
 
 def _key_columns(group_by: Sequence[Dimension]) -> list[str]:

@@ -1,15 +1,18 @@
-"""Per-day totals of a report, written with it: what the analytics selectors aggregate.
+"""Per-day and per-month totals of a report, written with it: what the analytics selectors read.
 
 A report's orders are split by the calendar day they closed on, read in the report's billing
-time zone (the same reading that put them in the report's period). Two small tables hold the
-result: ReportDay (amount, billed and unbilled orders, lines per day) and ReportDayService (the
-same per service). Their sums are the report's totals and its ReportServiceTotal rows, so
-analytics never read the (large) line table.
+time zone (the same reading that put them in the report's period). Small tables hold the
+result: ReportDay (amount, billed and unbilled orders, lines per day), ReportDayService (the
+same per service), and their sums per calendar month, ReportMonth and ReportMonthService.
+Their sums are the report's totals and its ReportServiceTotal rows, so analytics never read
+the (large) line table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,11 +21,12 @@ from django.db import connection
 from django.db.models import Count, DateField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
+ZERO = Decimal("0")
 ROLLUP_COLUMNS = ("report_id", "day", "service_id", "service_name", "amount", "quantity", "order_count", "line_count")
 
 
 def report_days_write(*, report_id: Any, time_zone: str, end_date: dt.date, apps: Any = global_apps) -> None:
-    """Write the report's ReportDay and ReportDayService rows (3 statements).
+    """Write the report's per-day and per-month rows, with and without service (6 statements).
 
     ``apps`` is the model registry: the live one, or a migration's historical one (the backfill
     uses this same function). An order without a close date (none is billable today) counts on
@@ -35,13 +39,18 @@ def report_days_write(*, report_id: Any, time_zone: str, end_date: dt.date, apps
     day = Coalesce(TruncDate("close_date", tzinfo=ZoneInfo(time_zone or "UTC")), Value(end_date, DateField()))
 
     _insert_service_days(report_order, report_line, report_day_service, report_id, day)
-    lines_per_day = dict(
-        report_day_service.objects.filter(report_id=report_id)
-        .values_list("day")
-        .annotate(lines=Sum("line_count"))
-        .values_list("day", "lines")
-        .order_by()
+    service_days = report_day_service.objects.filter(report_id=report_id).values_list(
+        "day", "service_id", "service_name", "amount", "quantity", "order_count", "line_count"
     )
+    lines_per_day: dict[dt.date, int] = defaultdict(int)
+    service_months: dict[tuple[dt.date, int], list[Any]] = {}
+    for service_day, service_id, name, amount, quantity, orders, lines in service_days:
+        lines_per_day[service_day] += lines
+        sums = service_months.setdefault((service_day.replace(day=1), service_id), [name, ZERO, ZERO, 0, 0])
+        sums[1] += amount
+        sums[2] += quantity
+        sums[3] += orders
+        sums[4] += lines
     days = (
         report_order.objects.filter(report_id=report_id)
         .annotate(day=day)
@@ -53,7 +62,7 @@ def report_days_write(*, report_id: Any, time_zone: str, end_date: dt.date, apps
         )
         .order_by("day")
     )
-    report_day.objects.bulk_create(
+    day_rows = [
         report_day(
             report_id=report_id,
             day=row["day"],
@@ -63,6 +72,38 @@ def report_days_write(*, report_id: Any, time_zone: str, end_date: dt.date, apps
             line_count=lines_per_day.get(row["day"], 0),
         )
         for row in days
+    ]
+    report_day.objects.bulk_create(day_rows)
+    months: dict[dt.date, list[Any]] = {}
+    for row in day_rows:
+        sums = months.setdefault(row.day.replace(day=1), [ZERO, 0, 0, 0])
+        sums[0] += row.amount
+        sums[1] += row.order_count
+        sums[2] += row.unbilled_order_count
+        sums[3] += row.line_count
+    apps.get_model("billing", "ReportMonth").objects.bulk_create(
+        apps.get_model("billing", "ReportMonth")(
+            report_id=report_id,
+            month=month,
+            amount=amount,
+            order_count=billed,
+            unbilled_order_count=unbilled,
+            line_count=lines,
+        )
+        for month, (amount, billed, unbilled, lines) in months.items()
+    )
+    apps.get_model("billing", "ReportMonthService").objects.bulk_create(
+        apps.get_model("billing", "ReportMonthService")(
+            report_id=report_id,
+            month=month,
+            service_id=service_id,
+            service_name=name,
+            amount=amount,
+            quantity=quantity,
+            order_count=orders,
+            line_count=lines,
+        )
+        for (month, service_id), (name, amount, quantity, orders, lines) in service_months.items()
     )
 
 

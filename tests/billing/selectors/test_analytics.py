@@ -27,6 +27,8 @@ from billing.models import (
     ReportDay,
     ReportDayService,
     ReportLine,
+    ReportMonth,
+    ReportMonthService,
     ReportOrder,
     ReportServiceTotal,
     ReportStatus,
@@ -200,18 +202,34 @@ def build(customers_spec, periods, regenerate_first: bool):
     return customers
 
 
-@settings(max_examples=12)
+def whole_months(first_and_count: tuple[int, int]) -> tuple[dt.date, dt.date]:
+    """(first month, number of months) of 2025 -> a range of whole months (read from month rows)."""
+    first, count = first_and_count
+    after = dt.date(2025 + (first + count - 1) // 12, (first + count - 1) % 12 + 1, 1)
+    return dt.date(2025, first, 1), after - dt.timedelta(days=1)
+
+
+@settings(max_examples=16)
 @given(
     customers_spec=st.lists(customer_spec, min_size=1, max_size=3),
     periods=st.lists(period_spec, min_size=1, max_size=2, unique_by=lambda p: p),
     regenerate_first=st.booleans(),
     bucket=st.sampled_from(list(Bucket)),
-    window=st.tuples(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=70)),
+    window=st.one_of(
+        st.tuples(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=70)),
+        st.tuples(st.integers(min_value=1, max_value=3), st.integers(min_value=1, max_value=3)).map(whole_months),
+    ),
 )
 def test_every_grouping_and_bucket_matches_the_report_lines(customers_spec, periods, regenerate_first, bucket, window):
     staff = staff_user(username="analyst")
-    start = YEAR_START + dt.timedelta(days=window[0])
-    end = start + dt.timedelta(days=window[1])
+    start, end = (
+        window
+        if isinstance(window[0], dt.date)
+        else (
+            YEAR_START + dt.timedelta(days=window[0]),
+            YEAR_START + dt.timedelta(days=window[0] + window[1]),
+        )
+    )
     with transaction.atomic():
         build(customers_spec, periods, regenerate_first)
         query = analytics_filter(start_date=start, end_date=end)
@@ -471,12 +489,20 @@ def test_day_totals_agree_with_the_report_and_rewrite_identically(staff):
     }
     assert by_service == dict(ReportServiceTotal.objects.filter(report=report).values_list("service_id", "amount"))
 
+    (month,) = ReportMonth.objects.filter(report=report).values_list("month", "amount", "order_count", "line_count")
+    assert month == (dt.date(2025, 1, 1), report.total_amount, report.order_count, report.line_count)
+    assert by_service == dict(ReportMonthService.objects.filter(report=report).values_list("service_id", "amount"))
+
     # The migration's backfill runs the same function: deleting and rewriting gives the same rows.
     services = list(ReportDayService.objects.filter(report=report).values_list("day", "service_id", "amount"))
-    ReportDay.objects.filter(report=report).delete()
-    ReportDayService.objects.filter(report=report).delete()
+    for model in (ReportDay, ReportDayService, ReportMonth, ReportMonthService):
+        model.objects.filter(report=report).delete()
     report_days_write(report_id=report.pk, time_zone=report.billing_time_zone, end_date=report.end_date)
     assert (
         list(ReportDay.objects.filter(report=report).values_list("day", "amount", "order_count", "line_count")) == days
     )
     assert list(ReportDayService.objects.filter(report=report).values_list("day", "service_id", "amount")) == services
+    assert (
+        ReportMonth.objects.filter(report=report).values_list("month", "amount", "order_count", "line_count")[0]
+        == month
+    )
