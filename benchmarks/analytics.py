@@ -12,6 +12,7 @@ application with a bearer token of a billing staff user (as benchmarks/graphql_a
 - the monthly series for the year (per currency; per service; per customer);
 - the top-10 customers and the top-10 services of the year;
 - the year against the previous one;
+- the same from 2 January (not whole months, so read from the per-day rows);
 - the dashboard page's whole document (docs/graphql.md);
 
 printing the median and 95th-percentile latency, the median CPU time of the process and the SQL
@@ -62,6 +63,7 @@ SERVICES = [  # name, charge type, unit price; quantities per order vary with th
 YEAR = 2025
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "graphql.md"
 YEAR_FILTER = {"startDate": f"{YEAR}-01-01", "endDate": f"{YEAR}-12-31"}
+PARTIAL_YEAR = {"startDate": f"{YEAR}-01-02", "endDate": f"{YEAR}-12-31"}  # not whole months: per-day rows
 SERIES = """query($f: AnalyticsFilter!, $g: [AnalyticsDimension!]) { analytics(filter: $f) {
   series(bucket: MONTH, groupBy: $g) { key { currency customerName serviceName }
     points { start end figures { billedAmount orderCount unbilledOrderCount lineCount } } } } }"""
@@ -220,10 +222,14 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT (SELECT COUNT(*) FROM billing_billingreport), (SELECT COUNT(*) FROM billing_reportline), "
-                "(SELECT COUNT(*) FROM billing_reportday), (SELECT COUNT(*) FROM billing_reportdayservice)"
+                "(SELECT COUNT(*) FROM billing_reportday), (SELECT COUNT(*) FROM billing_reportdayservice), "
+                "(SELECT COUNT(*) FROM billing_reportmonth), (SELECT COUNT(*) FROM billing_reportmonthservice)"
             )
-            reports, lines, days, service_days = cursor.fetchone()
-        print(f"{reports} reports, {lines} lines, {days} day rows, {service_days} service-day rows")
+            reports, lines, days, service_days, months, service_months = cursor.fetchone()
+        print(
+            f"{reports} reports, {lines} lines; per day: {days} rows, {service_days} per service; "
+            f"per month: {months} rows, {service_months} per service"
+        )
         _, token = api_token_create(user=user, name="benchmark")
         requester = Requester(token)
         cases = [
@@ -233,6 +239,9 @@ def main() -> None:
             ("top-10 customers, a year", TOP, {"f": YEAR_FILTER, "by": "CUSTOMER"}),
             ("top-10 services, a year", TOP, {"f": YEAR_FILTER, "by": "SERVICE"}),
             ("a year against the previous one", COMPARISON, {"f": YEAR_FILTER}),
+            ("monthly series, 2 Jan-31 Dec, per currency", SERIES, {"f": PARTIAL_YEAR}),
+            ("monthly series, 2 Jan-31 Dec, per service", SERIES, {"f": PARTIAL_YEAR, "g": ["SERVICE"]}),
+            ("top-10 services, 2 Jan-31 Dec", TOP, {"f": PARTIAL_YEAR, "by": "SERVICE"}),
             (
                 "dashboard document (all of the page)",
                 dashboard_document(),

@@ -1,10 +1,11 @@
 """Billing analytics: what was billed, over time, per customer and per service.
 
 Read from live reports only (billing.models.LIVE_REPORT_STATUSES) and scoped like every other
-read (billing.permissions.visible_customer_ids). The figures come from the per-day totals
-written with each report (billing.services.analytics), aggregated by the database: every
-function here runs one statement (plus the actor's visibility look-up, memoised per request),
-whatever the number of reports, lines or buckets.
+read (billing.permissions.visible_customer_ids). The figures come from the per-day and
+per-month totals written with each report (billing.services.analytics), aggregated by the
+database: every function here runs one statement (plus the actor's visibility look-up,
+memoised per request), whatever the number of reports, lines or buckets. A range of whole
+calendar months reads the per-month rows, any other range the per-day rows.
 
 Bucketing rule: an order counts on the day it closed, in the billing time zone of its report
 (the reading that put it in the report's period). A report whose period straddles two buckets

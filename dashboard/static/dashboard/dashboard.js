@@ -42,10 +42,14 @@
     return day.getFullYear() + "-" + String(day.getMonth() + 1).padStart(2, "0") + "-" + String(day.getDate()).padStart(2, "0");
   }
 
-  /* Default range: the last twelve calendar months, this month included. */
+  /* Default range: the last twelve calendar months, this month included (whole months, which
+   * the API answers from its per-month totals). */
   function defaultRange() {
     var today = new Date();
-    return { start: isoDate(new Date(today.getFullYear(), today.getMonth() - 11, 1)), end: isoDate(today) };
+    return {
+      start: isoDate(new Date(today.getFullYear(), today.getMonth() - 11, 1)),
+      end: isoDate(new Date(today.getFullYear(), today.getMonth() + 1, 0)),
+    };
   }
 
   function readFilters() {
