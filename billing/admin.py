@@ -35,6 +35,8 @@ from billing.models import (
     ReportDayService,
     ReportJob,
     ReportLine,
+    ReportMonth,
+    ReportMonthService,
     ReportOrder,
     ReportServiceTotal,
     Rule,
@@ -385,6 +387,22 @@ class ReportDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ReportDayService)
 class ReportDayServiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("report", "day", "service_name", "amount", "quantity", "order_count")
+    list_select_related = ("report__customer",)
+    search_fields = ("service_name", "=report__id")
+    raw_id_fields = ("report",)
+
+
+@admin.register(ReportMonth)
+class ReportMonthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("report", "month", "amount", "order_count", "unbilled_order_count", "line_count")
+    list_select_related = ("report__customer",)
+    search_fields = ("=report__id",)
+    raw_id_fields = ("report",)
+
+
+@admin.register(ReportMonthService)
+class ReportMonthServiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("report", "month", "service_name", "amount", "quantity", "order_count")
     list_select_related = ("report__customer",)
     search_fields = ("service_name", "=report__id")
     raw_id_fields = ("report",)
