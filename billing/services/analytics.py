@@ -112,7 +112,10 @@ def _insert_service_days(report_order, report_line, report_day_service, report_i
 
     ReportLine has no relation to ReportOrder for the ORM to join, so the join is written out;
     the day expression is compiled by the ORM, so the time-zone conversion is the database's
-    own (as in every date filter of the project) on PostgreSQL and SQLite alike. GROUP BY names
+    own (as in every date filter of the project) on PostgreSQL and SQLite alike. An order has
+    at most one charge per service (one rate-card line per customer and service), so a
+    service's orders are its lines: COUNT(*), which lets the database hash the groups instead
+    of sorting half a million lines for a COUNT(DISTINCT). GROUP BY names
     the columns by position: PostgreSQL would not match a repeated day expression whose time
     zone is a separate bound parameter.
     """
@@ -128,7 +131,7 @@ def _insert_service_days(report_order, report_line, report_day_service, report_i
     sql = (
         f"INSERT INTO {quote(report_day_service._meta.db_table)} ({columns}) "  # noqa: S608 - quoted model tables
         f"SELECT {line_table}.report_id, {day_sql}, {line_table}.service_id, MAX({line_table}.service_name), "
-        f"SUM({line_table}.amount), SUM({line_table}.quantity), COUNT(DISTINCT {line_table}.order_id), COUNT(*) "
+        f"SUM({line_table}.amount), SUM({line_table}.quantity), COUNT(*), COUNT(*) "
         f"FROM {line_table} JOIN {order_table} ON {order_table}.report_id = {line_table}.report_id "
         f"AND {order_table}.order_id = {line_table}.order_id "
         f"WHERE {line_table}.report_id = %s GROUP BY 1, 2, 3"
