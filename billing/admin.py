@@ -376,36 +376,27 @@ class ReportServiceTotalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("report",)
 
 
-@admin.register(ReportDay)
-class ReportDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("report", "day", "amount", "order_count", "unbilled_order_count", "line_count")
+class StoredTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Per-day and per-month totals written with each report (what analytics read)."""
+
     list_select_related = ("report__customer",)
     search_fields = ("=report__id",)
     raw_id_fields = ("report",)
 
 
-@admin.register(ReportDayService)
-class ReportDayServiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("report", "day", "service_name", "amount", "quantity", "order_count")
-    list_select_related = ("report__customer",)
-    search_fields = ("service_name", "=report__id")
-    raw_id_fields = ("report",)
-
-
-@admin.register(ReportMonth)
-class ReportMonthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("report", "month", "amount", "order_count", "unbilled_order_count", "line_count")
-    list_select_related = ("report__customer",)
-    search_fields = ("=report__id",)
-    raw_id_fields = ("report",)
-
-
-@admin.register(ReportMonthService)
-class ReportMonthServiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("report", "month", "service_name", "amount", "quantity", "order_count")
-    list_select_related = ("report__customer",)
-    search_fields = ("service_name", "=report__id")
-    raw_id_fields = ("report",)
+for _model, _period in ((ReportDay, "day"), (ReportMonth, "month")):
+    admin.site.register(
+        _model,
+        StoredTotalsAdmin,
+        list_display=("report", _period, "amount", "order_count", "unbilled_order_count", "line_count"),
+    )
+for _model, _period in ((ReportDayService, "day"), (ReportMonthService, "month")):
+    admin.site.register(
+        _model,
+        StoredTotalsAdmin,
+        list_display=("report", _period, "service_name", "amount", "quantity", "order_count"),
+        search_fields=("service_name", "=report__id"),
+    )
 
 
 @admin.register(ReportJob)
