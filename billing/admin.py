@@ -390,9 +390,9 @@ for _model, _period in ((ReportDay, "day"), (ReportMonth, "month")):
         StoredTotalsAdmin,
         list_display=("report", _period, "amount", "order_count", "unbilled_order_count", "line_count"),
     )
-for _model, _period in ((ReportDayService, "day"), (ReportMonthService, "month")):
+for _service_model, _period in ((ReportDayService, "day"), (ReportMonthService, "month")):
     admin.site.register(
-        _model,
+        _service_model,
         StoredTotalsAdmin,
         list_display=("report", _period, "service_name", "amount", "quantity", "order_count"),
         search_fields=("service_name", "=report__id"),
