@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "graphql_schema",
     "rest_compat",
     "accounts",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

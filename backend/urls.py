@@ -13,6 +13,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("graphql/", include("graphql_schema.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("api/v2/", include("rest_compat.urls")),
     path("api/v1/", include("rest_compat.legacy_urls")),
     path("api/v1/", include("accounts.api_urls")),

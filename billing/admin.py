@@ -36,8 +36,12 @@ from billing.models import (
     OrderLine,
     PriceTier,
     Product,
+    ReportDay,
+    ReportDayService,
     ReportJob,
     ReportLine,
+    ReportMonth,
+    ReportMonthService,
     ReportOrder,
     ReportServiceTotal,
     Rule,
@@ -429,6 +433,29 @@ class ReportServiceTotalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("report__customer",)
     search_fields = ("service_name", "=report__id")
     raw_id_fields = ("report",)
+
+
+class StoredTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Per-day and per-month totals written with each report (what analytics read)."""
+
+    list_select_related = ("report__customer",)
+    search_fields = ("=report__id",)
+    raw_id_fields = ("report",)
+
+
+for _model, _period in ((ReportDay, "day"), (ReportMonth, "month")):
+    admin.site.register(
+        _model,
+        StoredTotalsAdmin,
+        list_display=("report", _period, "amount", "order_count", "unbilled_order_count", "line_count"),
+    )
+for _service_model, _period in ((ReportDayService, "day"), (ReportMonthService, "month")):
+    admin.site.register(
+        _service_model,
+        StoredTotalsAdmin,
+        list_display=("report", _period, "service_name", "amount", "quantity", "order_count"),
+        search_fields=("service_name", "=report__id"),
+    )
 
 
 @admin.register(ReportJob)

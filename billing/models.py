@@ -260,6 +260,11 @@ class ReportStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
+# The statuses of reports that count: totals, summaries and analytics read only these.
+# A superseded report was replaced by a regeneration and never counts.
+LIVE_REPORT_STATUSES: tuple[str, ...] = (ReportStatus.CURRENT,)
+
+
 class BillingReport(models.Model):
     """An immutable snapshot of what a customer owes for a period."""
 
@@ -375,6 +380,96 @@ class ReportServiceTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_name}: {self.amount}"
+
+
+class ReportDay(models.Model):
+    """A report's totals for one day (its orders' close date in the report's billing time zone).
+
+    Written with the report (billing.services.analytics); the sums of a report's days are the
+    report's totals. Analytics bucket by these rows, so a report whose period straddles two
+    buckets is split by the days its orders closed on.
+    """
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="days", db_index=False)
+    day = models.DateField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    order_count = models.PositiveIntegerField(help_text="Billed orders closed that day.")
+    unbilled_order_count = models.PositiveIntegerField(help_text="Billable orders no rate-card line applied to.")
+    line_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "day"]
+        constraints = [models.UniqueConstraint(fields=["report", "day"], name="uniq_report_day")]
+        indexes = [models.Index(fields=["day", "report"], name="report_day_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.day}: {self.amount}"
+
+
+class ReportDayService(models.Model):
+    """A report's totals for one service on one day; sums to the report's ReportServiceTotal rows."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="service_days", db_index=False)
+    day = models.DateField()
+    service_id = models.BigIntegerField()
+    service_name = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    order_count = models.PositiveIntegerField(help_text="Orders the service charged that day.")
+    line_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "day", "service_name"]
+        constraints = [models.UniqueConstraint(fields=["report", "day", "service_id"], name="uniq_report_day_service")]
+        indexes = [models.Index(fields=["day", "report"], name="report_day_service_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.day} {self.service_name}: {self.amount}"
+
+
+class ReportMonth(models.Model):
+    """A report's totals for one calendar month: the sums of its ReportDay rows of that month.
+
+    Analytics read these instead of the day rows when a range is made of whole months and the
+    buckets are months or quarters (about 30 times fewer rows for monthly reports)."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="months", db_index=False)
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    order_count = models.PositiveIntegerField()
+    unbilled_order_count = models.PositiveIntegerField()
+    line_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "month"]
+        constraints = [models.UniqueConstraint(fields=["report", "month"], name="uniq_report_month")]
+        indexes = [models.Index(fields=["month", "report"], name="report_month_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.month:%Y-%m}: {self.amount}"
+
+
+class ReportMonthService(models.Model):
+    """A report's totals for one service in one calendar month (sums of its ReportDayService rows)."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="service_months", db_index=False)
+    month = models.DateField(help_text="The first day of the month.")
+    service_id = models.BigIntegerField()
+    service_name = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    order_count = models.PositiveIntegerField()
+    line_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["report_id", "month", "service_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "month", "service_id"], name="uniq_report_month_service")
+        ]
+        indexes = [models.Index(fields=["month", "report"], name="report_month_service_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.month:%Y-%m} {self.service_name}: {self.amount}"
 
 
 class ApiToken(models.Model):

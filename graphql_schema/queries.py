@@ -16,6 +16,7 @@ from billing.errors import NotFound
 from billing.selectors import customer_summaries, customers_visible_to, order_list, report_get, report_list
 from billing.selectors.audit import AUDIT_VIEW_PERMISSION, audit_event_list
 from billing.selectors.jobs import billing_run_get, report_job_get
+from graphql_schema.analytics import analytics_field, report_jobs_field
 from graphql_schema.filters import AuditEventFilter, OrderFilter, OrderOrdering, ReportFilter, ReportOrdering
 from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user
 from graphql_schema.types import (
@@ -35,6 +36,9 @@ FilterArgument = strawberry.argument(name="filter")
 
 @strawberry.type
 class Query:
+    analytics = analytics_field
+    report_jobs = report_jobs_field
+
     @strawberry_django.field(extensions=[IsAuthenticated()], description="The signed-in user.")
     def me(self, info: Info) -> UserType | None:
         return current_user(info)  # type: ignore[return-value]

@@ -20,7 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, Round
 
 from billing.errors import NotFound
-from billing.models import Customer, CustomerService, ReportStatus
+from billing.models import LIVE_REPORT_STATUSES, Customer, CustomerService
 from billing.permissions import Actor, ensure_can_see_customer, visible_customer_ids
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -79,7 +79,7 @@ def customer_summaries(*, actor: Actor, customer_id: int | None = None) -> Query
     visible customer_id that customer is returned even with zero reports (an invisible or
     unknown id gives an empty result).
     """
-    current = Q(reports__status=ReportStatus.CURRENT)
+    current = Q(reports__status__in=LIVE_REPORT_STATUSES)
     cents = Cast(Round(F("reports__total_amount") * CENTS_PER_UNIT), BigIntegerField())
     queryset = customers_visible_to(actor).annotate(
         reports_count=Count("reports", filter=current),

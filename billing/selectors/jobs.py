@@ -27,6 +27,7 @@ __all__ = [
     "jobs_for_run",
     "report_job_get",
     "report_job_latest",
+    "report_job_list",
     "report_jobs_visible_to",
 ]
 
@@ -42,6 +43,14 @@ def report_jobs_visible_to(actor: Actor) -> QuerySet[ReportJob]:
     if ids is ALL:
         return queryset
     return queryset.filter(customer_id__in=ids)
+
+
+def report_job_list(*, actor: Actor, customer_id: int | None = None) -> QuerySet[ReportJob]:
+    """Jobs the actor may see, newest first; with customer_id only that customer's."""
+    queryset = report_jobs_visible_to(actor)
+    if customer_id is not None:
+        queryset = queryset.filter(customer_id=customer_id)
+    return queryset.order_by("-created_at", "-pk")
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:

@@ -19,13 +19,13 @@ from django.db.models.functions import TruncDate
 
 from billing.errors import NotFound, ValidationFailed
 from billing.models import (
+    LIVE_REPORT_STATUSES,
     BillingReport,
     ChargeType,
     CustomerService,
     ReportLine,
     ReportOrder,
     ReportServiceTotal,
-    ReportStatus,
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
 from billing.permissions import Actor, visible_customer_ids
@@ -105,7 +105,7 @@ def report_list(
         else:
             queryset = queryset.filter(created_at__lt=_start_of_utc_day(created_before + dt.timedelta(days=1)))
     if not include_superseded:
-        queryset = queryset.filter(status=ReportStatus.CURRENT)
+        queryset = queryset.filter(status__in=LIVE_REPORT_STATUSES)
     return queryset.order_by(*ordering)
 
 

@@ -105,6 +105,7 @@ from billing.pricing.types import (
     TierData,
 )
 from billing.selectors.orders import billable_orders
+from billing.services.analytics import report_days_write
 
 if TYPE_CHECKING:
     from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
@@ -325,6 +326,7 @@ def _generate(
     report.unbilled_order_count = totals.unbilled_orders
     report.line_count = totals.lines
     report.save(update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count"])
+    report_days_write(report_id=report.pk, time_zone=report.billing_time_zone, end_date=report.end_date)
 
     actor_id = report.created_by_id  # the actor, when it is a signed-in user
     events = [
