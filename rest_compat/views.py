@@ -48,6 +48,7 @@ from billing.selectors.reports import (
     report_get,
     report_lines_by_order,
     report_list,
+    report_not_closed_orders,
     report_orders,
     report_service_totals,
 )
@@ -192,7 +193,12 @@ class ReportDetailView(FacadeView):
         paging = validated_query(ReportDetailQuerySerializer, request)
         if not paging:
             detail = report_detail(actor=request.user, report_id=report_id, billed=True)
-            data = report_detail_data(detail.report, service_totals=detail.service_totals, orders=detail.orders)
+            data = report_detail_data(
+                detail.report,
+                service_totals=detail.service_totals,
+                orders=detail.orders,
+                not_closed_orders=detail.not_closed_orders,
+            )
             return success(data)
         report = report_get(actor=request.user, report_id=report_id)
         offset = paging.get("orders_offset", 0)
@@ -204,6 +210,7 @@ class ReportDetailView(FacadeView):
             report,
             service_totals=report_service_totals(report=report),
             orders=[(order, lines[order.order_id]) for order in orders],
+            not_closed_orders=report_not_closed_orders(report=report),
         )
         return success(data, headers={TOTAL_COUNT_HEADER: str(report.order_count)})
 

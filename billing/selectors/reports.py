@@ -19,7 +19,14 @@ from django.db.models.functions import TruncDate
 from django.utils.dateparse import parse_date, parse_datetime
 
 from billing.errors import NotFound, ValidationFailed
-from billing.models import BillingReport, ReportLine, ReportOrder, ReportServiceTotal, ReportStatus
+from billing.models import (
+    BillingReport,
+    ReportLine,
+    ReportNotClosedOrder,
+    ReportOrder,
+    ReportServiceTotal,
+    ReportStatus,
+)
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
 
@@ -210,6 +217,11 @@ def report_lines_by_order(*, report: BillingReport, order_ids: Iterable[int]) ->
     return grouped
 
 
+def report_not_closed_orders(*, report: BillingReport) -> QuerySet[ReportNotClosedOrder]:
+    """The orders of the report's customer that had no close date (never billable), by transaction id."""
+    return ReportNotClosedOrder.objects.filter(report=report).order_by("id")
+
+
 def report_service_totals(*, report: BillingReport) -> QuerySet[ReportServiceTotal]:
     return ReportServiceTotal.objects.filter(report=report).order_by("service_name", "service_id")
 
@@ -219,10 +231,12 @@ class ReportDetail:
     report: BillingReport
     service_totals: list[ReportServiceTotal] = field(default_factory=list)
     orders: list[tuple[ReportOrder, list[ReportLine]]] = field(default_factory=list)
+    not_closed_orders: list[ReportNotClosedOrder] = field(default_factory=list)
 
 
 def report_detail(*, actor: Actor, report_id: str | uuid.UUID, billed: bool | None = None) -> ReportDetail:
-    """A visible report with its service totals and every order with its lines, in 4 queries.
+    """A visible report with its service totals, every order with its lines and its not-closed
+    orders, in 5 queries.
 
     Loads the whole report into memory: meant for moderate reports (JSON export, REST detail).
     Use iter_report_rows for streaming large ones. billed filters orders as in report_orders.
@@ -240,7 +254,10 @@ def report_detail(*, actor: Actor, report_id: str | uuid.UUID, billed: bool | No
             if bucket is not None:
                 bucket.append(line)
     return ReportDetail(
-        report=report, service_totals=totals, orders=[(order, lines[order.order_id]) for order in orders]
+        report=report,
+        service_totals=totals,
+        orders=[(order, lines[order.order_id]) for order in orders],
+        not_closed_orders=list(report_not_closed_orders(report=report)),
     )
 
 

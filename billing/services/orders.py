@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
@@ -31,9 +31,10 @@ from django.db.models import Field
 from django.utils import timezone
 
 from billing.errors import PermissionDenied
-from billing.models import Customer, Order, OrderLine, OrderStatus
+from billing.models import STATUS_MAX_LENGTH, Customer, Order, OrderLine
 from billing.permissions import Actor, is_authenticated, visible_customer_ids
 from billing.pricing import normalize_sku
+from billing.services.customers import customers_create_missing
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ ORDER_FIELDS: tuple[str, ...] = (
     "status",
 )
 
+#: The columns a CSV import needs; a missing optional column reads as empty.
+REQUIRED_FIELDS: tuple[str, ...] = ("transaction_id", "customer_id")
+
 TEXT_FIELDS: tuple[str, ...] = (
     "reference_number",
     "ship_to_name",
@@ -88,21 +92,6 @@ WRITTEN_FIELDS: tuple[str, ...] = (
     *DECIMAL_FIELDS,
     *INT_FIELDS,
 )
-
-#: Statuses of a closed order, which must carry a close_date.
-CLOSED_STATUSES = frozenset({OrderStatus.COMPLETED.value, OrderStatus.SHIPPED.value})
-
-#: Accepted spellings of each status (compared lower-cased, with '-'/'_' read as spaces).
-STATUS_ALIASES: Mapping[str, str] = {
-    **dict.fromkeys(("open", "new", "pending", "on hold", "hold", "held", "backordered"), OrderStatus.OPEN.value),
-    **dict.fromkeys(
-        ("processing", "in progress", "allocated", "picking", "picked", "packing", "packed"),
-        OrderStatus.PROCESSING.value,
-    ),
-    **dict.fromkeys(("shipped", "dispatched", "in transit"), OrderStatus.SHIPPED.value),
-    **dict.fromkeys(("completed", "complete", "closed", "delivered", "fulfilled", "done"), OrderStatus.COMPLETED.value),
-    **dict.fromkeys(("cancelled", "canceled", "cancel", "void", "voided"), OrderStatus.CANCELLED.value),
-}
 
 
 def _concrete_field(model: type[Order] | type[OrderLine], name: str) -> Field[Any, Any]:
@@ -138,7 +127,6 @@ _DATETIME_FORMATS = (
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
 )
-_SPACES = re.compile(r"[\s_\-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +148,7 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    customers_created: int = 0  # placeholder customers (create_customers=True)
 
     @property
     def rejected(self) -> int:
@@ -174,7 +163,16 @@ class UpsertResult:
 
 
 class RowInvalid(ValueError):
-    """One row cannot be imported; the message is the reason shown to the user."""
+    """One row cannot be imported; the message is the reason shown to the user.
+
+    `problems` lists every problem of the row; `customer_id` is the row's customer when it
+    could be read, so the caller can add an unknown customer to the row's problems.
+    """
+
+    def __init__(self, *problems: str, customer_id: int | None = None) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+        self.customer_id = customer_id
 
 
 @dataclass(slots=True)
@@ -183,7 +181,7 @@ class ParsedOrder:
     transaction_id: str
     customer_id: int
     values: dict[str, Any]  # WRITTEN_FIELDS -> Python value
-    lines: tuple[tuple[str, int], ...]  # (normalised SKU, quantity), sorted by SKU
+    lines: tuple[tuple[str, int], ...]  # (SKU as entered, quantity), one per normalised SKU
 
 
 # --- parsing one row (pure) ---------------------------------------------------------------
@@ -203,7 +201,18 @@ def _text(name: str, value: Any, max_length: int) -> str:
         raise RowInvalid(f"{name} is longer than {max_length} characters")
     if "\x00" in text:
         raise RowInvalid(f"{name} contains a NUL character")
+    if not text.isascii() and not is_storable_text(text):
+        raise RowInvalid(f"{name} is not valid Unicode text (a lone surrogate such as \\ud800)")
     return text
+
+
+def is_storable_text(text: str) -> bool:
+    """False for text a database cannot store: lone surrogates (undecodable bytes, bad JSON escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _decimal(name: str, value: Any) -> Decimal:
@@ -219,9 +228,11 @@ def _decimal(name: str, value: Any) -> Decimal:
         raise RowInvalid(f"{name} must be a finite number, got {value!r}")
     if number < 0:
         raise RowInvalid(f"{name} must not be negative, got {value!r}")
+    if number > MAX_DECIMAL:  # checked before rounding: quantize() cannot represent 1e30 at 3 places
+        raise RowInvalid(f"{name} is too large (at most {MAX_DECIMAL}): {value!r}")
     number = number.quantize(DECIMAL_PLACES, rounding=ROUND_HALF_UP)
     if number > MAX_DECIMAL:
-        raise RowInvalid(f"{name} is too large: {value!r}")
+        raise RowInvalid(f"{name} is too large (at most {MAX_DECIMAL}): {value!r}")
     return number
 
 
@@ -238,12 +249,14 @@ def _integer(name: str, value: Any) -> int:
             raise RowInvalid(f"{name} must be a whole number, got {value!r}") from None
     else:
         raise RowInvalid(f"{name} must be a whole number, got {value!r}")
-    if not number.is_finite() or number != number.to_integral_value():
+    if not number.is_finite():
         raise RowInvalid(f"{name} must be a whole number, got {value!r}")
     if number < 0:
         raise RowInvalid(f"{name} must not be negative, got {value!r}")
-    if number > MAX_INT:
+    if number > MAX_INT:  # before to_integral_value(), which cannot represent huge exponents
         raise RowInvalid(f"{name} is too large: {value!r}")
+    if number != number.to_integral_value():
+        raise RowInvalid(f"{name} must be a whole number, got {value!r}")
     return int(number)
 
 
@@ -285,31 +298,27 @@ def parse_close_date(value: Any, *, zone: dt.tzinfo | None = None) -> dt.datetim
 
 
 def parse_status(value: Any) -> str:
-    if _is_empty(value):
-        return OrderStatus.COMPLETED.value
+    """The status as given (trimmed, case kept): statuses are free text; billing.statuses says
+    which are billable."""
+    if value is None:
+        return ""
     if not isinstance(value, str):
-        raise RowInvalid(f"unknown status {value!r}")
-    key = _SPACES.sub(" ", value.strip().lower())
-    try:
-        return STATUS_ALIASES[key]
-    except KeyError:
-        allowed = ", ".join(OrderStatus.values)
-        raise RowInvalid(f"unknown status {value!r} (expected one of {allowed})") from None
+        raise RowInvalid(f"status must be text, got {value!r}")
+    return _text("status", value, STATUS_MAX_LENGTH)
 
 
 def parse_sku_quantity(value: Any) -> tuple[tuple[str, int], ...]:
     """SKU lines from JSON text or decoded data: [{"sku": ..., "quantity": ...}] or {sku: quantity}.
 
-    SKUs are normalised and duplicates summed; lines whose total quantity is 0 are dropped.
+    SKUs are kept as entered (trimmed); spellings of one SKU (normalize_sku: "kit a1", "KIT-A1")
+    are one line, under the first spelling, with their quantities summed. Lines whose total
+    quantity is 0 are dropped.
     """
     if _is_empty(value):
         return ()
     data = value
     if isinstance(value, str):
-        try:
-            data = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise RowInvalid(f"sku_quantity is not valid JSON: {exc.msg} (column {exc.colno})") from None
+        data = loads_json(value, "sku_quantity")
     if data is None:
         return ()
     if isinstance(data, Mapping):
@@ -322,18 +331,34 @@ def parse_sku_quantity(value: Any) -> tuple[tuple[str, int], ...]:
             pairs.append((item["sku"], item["quantity"]))
     else:
         raise RowInvalid('sku_quantity must be a list of {"sku", "quantity"} objects or an object {sku: quantity}')
-    totals: dict[str, int] = {}
+    totals: dict[str, list[Any]] = {}  # normalised SKU -> [first spelling, quantity]
     for raw_sku, raw_quantity in pairs:
         if not isinstance(raw_sku, (str, int)) or isinstance(raw_sku, bool):
             raise RowInvalid(f"sku_quantity has an invalid SKU {raw_sku!r}")
-        sku = normalize_sku(str(raw_sku))
-        if not sku or "\x00" in sku:
+        sku = str(raw_sku).strip()
+        if "\x00" in sku:
+            raise RowInvalid(f"sku_quantity has a SKU with a NUL character: {raw_sku!r}")
+        if not sku.isascii() and not is_storable_text(sku):
+            raise RowInvalid(f"sku_quantity has a SKU that is not valid Unicode text: {raw_sku!r}")
+        key = normalize_sku(sku)
+        if not key:
             raise RowInvalid(f"sku_quantity has an empty SKU {raw_sku!r}")
         if len(sku) > 100:
             raise RowInvalid(f"sku_quantity has a SKU longer than 100 characters: {raw_sku!r}")
         quantity = _integer(f"quantity of SKU {raw_sku!r}", raw_quantity)
-        totals[sku] = totals.get(sku, 0) + quantity
-    return tuple(sorted((sku, qty) for sku, qty in totals.items() if qty > 0))
+        entry = totals.setdefault(key, [sku, 0])
+        entry[1] += quantity
+    return tuple((sku, qty) for _, (sku, qty) in sorted(totals.items()) if qty > 0)
+
+
+def loads_json(text: str, what: str) -> Any:
+    """Decoded JSON, or RowInvalid naming `what` (invalid, or nested too deeply to decode)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RowInvalid(f"{what} is not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise RowInvalid(f"{what} is nested too deeply") from None
 
 
 def _customer_id(value: Any) -> int:
@@ -346,12 +371,20 @@ def _customer_id(value: Any) -> int:
 
 
 def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None = None) -> ParsedOrder:
-    """Check and convert one export row; raises RowInvalid with every problem of the row."""
-    transaction_id = _text("transaction_id", row.get("transaction_id"), 64)
-    if not transaction_id:
-        raise RowInvalid("transaction_id is required")
+    """Check and convert one export row; raises RowInvalid with every problem of the row.
+
+    Only transaction_id and customer_id are required; a column left out is read as empty.
+    """
     problems: list[str] = []
     values: dict[str, Any] = {}
+    try:
+        transaction_id = _text("transaction_id", row.get("transaction_id"), 64)
+    except RowInvalid as exc:
+        problems.append(str(exc))
+        transaction_id = ""
+    else:
+        if not transaction_id:
+            problems.append("transaction_id is required")
 
     def attempt(name: str, parse: Callable[[], Any]) -> Any:
         try:
@@ -363,10 +396,8 @@ def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None
         return result
 
     customer_id = attempt("customer_id", lambda: _customer_id(row.get("customer_id")))
-    status = attempt("status", lambda: parse_status(row.get("status")))
-    close_date = attempt("close_date", lambda: parse_close_date(row.get("close_date"), zone=zone))
-    if status in CLOSED_STATUSES and close_date is None and "close_date" in values:
-        problems.append(f"close_date is required for a {status} order")
+    attempt("status", lambda: parse_status(row.get("status")))
+    attempt("close_date", lambda: parse_close_date(row.get("close_date"), zone=zone))
     for name, max_length in _TEXT_LIMITS:
         attempt(name, partial(_text, name, row.get(name), max_length))
     for name in DECIMAL_FIELDS:
@@ -376,7 +407,7 @@ def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None
     total_item_qty = attempt("total_item_qty", lambda: _optional_integer("total_item_qty", row.get("total_item_qty")))
     lines = attempt("lines", lambda: parse_sku_quantity(row.get("sku_quantity")))
     if problems:
-        raise RowInvalid("; ".join(problems))
+        raise RowInvalid(*problems, customer_id=customer_id)
     values.pop("lines")
     values.pop("customer_id")
     if line_items is None:
@@ -410,8 +441,9 @@ def _transaction_id_of(row: Any) -> str:
 class _Batch:
     """The state shared by the batches of one import."""
 
-    def __init__(self, *, actor: Actor, result: UpsertResult) -> None:
+    def __init__(self, *, actor: Actor, result: UpsertResult, create_customers: bool = False) -> None:
         self.result = result
+        self.create_customers = create_customers
         self.zone = billing_zone()
         self.visible = visible_customer_ids(actor) if actor is not None else None
         self.known_customers: set[int] = set()
@@ -423,6 +455,8 @@ class _Batch:
 
     def _resolve_customers(self, ids: set[int]) -> None:
         missing = ids - self.known_customers - self.unknown_customers
+        if missing and self.create_customers:
+            self.result.customers_created += len(customers_create_missing(missing))
         if missing:
             found = set(Customer.objects.filter(pk__in=missing).values_list("pk", flat=True))
             self.known_customers |= found
@@ -435,6 +469,7 @@ class _Batch:
 
     def process(self, chunk: list[tuple[int, Any]]) -> None:
         parsed: list[ParsedOrder] = []
+        invalid: list[tuple[int, str, RowInvalid]] = []
         for row_number, row in chunk:
             if not isinstance(row, Mapping):
                 self.reject(row_number, "", "row is not an object of order fields")
@@ -442,7 +477,7 @@ class _Batch:
             try:
                 order = parse_row(row, row_number=row_number, zone=self.zone)
             except RowInvalid as exc:
-                self.reject(row_number, _transaction_id_of(row), str(exc))
+                invalid.append((row_number, _transaction_id_of(row), exc))
                 continue
             first = self.seen.get(order.transaction_id)
             if first is not None:
@@ -450,9 +485,15 @@ class _Batch:
                 continue
             self.seen[order.transaction_id] = row_number
             parsed.append(order)
-        if not parsed:
-            return
-        self._resolve_customers({order.customer_id for order in parsed})
+        customer_ids = {order.customer_id for order in parsed}
+        customer_ids.update(exc.customer_id for _, _, exc in invalid if exc.customer_id is not None)
+        self._resolve_customers(customer_ids)
+        # A row's problems are listed together, an unknown customer among them.
+        for row_number, transaction_id, exc in invalid:
+            problems = exc.problems
+            if exc.customer_id is not None and not self.customer_allowed(exc.customer_id):
+                problems = [f"unknown customer_id {exc.customer_id}", *problems]
+            self.reject(row_number, transaction_id, "; ".join(problems))
         accepted: list[ParsedOrder] = []
         for order in parsed:
             if self.customer_allowed(order.customer_id):
@@ -500,13 +541,12 @@ class _Batch:
                 to_create.append(parsed)
                 continue
             if current.customer_id != parsed.customer_id:
-                reason = (
-                    f"order belongs to customer {current.customer_id}; it cannot move to customer {parsed.customer_id}"
-                )
+                # Never says whose order it is: the same answer whether or not the importer sees that customer.
+                reason = f"transaction_id is already used by an order of another customer than {parsed.customer_id}"
                 outcome.errors.append(RowError(parsed.row_number, parsed.transaction_id, reason))
                 continue
             changed = [name for name, value in parsed.values.items() if getattr(current, name) != value]
-            lines_changed = tuple(sorted(stored_lines.get(current.pk, ()))) != parsed.lines
+            lines_changed = sorted(stored_lines.get(current.pk, ())) != sorted(parsed.lines)
             if not changed and not lines_changed:
                 outcome.unchanged += 1
                 continue
@@ -585,6 +625,30 @@ def _insert_lines(lines: list[tuple[int, str, int]]) -> None:
     )
 
 
+@contextmanager
+def _statements_unprepared() -> Iterator[None]:
+    """Run without server-side prepared statements (PostgreSQL with DATABASE_PREPARED_STATEMENTS).
+
+    psycopg prepares a statement once it has run prepare_threshold times; PostgreSQL then plans
+    it once for any parameters. A batch lookup (`transaction_id IN (...)`, the same text for every
+    full batch) prepared while the orders table was nearly empty kept a sequential scan for the
+    rest of the import: 8-9 s a batch at 170,000 orders. Unprepared, each lookup is planned with
+    its own parameters and uses the unique index.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        if connection.connection is raw:  # still the same connection (not closed on an error)
+            raw.prepare_threshold = previous
+
+
 def _ensure_can_import(actor: Actor) -> None:
     if actor is None:
         return  # a command acting on the server
@@ -601,6 +665,7 @@ def orders_upsert(
     source: str = "api",
     on_progress: Callable[[int], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    create_customers: bool = False,
 ) -> UpsertResult:
     """Create or update orders from export rows; bad rows are reported in `errors` and skipped.
 
@@ -608,20 +673,27 @@ def orders_upsert(
     when the caller knows where the row sits in its file (otherwise rows are numbered from 1).
     An `actor` (None for a server-side command) needs the add and change order permissions and
     may only import orders of customers it can see. `on_progress(rows_done)` is called after
-    every batch. Each batch is written in its own transaction.
+    every batch. Each batch is written in its own transaction. With `create_customers` (server-side
+    imports only), a customer id that does not exist gets a placeholder customer with that id.
+
+    On PostgreSQL the batch statements are never prepared: a plan prepared while the table was
+    small (a sequential scan) would be kept for every later batch (see _statements_unprepared).
     """
     _ensure_can_import(actor)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if create_customers and actor is not None:
+        raise PermissionDenied("Only a server-side import may create customers.")
     result = UpsertResult()
-    state = _Batch(actor=actor, result=result)
+    state = _Batch(actor=actor, result=result, create_customers=create_customers)
     done = 0
     numbered = _numbered(rows)
-    while chunk := list(islice(numbered, batch_size)):
-        state.process(chunk)
-        done += len(chunk)
-        if on_progress is not None:
-            on_progress(done)
+    with _statements_unprepared():
+        while chunk := list(islice(numbered, batch_size)):
+            state.process(chunk)
+            done += len(chunk)
+            if on_progress is not None:
+                on_progress(done)
     result.errors.sort(key=lambda error: error.row_number)
     logger.info("orders imported from %s: %s", source, result.summary())
     return result

@@ -67,8 +67,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, UUIDField, Value
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -86,13 +87,14 @@ from billing.models import (
     PriceTier,
     Product,
     ReportLine,
+    ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
     ReportStatus,
     Rule,
     RuleGroup,
 )
-from billing.permissions import Actor, ensure_can_generate_for
+from billing.permissions import Actor, ensure_can_generate_for, is_authenticated
 from billing.pricing import PricingError, RuleValidationError, compile_rate_card, normalize_sku
 from billing.pricing.types import (
     OrderData,
@@ -103,7 +105,8 @@ from billing.pricing.types import (
     RuleGroupData,
     TierData,
 )
-from billing.selectors.orders import billable_orders
+from billing.selectors.orders import billable_orders, not_closed_orders
+from billing.services.users import system_user
 
 if TYPE_CHECKING:
     from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
@@ -168,8 +171,12 @@ def report_generate(
     interface: str = Interface.COMMAND,
     request_id: str = "",
     progress: Callable[[int, int], None] | None = None,
+    created_by: User | None = None,
 ) -> BillingReport:
     """Price the customer's billable orders of [start_date, end_date] and store the report.
+
+    The report records who made it: `created_by`, else the actor when it is a signed-in user,
+    else the system user (billing.services.users.system_user).
 
     Raises PermissionDenied when the actor may not generate for this customer, and
     ValidationFailed (every field error at once: customer_id, start_date, end_date,
@@ -194,6 +201,7 @@ def report_generate(
         request_id=request_id,
         progress=progress,
         errors=errors,
+        created_by=created_by,
     )
 
 
@@ -258,6 +266,7 @@ def _generate(
     request_id: str,
     progress: Callable[[int, int], None] | None,
     errors: dict[str, list[str]],
+    created_by: User | None,
 ) -> BillingReport:
     # The row lock serialises generations for one customer until this transaction ends.
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
@@ -306,7 +315,7 @@ def _generate(
         status=ReportStatus.CURRENT,
         billing_time_zone=settings.BILLING_TIME_ZONE,
         generated_at=now,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=created_by or (actor if is_authenticated(actor) else None) or system_user(),
     )
 
     totals = _Totals(card.line_info)
@@ -330,9 +339,12 @@ def _generate(
     report.order_count = totals.billed_orders
     report.unbilled_order_count = totals.unbilled_orders
     report.line_count = totals.lines
-    report.save(update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count"])
+    report.not_closed_order_count = _snapshot_not_closed(report)
+    report.save(
+        update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count", "not_closed_order_count"]
+    )
 
-    actor_id = report.created_by_id  # the actor, when it is a signed-in user
+    actor_id = report.created_by_id  # who made the report (a signed-in actor, or the recorded user)
     events = [
         AuditEvent(
             action=AuditAction.REGENERATED if previous is not None else AuditAction.GENERATED,
@@ -357,6 +369,26 @@ def _generate(
         )
     AuditEvent.objects.bulk_create(events)
     return report
+
+
+def _snapshot_not_closed(report: BillingReport) -> int:
+    """Copy the customer's not-closed orders (no close date) into the report, in one statement.
+
+    Returns how many there are. They are listed by transaction id (code point order).
+    """
+    rows = (
+        not_closed_orders(customer_id=report.customer_id)
+        .annotate(snapshot_report=Value(report.pk, output_field=UUIDField()))
+        .order_by(Collate("transaction_id", _tx_collation()), "id")
+        .values_list("snapshot_report", "id", "transaction_id", "reference_number", "status")
+    )
+    select_sql, params = rows.query.sql_with_params()
+    quote = connection.ops.quote_name
+    fields = ("report", "order_id", "transaction_id", "reference_number", "status")
+    columns = ", ".join(quote(ReportNotClosedOrder._meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(ReportNotClosedOrder._meta.db_table)} ({columns}) {select_sql}", params)
+        return max(cursor.rowcount, 0)
 
 
 @contextmanager

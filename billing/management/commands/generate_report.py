@@ -16,6 +16,7 @@ from billing.exporters import EXPORT_FORMATS, report_export_unchecked
 from billing.management.progress import ProgressBar
 from billing.models import Interface
 from billing.services.reports import report_generate
+from billing.services.users import user_named
 
 
 def _date(value: str) -> dt.date:
@@ -46,6 +47,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", default="csv", choices=sorted(EXPORT_FORMATS), help="Output format (csv).")
         parser.add_argument("--output", metavar="FILE", help="Write here instead of standard output.")
         parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
+        parser.add_argument(
+            "--user",
+            metavar="NAME",
+            help="Username recorded as the report's creator (default: the system user, BILLING_SYSTEM_USERNAME).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         start, end = _date(options["start"]), _date(options["end"])
@@ -63,9 +69,11 @@ class Command(BaseCommand):
             bar.update(done)
 
         try:
+            created_by = user_named(options["user"])
             with bar:
                 report = report_generate(
                     actor=None,
+                    created_by=created_by,
                     customer_id=options["customer"],
                     start_date=start,
                     end_date=end,
