@@ -344,7 +344,9 @@ def _generate(
         update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count", "not_closed_order_count"]
     )
 
-    actor_id = report.created_by_id  # who made the report (a signed-in actor, or the recorded user)
+    # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
+    acting = actor if is_authenticated(actor) else created_by
+    actor_id = acting.pk if acting is not None else None
     events = [
         AuditEvent(
             action=AuditAction.REGENERATED if previous is not None else AuditAction.GENERATED,

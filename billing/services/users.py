@@ -21,13 +21,11 @@ def system_user() -> User:
     return user
 
 
-def user_named(username: str | None) -> User:
-    """The user with this username; the system user when `username` is None or blank.
+def user_named(username: str) -> User:
+    """The user with this username (BILLING_SYSTEM_USERNAME names the system user).
 
     Raises ValidationFailed (field "user") for a name no user has.
     """
-    if username is None or not username.strip():
-        return system_user()
     if username.strip() == settings.BILLING_SYSTEM_USERNAME:
         return system_user()
     user = User.objects.filter(username=username.strip()).first()

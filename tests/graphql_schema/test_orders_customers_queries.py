@@ -99,7 +99,7 @@ def test_orders_list_every_field_and_lines(client, staff, orders_dataset):
         "customer": {"id": order.customer_id, "companyName": "Acme Outdoor"},
         "referenceNumber": "WEB-1",
         "closeDate": "2025-01-20T12:00:00+00:00",
-        "status": "SHIPPED",
+        "status": "shipped",
         "priority": "",
         "shipToName": "John Smith",
         "shipToCompany": "",

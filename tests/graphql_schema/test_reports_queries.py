@@ -103,7 +103,7 @@ def test_reports_list_returns_every_field_of_a_report(client, staff, dataset):
         "outputFormat": "JSON",
         "generatedAt": report.generated_at.isoformat(),
         "createdAt": report.created_at.isoformat(),
-        "createdBy": None,
+        "createdBy": "system",
         "supersededById": None,
         "billingTimeZone": "UTC",
         "serviceTotals": [
@@ -142,7 +142,7 @@ def test_created_by_is_the_generating_users_name(client, staff, customer_a):
 
     by_id = {node["id"]: node["createdBy"] for node in nodes(data_of(reports(client))["reports"])}
 
-    assert by_id == {str(generated.pk): "staff", str(rate_card_report.pk): None}
+    assert by_id == {str(generated.pk): "staff", str(rate_card_report.pk): "system"}  # made without a user
 
 
 # --- list: filters --------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class Command(BaseCommand):
         try:
             run = billing_run_start(
                 actor=None,
-                requested_by=user_named(options["user"]),
+                requested_by=user_named(options["user"]) if options["user"] is not None else None,
                 start_date=start,
                 end_date=end,
                 customer_ids=options["customers"] or None,

@@ -69,7 +69,7 @@ class Command(BaseCommand):
             bar.update(done)
 
         try:
-            created_by = user_named(options["user"])
+            created_by = user_named(options["user"]) if options["user"] is not None else None
             with bar:
                 report = report_generate(
                     actor=None,

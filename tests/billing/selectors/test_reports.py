@@ -317,7 +317,7 @@ def test_report_detail_loads_everything_in_constant_queries(generated, staff):
 
     with CaptureQueriesContext(connection) as captured:
         detail = report_detail(actor=staff, report_id=report.pk)
-    assert len(captured.captured_queries) == 4
+    assert len(captured.captured_queries) == 5  # report, totals, orders, lines, not-closed orders
     assert detail.report == report
     assert detail.report.customer.company_name  # select_related
     assert [t.service_name for t in detail.service_totals] == ["Fee", "Pick"]
