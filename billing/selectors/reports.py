@@ -29,6 +29,7 @@ from billing.models import (
 )
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
+from billing.selectors.customers import check_customer_filter
 
 REPORT_ORDERING_FIELDS: dict[str, str] = {
     "start_date": "start_date",
@@ -69,7 +70,9 @@ def report_list(
 ) -> QuerySet[BillingReport]:
     """Reports the actor may see.
 
-    - customer_id: that customer's reports (an unknown or invisible id gives an empty list);
+    - customer_id: that customer's reports (an invisible id gives an empty list, and so does an
+      unknown one for an actor limited to some customers; staff get ValidationFailed for an
+      unknown id: check_customer_filter);
     - start_date: reports whose period starts on or after it; end_date: ends on or before it;
     - created_after: a datetime means created_at >= it; a date D means created_at >= D 00:00 UTC;
     - created_before: a datetime means created_at < it; a date D means created_at < (D + 1) 00:00
@@ -81,6 +84,7 @@ def report_list(
     ordering = ordering_from(order_by, REPORT_ORDERING_FIELDS, DEFAULT_REPORT_ORDERING, errors)
     if errors:
         raise ValidationFailed("Invalid report filters.", fields=errors)
+    check_customer_filter(actor=actor, customer_id=customer_id)
 
     queryset = reports_visible_to(actor)
     if customer_id is not None:
