@@ -204,8 +204,9 @@ STATUS_MAX_LENGTH = 64
 class Order(models.Model):
     """An order the warehouse fulfilled, as exported by the WMS."""
 
-    transaction_id = models.CharField(max_length=64, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    transaction_id = models.CharField(max_length=64)  # unique: uniq_order_transaction_id
+    # Indexed by order_customer_close_idx (customer first): no index of its own to maintain on import.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     reference_number = models.CharField(max_length=100, blank=True)
     close_date = models.DateTimeField(null=True, blank=True, db_index=True)
     status = models.CharField(max_length=STATUS_MAX_LENGTH, blank=True, default=OrderStatus.COMPLETED)
@@ -232,6 +233,8 @@ class Order(models.Model):
         ordering = ["close_date", "id"]
         indexes = [models.Index(fields=["customer", "close_date"], name="order_customer_close_idx")]
         constraints = [
+            # A constraint rather than unique=True: PostgreSQL then gets no second (LIKE) index on the column.
+            models.UniqueConstraint(fields=["transaction_id"], name="uniq_order_transaction_id"),
             models.CheckConstraint(condition=Q(weight_lb__gte=0), name="order_weight_gte_0"),
             models.CheckConstraint(condition=Q(volume_cuft__gte=0), name="order_volume_gte_0"),
         ]
@@ -243,7 +246,8 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """One SKU line of an order."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by uniq_order_line_sku (order first).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     sku = models.CharField(max_length=100)
     quantity = models.PositiveIntegerField()
 

@@ -1,4 +1,9 @@
-"""Statuses as free text, SKUs kept as entered (with a normalised key for uniqueness), not-closed orders."""
+"""Statuses as free text, SKUs kept as entered (with a normalised key for uniqueness), not-closed orders.
+
+Also drops three order indexes that others cover (the import maintains fewer per row): the
+customer index (order_customer_close_idx starts with it), the LIKE index PostgreSQL adds for
+unique=True (the uniqueness becomes a constraint), and the line's order index (uniq_order_line_sku).
+"""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -89,6 +94,35 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="not_closed_orders",
                 to="billing.billingreport",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="order",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="billing.customer",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="order",
+            name="transaction_id",
+            field=models.CharField(max_length=64),
+        ),
+        migrations.AddConstraint(
+            model_name="order",
+            constraint=models.UniqueConstraint(fields=("transaction_id",), name="uniq_order_transaction_id"),
+        ),
+        migrations.AlterField(
+            model_name="orderline",
+            name="order",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="lines",
+                to="billing.order",
             ),
         ),
     ]

@@ -16,18 +16,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import queue
+import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import partial
 from itertools import islice
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db.models import BooleanField, Field, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from billing.errors import PermissionDenied
@@ -238,6 +240,13 @@ def _decimal(name: str, value: Any) -> Decimal:
 
 def _integer(name: str, value: Any) -> int:
     """A non-negative whole number; 5, "5", 5.0 and "5.0" are accepted, 5.5 and -1 are not."""
+    if type(value) is str and value.isascii() and value.isdigit():  # the common case, without Decimal
+        number = int(value)
+        if number > MAX_INT:
+            raise RowInvalid(f"{name} is too large: {value!r}")
+        return number
+    if type(value) is int and 0 <= value <= MAX_INT:
+        return value
     if isinstance(value, bool):
         raise RowInvalid(f"{name} must be a whole number, got {value!r}")
     if isinstance(value, int):
@@ -370,49 +379,66 @@ def _customer_id(value: Any) -> int:
         raise RowInvalid(f"customer_id must be a customer's numeric id, got {value!r}") from None
 
 
+def _transaction_id(value: Any, zone: dt.tzinfo) -> str:
+    transaction_id = _text("transaction_id", value, 64)
+    if not transaction_id:
+        raise RowInvalid("transaction_id is required")
+    return transaction_id
+
+
+def _packages(value: Any, zone: dt.tzinfo) -> int:
+    return 0 if _is_empty(value) else _integer("packages", value)
+
+
+def _text_parser(name: str, max_length: int) -> Callable[[Any, dt.tzinfo], str]:
+    return lambda value, zone: _text(name, value, max_length)
+
+
+def _decimal_parser(name: str) -> Callable[[Any, dt.tzinfo], Decimal]:
+    return lambda value, zone: _decimal(name, value)
+
+
+def _optional_integer_parser(name: str) -> Callable[[Any, dt.tzinfo], int | None]:
+    return lambda value, zone: _optional_integer(name, value)
+
+
+# (column, parser(value, billing zone)), in the order a row's problems are listed.
+_PARSERS: tuple[tuple[str, Callable[[Any, dt.tzinfo], Any]], ...] = (
+    ("transaction_id", _transaction_id),
+    ("customer_id", lambda value, zone: _customer_id(value)),
+    ("status", lambda value, zone: parse_status(value)),
+    ("close_date", lambda value, zone: parse_close_date(value, zone=zone)),
+    *((name, _text_parser(name, max_length)) for name, max_length in _TEXT_LIMITS),
+    *((name, _decimal_parser(name)) for name in DECIMAL_FIELDS),
+    ("packages", _packages),
+    ("line_items", _optional_integer_parser("line_items")),
+    ("total_item_qty", _optional_integer_parser("total_item_qty")),
+    ("sku_quantity", lambda value, zone: parse_sku_quantity(value)),
+)
+
+
 def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None = None) -> ParsedOrder:
     """Check and convert one export row; raises RowInvalid with every problem of the row.
 
     Only transaction_id and customer_id are required; a column left out is read as empty.
     """
-    problems: list[str] = []
+    zone = zone or billing_zone()
+    get = row.get
     values: dict[str, Any] = {}
-    try:
-        transaction_id = _text("transaction_id", row.get("transaction_id"), 64)
-    except RowInvalid as exc:
-        problems.append(str(exc))
-        transaction_id = ""
-    else:
-        if not transaction_id:
-            problems.append("transaction_id is required")
-
-    def attempt(name: str, parse: Callable[[], Any]) -> Any:
+    problems: list[str] = []
+    for name, parse in _PARSERS:
         try:
-            result = parse()
+            values[name] = parse(get(name), zone)
         except RowInvalid as exc:
             problems.append(str(exc))
-            return None
-        values[name] = result
-        return result
-
-    customer_id = attempt("customer_id", lambda: _customer_id(row.get("customer_id")))
-    attempt("status", lambda: parse_status(row.get("status")))
-    attempt("close_date", lambda: parse_close_date(row.get("close_date"), zone=zone))
-    for name, max_length in _TEXT_LIMITS:
-        attempt(name, partial(_text, name, row.get(name), max_length))
-    for name in DECIMAL_FIELDS:
-        attempt(name, partial(_decimal, name, row.get(name)))
-    attempt("packages", lambda: _integer("packages", row.get("packages")) if not _is_empty(row.get("packages")) else 0)
-    line_items = attempt("line_items", lambda: _optional_integer("line_items", row.get("line_items")))
-    total_item_qty = attempt("total_item_qty", lambda: _optional_integer("total_item_qty", row.get("total_item_qty")))
-    lines = attempt("lines", lambda: parse_sku_quantity(row.get("sku_quantity")))
+    customer_id = values.pop("customer_id", None)
     if problems:
         raise RowInvalid(*problems, customer_id=customer_id)
-    values.pop("lines")
-    values.pop("customer_id")
-    if line_items is None:
+    transaction_id = values.pop("transaction_id")
+    lines = values.pop("sku_quantity")
+    if values["line_items"] is None:
         values["line_items"] = len(lines)
-    if total_item_qty is None:
+    if values["total_item_qty"] is None:
         values["total_item_qty"] = sum(qty for _, qty in lines)
     return ParsedOrder(
         row_number=row_number, transaction_id=transaction_id, customer_id=customer_id, values=values, lines=lines
@@ -468,6 +494,10 @@ class _Batch:
         return self.visible is None or customer_id in self.visible
 
     def process(self, chunk: list[tuple[int, Any]]) -> None:
+        self.write(self.prepare(chunk))
+
+    def prepare(self, chunk: list[tuple[int, Any]]) -> list[ParsedOrder]:
+        """Parse and check a chunk; rejects its bad rows and returns the orders to write."""
         parsed: list[ParsedOrder] = []
         invalid: list[tuple[int, str, RowInvalid]] = []
         for row_number, row in chunk:
@@ -485,6 +515,8 @@ class _Batch:
                 continue
             self.seen[order.transaction_id] = row_number
             parsed.append(order)
+        if not parsed and not invalid:
+            return []
         customer_ids = {order.customer_id for order in parsed}
         customer_ids.update(exc.customer_id for _, _, exc in invalid if exc.customer_id is not None)
         self._resolve_customers(customer_ids)
@@ -500,6 +532,10 @@ class _Batch:
                 accepted.append(order)
             else:
                 self.reject(order.row_number, order.transaction_id, f"unknown customer_id {order.customer_id}")
+        return accepted
+
+    def write(self, accepted: list[ParsedOrder]) -> None:
+        """Write checked orders (one transaction) and count what was done."""
         if not accepted:
             return
         try:
@@ -516,16 +552,21 @@ class _Batch:
     def _write(self, orders: list[ParsedOrder]) -> UpsertResult:
         """Write one batch in one transaction; returns its counts (applied by the caller once committed)."""
         outcome = UpsertResult()
+        if connection.vendor == "postgresql":
+            # A batch is not worth a wait for the disk: once committed it is visible at once, and the
+            # few batches a crash could lose are written again by importing the file again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         existing = {
             order.transaction_id: order
             for order in Order.objects.select_for_update()
-            .filter(transaction_id__in=[o.transaction_id for o in orders])
+            .filter(_one_of(Order, "transaction_id", [o.transaction_id for o in orders]))
             .only("pk", "transaction_id", "customer_id", *WRITTEN_FIELDS)
         }
         stored_lines: dict[int, list[tuple[str, int]]] = {}
         if existing:
             for order_id, sku, quantity in (
-                OrderLine.objects.filter(order_id__in=[o.pk for o in existing.values()])
+                OrderLine.objects.filter(_one_of(OrderLine, "order", [o.pk for o in existing.values()]))
                 .order_by()
                 .values_list("order_id", "sku", "quantity")
             ):
@@ -576,6 +617,44 @@ class _Batch:
 
 # Columns written when an order is created, in COPY order.
 _CREATE_FIELDS = ("transaction_id", "customer", *WRITTEN_FIELDS, "created_at", "updated_at")
+# PostgreSQL: the same columns in the order _order_copy_text writes them (text columns last).
+_COPY_TEXT_FIELDS = ("transaction_id", "status", *TEXT_FIELDS)
+_COPY_FIELDS = (
+    "id",
+    "customer",
+    "close_date",
+    *DECIMAL_FIELDS,
+    *INT_FIELDS,
+    "created_at",
+    "updated_at",
+    *_COPY_TEXT_FIELDS,
+)
+_COPY_NULL = "\\N"
+# COPY text escapes; NUL (never in a stored text: parsing refuses it) separates the text columns
+# while they are escaped together, and becomes the column separator in the same pass.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\t"})
+
+
+def _copy_texts(texts: str) -> str:
+    """NUL-separated text columns as COPY text fields (escaped only when needed: nearly never)."""
+    if "\\" in texts or "\t" in texts or "\n" in texts or "\r" in texts:
+        return texts.translate(_COPY_ESCAPES)
+    return texts.replace("\0", "\t")
+
+
+def _order_copy_text(pk: int, parsed: ParsedOrder, stamp: str) -> str:
+    """One order as a line of PostgreSQL's COPY text format, in _COPY_FIELDS order.
+
+    Several times cheaper than psycopg's write_row, which adapts every value on its own.
+    """
+    values = parsed.values
+    close_date = values["close_date"]
+    texts = "\0".join((parsed.transaction_id, *(values[name] for name in _COPY_TEXT_FIELDS[1:])))
+    return (
+        f"{pk}\t{parsed.customer_id}\t{close_date.isoformat() if close_date is not None else _COPY_NULL}\t"
+        f"{values['weight_lb']!s}\t{values['volume_cuft']!s}\t{values['packages']}\t{values['line_items']}\t"
+        f"{values['total_item_qty']}\t{stamp}\t{stamp}\t{_copy_texts(texts)}\n"
+    )
 
 
 def _copy_statement(model: type[Order] | type[OrderLine], fields: Iterable[str]) -> str:
@@ -584,20 +663,31 @@ def _copy_statement(model: type[Order] | type[OrderLine], fields: Iterable[str])
     return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
 
 
+def _one_of(model: type[Order] | type[OrderLine], name: str, values: list[Any]) -> Q:
+    """`name IN values`; on PostgreSQL `= ANY(array)`: one parameter, planned in no time whatever the
+    batch size (an IN list of 1,000 parameters cost more to plan than to run)."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{name}__in": values})
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(_column(model, name))}"
+    # Only the quoted column name is formatted into the SQL; the values are one bound parameter.
+    return Q(RawSQL(f"{column} = ANY(%s)", (values,), output_field=BooleanField()))  # noqa: S611
+
+
 def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> dict[str, int]:
-    """Insert new orders; returns transaction_id -> id. PostgreSQL streams them with COPY."""
+    """Insert new orders; returns transaction_id -> id. PostgreSQL takes ids from the table's
+    sequence first, then streams the rows with COPY (no lookup of the new ids afterwards)."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(_copy_statement(Order, _CREATE_FIELDS)) as copy:
-            for parsed in orders:
-                values = parsed.values
-                copy.write_row(
-                    (parsed.transaction_id, parsed.customer_id, *(values[name] for name in WRITTEN_FIELDS), now, now)
-                )
-        return dict(
-            Order.objects.filter(transaction_id__in=[parsed.transaction_id for parsed in orders]).values_list(
-                "transaction_id", "pk"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [Order._meta.db_table, _column(Order, "id"), len(orders)],
             )
-        )
+            ids = [row[0] for row in cursor.fetchall()]
+            stamp = now.isoformat()
+            with cursor.cursor.copy(_copy_statement(Order, _COPY_FIELDS)) as copy:
+                copy.write("".join(_order_copy_text(pk, parsed, stamp) for pk, parsed in zip(ids, orders, strict=True)))
+        return {parsed.transaction_id: pk for pk, parsed in zip(ids, orders, strict=True)}
     created = Order.objects.bulk_create(
         Order(transaction_id=parsed.transaction_id, customer_id=parsed.customer_id, **parsed.values)
         for parsed in orders
@@ -615,14 +705,58 @@ def _insert_lines(lines: list[tuple[int, str, int]]) -> None:
     if connection.vendor == "postgresql":
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(_copy_statement(OrderLine, ("order", "sku", "quantity"))) as copy,
+            cursor.cursor.copy(_copy_statement(OrderLine, ("order", "quantity", "sku"))) as copy,
         ):
-            for line in lines:
-                copy.write_row(line)
+            copy.write("".join(f"{order_id}\t{quantity}\t{_copy_texts(sku)}\n" for order_id, sku, quantity in lines))
         return
     OrderLine.objects.bulk_create(
         OrderLine(order_id=order_id, sku=sku, quantity=quantity) for order_id, sku, quantity in lines
     )
+
+
+def _pipelined(
+    state: _Batch, chunks: Iterator[list[tuple[int, Any]]], on_progress: Callable[[int], None] | None
+) -> None:
+    """Parse the next batch while the previous one is written, by a thread with its own connection.
+
+    PostgreSQL spends about as long storing a batch (COPY, index and constraint checks at commit)
+    as Python spends parsing it; overlapping the two nearly halves an import. Used only outside
+    a transaction: the writer's connection could not see what the caller's transaction wrote.
+    At most three batches are in memory (one parsed, one queued, one being written).
+    """
+    work: queue.Queue[tuple[list[ParsedOrder], int] | None] = queue.Queue(maxsize=1)
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with _statements_unprepared():
+                while (item := work.get()) is not None:
+                    accepted, done = item
+                    state.write(accepted)
+                    if on_progress is not None:
+                        on_progress(done)
+        except BaseException as exc:
+            failures.append(exc)
+            while work.get() is not None:  # drain the queue so the parser never blocks
+                pass
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=writer, name="orders-import-writer", daemon=True)
+    thread.start()
+    done = 0
+    try:
+        for chunk in chunks:
+            accepted = state.prepare(chunk)
+            done += len(chunk)
+            work.put((accepted, done))
+            if failures:
+                break
+    finally:
+        work.put(None)
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 @contextmanager
@@ -686,14 +820,18 @@ def orders_upsert(
         raise PermissionDenied("Only a server-side import may create customers.")
     result = UpsertResult()
     state = _Batch(actor=actor, result=result, create_customers=create_customers)
-    done = 0
     numbered = _numbered(rows)
+    chunks = iter(lambda: list(islice(numbered, batch_size)), [])
     with _statements_unprepared():
-        while chunk := list(islice(numbered, batch_size)):
-            state.process(chunk)
-            done += len(chunk)
-            if on_progress is not None:
-                on_progress(done)
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            _pipelined(state, chunks, on_progress)
+        else:
+            done = 0
+            for chunk in chunks:
+                state.process(chunk)
+                done += len(chunk)
+                if on_progress is not None:
+                    on_progress(done)
     result.errors.sort(key=lambda error: error.row_number)
     logger.info("orders imported from %s: %s", source, result.summary())
     return result

@@ -303,7 +303,7 @@ def test_queries_do_not_grow_with_rows():
     # Bulk statements (SQLite splits a bulk insert by its parameter limit), never one per row.
     assert len(created) < 30
     assert len(updated) < 30
-    assert len(unchanged) <= 5
+    assert len(unchanged) <= 6  # PostgreSQL: SET LOCAL synchronous_commit, lookups, commit
 
 
 def test_progress_callback_reports_rows_done():
