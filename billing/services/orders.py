@@ -464,6 +464,61 @@ def _transaction_id_of(row: Any) -> str:
     return ""
 
 
+def _duplicate(first_row: int) -> str:
+    return f"duplicate transaction_id (first given on row {first_row})"
+
+
+class _SeenTransactionIds:
+    """The transaction ids an import has written so far, with their row numbers.
+
+    Kept in memory up to MEMORY_LIMIT ids (every upsertOrders call, most files), then in a
+    temporary table of the writing connection, so an import's memory does not grow with its file.
+    Used by the thread that writes (the temporary table belongs to its connection).
+    """
+
+    MEMORY_LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.memory: dict[str, int] = {}
+        self.spilled = False
+
+    def first_rows(self, transaction_ids: list[str]) -> dict[str, int]:
+        if not self.spilled:
+            return {tx: self.memory[tx] for tx in transaction_ids if tx in self.memory}
+        select = "SELECT transaction_id, row_number FROM billing_import_seen_ids WHERE transaction_id "
+        if connection.vendor == "postgresql":
+            sql, params = select + "= ANY(%s)", [transaction_ids]
+        else:
+            sql, params = select + "IN (" + ", ".join(["%s"] * len(transaction_ids)) + ")", transaction_ids
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return dict(cursor.fetchall())
+
+    def add(self, pairs: list[tuple[str, int]]) -> None:
+        if not self.spilled and len(self.memory) + len(pairs) <= self.MEMORY_LIMIT:
+            self.memory.update(pairs)
+            return
+        with connection.cursor() as cursor:
+            if not self.spilled:
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE billing_import_seen_ids "
+                    "(transaction_id varchar(64) PRIMARY KEY, row_number bigint)"
+                )
+                self.spilled = True
+                pairs = [*self.memory.items(), *pairs]
+                self.memory = {}
+            cursor.executemany(
+                "INSERT INTO billing_import_seen_ids (transaction_id, row_number) VALUES (%s, %s)", pairs
+            )
+
+    def close(self) -> None:
+        if self.spilled:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS billing_import_seen_ids")
+            self.spilled = False
+        self.memory = {}
+
+
 class _Batch:
     """The state shared by the batches of one import."""
 
@@ -474,7 +529,7 @@ class _Batch:
         self.visible = visible_customer_ids(actor) if actor is not None else None
         self.known_customers: set[int] = set()
         self.unknown_customers: set[int] = set()
-        self.seen: dict[str, int] = {}  # transaction_id -> row number, across the whole import
+        self.seen = _SeenTransactionIds()  # across the whole import, used by write() only
 
     def reject(self, row_number: int, transaction_id: str, reason: str) -> None:
         self.result.errors.append(RowError(row_number, transaction_id, reason))
@@ -500,6 +555,7 @@ class _Batch:
         """Parse and check a chunk; rejects its bad rows and returns the orders to write."""
         parsed: list[ParsedOrder] = []
         invalid: list[tuple[int, str, RowInvalid]] = []
+        in_chunk: dict[str, int] = {}  # transaction_id -> row number (earlier chunks: write())
         for row_number, row in chunk:
             if not isinstance(row, Mapping):
                 self.reject(row_number, "", "row is not an object of order fields")
@@ -509,11 +565,11 @@ class _Batch:
             except RowInvalid as exc:
                 invalid.append((row_number, _transaction_id_of(row), exc))
                 continue
-            first = self.seen.get(order.transaction_id)
+            first = in_chunk.get(order.transaction_id)
             if first is not None:
-                self.reject(row_number, order.transaction_id, f"duplicate transaction_id (first given on row {first})")
+                self.reject(row_number, order.transaction_id, _duplicate(first))
                 continue
-            self.seen[order.transaction_id] = row_number
+            in_chunk[order.transaction_id] = row_number
             parsed.append(order)
         if not parsed and not invalid:
             return []
@@ -535,14 +591,24 @@ class _Batch:
         return accepted
 
     def write(self, accepted: list[ParsedOrder]) -> None:
-        """Write checked orders (one transaction) and count what was done."""
+        """Write checked orders (one transaction) and count what was done.
+
+        A transaction_id an earlier batch of this import already gave is rejected here.
+        """
         if not accepted:
             return
+        earlier = self.seen.first_rows([order.transaction_id for order in accepted])
+        if earlier:
+            for order in accepted:
+                if order.transaction_id in earlier:
+                    self.reject(order.row_number, order.transaction_id, _duplicate(earlier[order.transaction_id]))
+            accepted = [order for order in accepted if order.transaction_id not in earlier]
         try:
             outcome = self._write(accepted)
         except IntegrityError:
             # Another import created some of these orders meanwhile: once more, now updating them.
             outcome = self._write(accepted)
+        self.seen.add([(order.transaction_id, order.row_number) for order in accepted])
         self.result.created += outcome.created
         self.result.updated += outcome.updated
         self.result.unchanged += outcome.unchanged
@@ -730,11 +796,14 @@ def _pipelined(
     def writer() -> None:
         try:
             with _statements_unprepared():
-                while (item := work.get()) is not None:
-                    accepted, done = item
-                    state.write(accepted)
-                    if on_progress is not None:
-                        on_progress(done)
+                try:
+                    while (item := work.get()) is not None:
+                        accepted, done = item
+                        state.write(accepted)
+                        if on_progress is not None:
+                            on_progress(done)
+                finally:
+                    state.seen.close()
         except BaseException as exc:
             failures.append(exc)
             while work.get() is not None:  # drain the queue so the parser never blocks
@@ -826,12 +895,15 @@ def orders_upsert(
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             _pipelined(state, chunks, on_progress)
         else:
-            done = 0
-            for chunk in chunks:
-                state.process(chunk)
-                done += len(chunk)
-                if on_progress is not None:
-                    on_progress(done)
+            try:
+                done = 0
+                for chunk in chunks:
+                    state.process(chunk)
+                    done += len(chunk)
+                    if on_progress is not None:
+                        on_progress(done)
+            finally:
+                state.seen.close()
     result.errors.sort(key=lambda error: error.row_number)
     logger.info("orders imported from %s: %s", source, result.summary())
     return result

@@ -333,3 +333,33 @@ def test_actor_needs_order_permissions_and_sees_only_its_customers():
 def test_every_export_field_is_known():
     assert len(ORDER_FIELDS) == 22
     assert set(row(CustomerFactory.build(pk=1))) == set(ORDER_FIELDS)
+
+
+def test_duplicates_across_batches_are_found_when_the_seen_ids_leave_memory(monkeypatch):
+    monkeypatch.setattr("billing.services.orders._SeenTransactionIds.MEMORY_LIMIT", 3)
+    customer = CustomerFactory()
+    rows = [row(customer, transaction_id=f"D{i}") for i in range(6)] + [row(customer, transaction_id="D1")]
+
+    result = orders_upsert(rows=rows, batch_size=2)
+
+    assert result.created == 6
+    assert result.errors == [RowError(7, "D1", "duplicate transaction_id (first given on row 2)")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_postgresql_parses_while_a_writer_thread_writes(monkeypatch):
+    """The pipelined path (a second connection) gives the same result as the sequential one."""
+    monkeypatch.setattr("billing.services.orders._SeenTransactionIds.MEMORY_LIMIT", 3)
+    customer = CustomerFactory()
+    rows = [row(customer, transaction_id=f"P{i}") for i in range(7)] + [row(customer, transaction_id="P0")]
+    progress = []
+
+    result = orders_upsert(rows=rows, batch_size=3, on_progress=progress.append)
+
+    assert (result.created, result.errors) == (
+        7,
+        [RowError(8, "P0", "duplicate transaction_id (first given on row 1)")],
+    )
+    assert progress == [3, 6, 8]
+    assert Order.objects.count() == 7
+    assert orders_upsert(rows=rows[:7], batch_size=3).unchanged == 7
