@@ -100,7 +100,7 @@ class ProductForm(forms.ModelForm):
         return sku
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         customer = cleaned.get("customer") or getattr(self.instance, "customer", None)
         key = self.instance.sku_key
         if customer is not None and customer.pk and key and "sku" in cleaned:

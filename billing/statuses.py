@@ -13,13 +13,11 @@ as "not closed").
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower, Trim
 
-M = TypeVar("M")
+from billing.models import Order
 
 
 def status_key(status: str) -> str:
@@ -47,11 +45,10 @@ def is_billable_status(status: str) -> bool:
     return key not in never_billable_statuses() and (only is None or key in only)
 
 
-def with_billable_status(queryset: QuerySet[M], field: str = "status") -> QuerySet[M]:
+def with_billable_status(queryset: QuerySet[Order], field: str = "status") -> QuerySet[Order]:
     """The rows of `queryset` whose status is billable (the same rule as is_billable_status)."""
-    queryset = queryset.alias(_status_key=Lower(Trim(field)))
     condition = ~Q(_status_key__in=never_billable_statuses())
     only = billable_statuses()
     if only is not None:
         condition &= Q(_status_key__in=only)
-    return queryset.filter(condition)
+    return queryset.alias(_status_key=Lower(Trim(field))).filter(condition)

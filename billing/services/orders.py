@@ -241,14 +241,15 @@ def _decimal(name: str, value: Any) -> Decimal:
 def _integer(name: str, value: Any) -> int:
     """A non-negative whole number; 5, "5", 5.0 and "5.0" are accepted, 5.5 and -1 are not."""
     if type(value) is str and value.isascii() and value.isdigit():  # the common case, without Decimal
-        number = int(value)
-        if number > MAX_INT:
+        whole = int(value)
+        if whole > MAX_INT:
             raise RowInvalid(f"{name} is too large: {value!r}")
-        return number
+        return whole
     if type(value) is int and 0 <= value <= MAX_INT:
         return value
     if isinstance(value, bool):
         raise RowInvalid(f"{name} must be a whole number, got {value!r}")
+    number: Decimal
     if isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, (str, float, Decimal)):
@@ -486,10 +487,11 @@ class _SeenTransactionIds:
         if not self.spilled:
             return {tx: self.memory[tx] for tx in transaction_ids if tx in self.memory}
         select = "SELECT transaction_id, row_number FROM billing_import_seen_ids WHERE transaction_id "
+        params: list[Any]
         if connection.vendor == "postgresql":
             sql, params = select + "= ANY(%s)", [transaction_ids]
         else:
-            sql, params = select + "IN (" + ", ".join(["%s"] * len(transaction_ids)) + ")", transaction_ids
+            sql, params = select + "IN (" + ", ".join(["%s"] * len(transaction_ids)) + ")", list(transaction_ids)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return dict(cursor.fetchall())
@@ -574,13 +576,13 @@ class _Batch:
         if not parsed and not invalid:
             return []
         customer_ids = {order.customer_id for order in parsed}
-        customer_ids.update(exc.customer_id for _, _, exc in invalid if exc.customer_id is not None)
+        customer_ids.update(bad.customer_id for _, _, bad in invalid if bad.customer_id is not None)
         self._resolve_customers(customer_ids)
         # A row's problems are listed together, an unknown customer among them.
-        for row_number, transaction_id, exc in invalid:
-            problems = exc.problems
-            if exc.customer_id is not None and not self.customer_allowed(exc.customer_id):
-                problems = [f"unknown customer_id {exc.customer_id}", *problems]
+        for row_number, transaction_id, bad in invalid:
+            problems = bad.problems
+            if bad.customer_id is not None and not self.customer_allowed(bad.customer_id):
+                problems = [f"unknown customer_id {bad.customer_id}", *problems]
             self.reject(row_number, transaction_id, "; ".join(problems))
         accepted: list[ParsedOrder] = []
         for order in parsed:

@@ -132,14 +132,14 @@ def products_import(
                 continue
             seen[(product.customer_id, product.key)] = row_number
             parsed.append(product)
-        ids = {p.customer_id for p in parsed} | {e.customer_id for _, _, e in invalid if e.customer_id}
+        ids = {p.customer_id for p in parsed} | {bad.customer_id for _, _, bad in invalid if bad.customer_id}
         if create_customers:
             result.customers_created += len(customers_create_missing(ids - known))
         known |= set(Customer.objects.filter(pk__in=ids - known).values_list("pk", flat=True))
-        for row_number, sku, exc in invalid:
-            problems = exc.problems
-            if exc.customer_id and exc.customer_id not in known:
-                problems = [f"unknown customer_id {exc.customer_id}", *problems]
+        for row_number, sku, bad in invalid:
+            problems = bad.problems
+            if bad.customer_id and bad.customer_id not in known:
+                problems = [f"unknown customer_id {bad.customer_id}", *problems]
             result.errors.append(RowError(row_number, sku, "; ".join(problems)))
         accepted = []
         for product in parsed:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -666,8 +667,8 @@ class _Pairs(dict):
 def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = _Pairs(pairs)
     if len(obj) != len(pairs):
-        seen: set[str] = set()
-        obj.duplicate_keys = tuple(dict.fromkeys(key for key, _ in pairs if key in seen or seen.add(key)))
+        counts = Counter(key for key, _ in pairs)
+        obj.duplicate_keys = tuple(key for key, count in counts.items() if count > 1)
     return obj
 
 

@@ -373,6 +373,13 @@ def _generate(
     return report
 
 
+def _column_of(model: Any, name: str) -> str:
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} has no database column")
+    return column
+
+
 def _snapshot_not_closed(report: BillingReport) -> int:
     """Copy the customer's not-closed orders (no close date) into the report, in one statement.
 
@@ -387,7 +394,7 @@ def _snapshot_not_closed(report: BillingReport) -> int:
     select_sql, params = rows.query.sql_with_params()
     quote = connection.ops.quote_name
     fields = ("report", "order_id", "transaction_id", "reference_number", "status")
-    columns = ", ".join(quote(ReportNotClosedOrder._meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(_column_of(ReportNotClosedOrder, name)) for name in fields)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(ReportNotClosedOrder._meta.db_table)} ({columns}) {select_sql}", params)
         return max(cursor.rowcount, 0)
