@@ -44,29 +44,13 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from generate_report import reset_peak_rss, rss_kib  # noqa: E402  (this folder's script)
 
 from billing.models import Customer, Order  # noqa: E402
 from billing.services.orders import ORDER_FIELDS  # noqa: E402
 
 STATUSES = ("draft", "draft", "draft", "shipped", "delivered")
 CARRIERS = ("UPS", "ups", "FedEx", "USPS", "")
-
-
-def rss_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def reset_peak() -> None:
-    """Reset VmHWM (Linux >= 4.0) so it measures the peak of what follows."""
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
 
 
 def write_export(path: Path, rows: int, customer_ids: list[int], *, start: int, seed: int) -> int:
@@ -139,7 +123,7 @@ def prefill(count: int, customer_ids: list[int]) -> None:
 def timed_import(path: Path, rows: int, label: str) -> None:
     connection.close()  # a fresh connection, as a new `manage.py import_orders` process would have
     out = io.StringIO()
-    reset_peak()
+    reset_peak_rss()
     before = rss_kib("VmRSS") or 0
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()

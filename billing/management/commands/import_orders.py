@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
 from billing.management.progress import ProgressBar, stream_is_tty
-from billing.management.textfiles import open_text, printable, stdin_text, undecodable
+from billing.management.textfiles import csv_rows, open_text, stdin_text, undecodable
 from billing.services.orders import (
     DEFAULT_BATCH_SIZE,
     ORDER_FIELDS,
@@ -159,41 +159,7 @@ class Command(BaseCommand):
         if unknown:
             self.stderr.write(f"Ignoring unknown column(s): {', '.join(unknown)}")
 
-        previous_end = reader.line_num
-        while True:
-            start = previous_end + 1
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                errors.append(RowError(start, "", f"malformed CSV: {exc}"))
-                previous_end = reader.line_num
-                continue
-            previous_end = reader.line_num
-            if not values or not any(value.strip() for value in values):
-                continue  # blank line
-            tx_index = columns.index("transaction_id")
-            if len(values) != len(columns):
-                transaction_id = values[tx_index].strip() if len(values) > tx_index else ""
-                errors.append(
-                    RowError(
-                        start,
-                        printable(transaction_id),
-                        f"row has {len(values)} fields but the header has {len(columns)}",
-                    )
-                )
-                continue
-            bad = undecodable("\x1f".join(values))
-            if bad:
-                errors.append(
-                    RowError(start, printable(values[tx_index].strip()), f"the row is not UTF-8 text ({bad})")
-                )
-                continue
-            yield (
-                start,
-                {column: value for column, value in zip(columns, values, strict=True) if column in ORDER_FIELDS},
-            )
+        yield from csv_rows(reader, columns, key="transaction_id", errors=errors, keep=ORDER_FIELDS)
 
     def _jsonl_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
         for line_number, line in enumerate(handle, start=1):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.management.textfiles import open_text, printable, undecodable
+from billing.management.textfiles import csv_rows, open_text, undecodable
 from billing.services.orders import RowError
 from billing.services.products import products_import
 
@@ -70,27 +70,4 @@ class Command(BaseCommand):
                 f"Missing column(s): {', '.join(missing)}. The header must contain at least "
                 f"{', '.join(REQUIRED_COLUMNS)}. Nothing was imported."
             )
-        sku_index = columns.index("sku")
-        previous_end = reader.line_num
-        while True:
-            start = previous_end + 1
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                errors.append(RowError(start, "", f"malformed CSV: {exc}"))
-                previous_end = reader.line_num
-                continue
-            previous_end = reader.line_num
-            if not any(value.strip() for value in values):
-                continue
-            sku = printable(values[sku_index].strip()) if len(values) > sku_index else ""
-            if len(values) != len(columns):
-                errors.append(RowError(start, sku, f"row has {len(values)} fields but the header has {len(columns)}"))
-                continue
-            bad = undecodable("\x1f".join(values))
-            if bad:
-                errors.append(RowError(start, sku, f"the row is not UTF-8 text ({bad})"))
-                continue
-            yield start, dict(zip(columns, values, strict=True))
+        yield from csv_rows(reader, columns, key="sku", errors=errors)
