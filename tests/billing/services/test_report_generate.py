@@ -751,6 +751,7 @@ def _statements_to_generate(customer, n_orders: int) -> list[str]:
 @needs_postgresql
 def test_statement_count_depends_neither_on_orders_nor_on_chunk_size(card, settings):
     settings.BILLING_GENERATION_CHUNK_SIZE = 7  # 2 chunks of 10 orders, 9 of 60
+    system_user()  # created once, by the first report made without a user
     small = _statements_to_generate(card["fee"].customer, 10)
     other = CustomerFactory()
     fee = rate_line(other, "Fee 2", price="1.5000")
