@@ -651,7 +651,7 @@ class _Batch:
                 continue
             if current.customer_id != parsed.customer_id:
                 # Never says whose order it is: the same answer whether or not the importer sees that customer.
-                reason = f"transaction_id is already used by an order of another customer than {parsed.customer_id}"
+                reason = "transaction_id is already used for another customer (orders never move between customers)"
                 outcome.errors.append(RowError(parsed.row_number, parsed.transaction_id, reason))
                 continue
             changed = [name for name, value in parsed.values.items() if getattr(current, name) != value]
