@@ -5,10 +5,14 @@ Values may be text (CSV) or typed (JSON Lines, GraphQL). Every row is parsed and
 its own: bad rows are reported with their row number and reason and skipped, good rows are
 written. Orders are matched by `transaction_id`: a new id creates an order, a known id updates
 its fields and replaces its SKU lines, and a row equal to what is stored changes nothing, so
-importing the same file twice is harmless.
+importing the same file twice is harmless. Statuses and SKUs are stored as given (SKUs are
+compared normalised); a close date is optional (billing.statuses says what is billable).
 
 Rows are processed in batches with a constant number of queries per batch, each batch in its
-own transaction, so files of hundreds of thousands of rows import in bounded memory.
+own transaction, so files of hundreds of thousands of rows import in bounded memory. On
+PostgreSQL the batch statements are not prepared, rows go in with COPY, and outside a
+transaction the next batch is parsed while a second connection writes the previous one
+(benchmarks/import_orders.py measures it).
 """
 
 from __future__ import annotations
