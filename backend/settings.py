@@ -183,6 +183,13 @@ USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 # --- Billing domain -------------------------------------------------------------------
 # Orders are billable on the calendar date of close_date in this zone (DESIGN §4).
 BILLING_TIME_ZONE = env.str("BILLING_TIME_ZONE", default="UTC")
+# Order statuses are stored as given; these decide which are billable (compared trimmed and
+# case-insensitively; docs/import-orders-format.md). An order without a close date is never billable.
+BILLING_NEVER_BILLABLE_STATUSES = env.list("BILLING_NEVER_BILLABLE_STATUSES", default=["cancelled", "canceled"])
+# When set, only these statuses are billable (besides never being one of the above); empty: any other status.
+BILLING_BILLABLE_STATUSES = env.list("BILLING_BILLABLE_STATUSES", default=[])
+# Who `generate_report` and `billing_run` record as a report's creator when --user is not given.
+BILLING_SYSTEM_USERNAME = env.str("BILLING_SYSTEM_USERNAME", default="system")
 # GraphQL returns exports inline (no streaming): larger reports are downloaded over REST.
 INLINE_EXPORT_MAX_LINES = env.int("INLINE_EXPORT_MAX_LINES", default=50_000)
 # The issuer printed at the top of every PDF statement: the warehouse's name, postal address

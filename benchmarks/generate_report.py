@@ -151,7 +151,7 @@ def reset_peak_rss() -> bool:
 def build_rate_card(customer: Customer, rng: random.Random) -> None:
     skus = [f"SKU{i:05d}" for i in range(SKU_COUNT)]
     Product.objects.bulk_create(
-        [Product(customer=customer, sku=sku, case_size=rng.choice((6, 12, 24))) for sku in skus]
+        [Product(customer=customer, sku=sku, sku_key=sku, case_size=rng.choice((6, 12, 24))) for sku in skus]
     )
     products = {p.sku: p for p in Product.objects.filter(customer=customer)}
 

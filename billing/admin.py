@@ -42,6 +42,7 @@ from billing.models import (
     ReportLine,
     ReportMonth,
     ReportMonthService,
+    ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
     Rule,
@@ -105,10 +106,23 @@ class ProductForm(forms.ModelForm):
         fields = ("customer", "sku", "description", "case_size")
 
     def clean_sku(self) -> str:
-        sku = normalize_sku(self.cleaned_data["sku"])
-        if not sku:
+        """The SKU as entered (trimmed); its normalised form is the key products are compared by."""
+        sku = self.cleaned_data["sku"].strip()
+        key = normalize_sku(sku)
+        if not key:
             raise forms.ValidationError("Enter a SKU.")
+        self.instance.sku_key = key
         return sku
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        customer = cleaned.get("customer") or getattr(self.instance, "customer", None)
+        key = self.instance.sku_key
+        if customer is not None and customer.pk and key and "sku" in cleaned:
+            clash = Product.objects.filter(customer=customer, sku_key=key).exclude(pk=self.instance.pk).first()
+            if clash is not None:
+                self.add_error("sku", f"This customer already has the SKU {clash.sku!r} (the same once normalised).")
+        return cleaned
 
 
 class ProductInline(admin.TabularInline):
@@ -415,6 +429,15 @@ class ReportOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("is_billed",)
     search_fields = ("=transaction_id", "=report__id")
     raw_id_fields = ("report", "order")
+    show_full_result_count = False
+
+
+@admin.register(ReportNotClosedOrder)
+class ReportNotClosedOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("transaction_id", "report", "status", "reference_number")
+    list_select_related = ("report__customer",)
+    search_fields = ("=transaction_id", "=report__id")
+    raw_id_fields = ("report",)
     show_full_result_count = False
 
 

@@ -53,14 +53,19 @@ class Product(models.Model):
     """A customer's SKU; case_size is the number of units in a full case."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="products")
-    sku = models.CharField(max_length=100, help_text="Normalised: upper case, no spaces or hyphens.")
+    sku = models.CharField(max_length=100, help_text="As entered (shown everywhere as it is).")
+    sku_key = models.CharField(
+        max_length=100,
+        editable=False,
+        help_text="The SKU normalised for comparison (billing.pricing.normalize_sku): unique per customer.",
+    )
     description = models.CharField(max_length=255, blank=True)
     case_size = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
 
     class Meta:
-        ordering = ["customer_id", "sku"]
+        ordering = ["customer_id", "sku_key"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "sku"], name="uniq_product_customer_sku"),
+            models.UniqueConstraint(fields=["customer", "sku_key"], name="uniq_product_customer_sku_key"),
             models.CheckConstraint(condition=Q(case_size__gte=1), name="product_case_size_gte_1"),
         ]
 
@@ -185,6 +190,9 @@ class Rule(models.Model):
 
 
 class OrderStatus(models.TextChoices):
+    """Common status values. An order's status is free text, stored as given (see
+    billing.statuses for which statuses are billable)."""
+
     OPEN = "open", "Open"
     PROCESSING = "processing", "Processing"
     SHIPPED = "shipped", "Shipped"
@@ -192,14 +200,18 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+STATUS_MAX_LENGTH = 64
+
+
 class Order(models.Model):
     """An order the warehouse fulfilled, as exported by the WMS."""
 
-    transaction_id = models.CharField(max_length=64, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    transaction_id = models.CharField(max_length=64)  # unique: uniq_order_transaction_id
+    # Indexed by order_customer_close_idx (customer first): no index of its own to maintain on import.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     reference_number = models.CharField(max_length=100, blank=True)
     close_date = models.DateTimeField(null=True, blank=True, db_index=True)
-    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.COMPLETED)
+    status = models.CharField(max_length=STATUS_MAX_LENGTH, blank=True, default=OrderStatus.COMPLETED)
     priority = models.CharField(max_length=32, blank=True)
     ship_to_name = models.CharField(max_length=255, blank=True)
     ship_to_company = models.CharField(max_length=255, blank=True)
@@ -223,6 +235,8 @@ class Order(models.Model):
         ordering = ["close_date", "id"]
         indexes = [models.Index(fields=["customer", "close_date"], name="order_customer_close_idx")]
         constraints = [
+            # A constraint rather than unique=True: PostgreSQL then gets no second (LIKE) index on the column.
+            models.UniqueConstraint(fields=["transaction_id"], name="uniq_order_transaction_id"),
             models.CheckConstraint(condition=Q(weight_lb__gte=0), name="order_weight_gte_0"),
             models.CheckConstraint(condition=Q(volume_cuft__gte=0), name="order_volume_gte_0"),
         ]
@@ -234,7 +248,8 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """One SKU line of an order."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by uniq_order_line_sku (order first).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     sku = models.CharField(max_length=100)
     quantity = models.PositiveIntegerField()
 
@@ -279,6 +294,9 @@ class BillingReport(models.Model):
     unbilled_order_count = models.PositiveIntegerField(
         default=0, help_text="Billable orders that no rate-card line applied to."
     )
+    not_closed_order_count = models.PositiveIntegerField(
+        default=0, help_text="The customer's orders without a close date (never billable), listed apart."
+    )
     output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
     status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.CURRENT)
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -319,7 +337,7 @@ class ReportOrder(models.Model):
     transaction_id = models.CharField(max_length=64)
     reference_number = models.CharField(max_length=100, blank=True)
     close_date = models.DateTimeField(null=True)
-    status = models.CharField(max_length=16)
+    status = models.CharField(max_length=STATUS_MAX_LENGTH)
     ship_to_name = models.CharField(max_length=255, blank=True)
     ship_to_address = models.CharField(max_length=255, blank=True)
     total_items = models.PositiveIntegerField(default=0)
@@ -331,6 +349,25 @@ class ReportOrder(models.Model):
         ordering = ["report_id", "id"]
         constraints = [models.UniqueConstraint(fields=["report", "order"], name="uniq_report_order")]
         indexes = [models.Index(fields=["report", "is_billed", "id"], name="report_order_billed_idx")]
+
+    def __str__(self) -> str:
+        return self.transaction_id
+
+
+class ReportNotClosedOrder(models.Model):
+    """An order of the report's customer that had no close date when the report was generated.
+
+    Such an order is never billable; the report lists it apart from its billed and unbilled orders.
+    """
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="not_closed_orders")
+    order_id = models.BigIntegerField(help_text="Order id at generation time (not a foreign key: a snapshot).")
+    transaction_id = models.CharField(max_length=64)
+    reference_number = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=STATUS_MAX_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["report_id", "id"]
 
     def __str__(self) -> str:
         return self.transaction_id

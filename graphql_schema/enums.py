@@ -11,7 +11,6 @@ from billing.models import AuditAction as ModelAuditAction
 from billing.models import ChargeType as ModelChargeType
 from billing.models import Interface as ModelInterface
 from billing.models import JobStatus as ModelJobStatus
-from billing.models import OrderStatus as ModelOrderStatus
 from billing.models import OutputFormat as ModelOutputFormat
 from billing.models import ReportStatus as ModelReportStatus
 from billing.selectors.orders import ORDER_ORDERING_FIELDS
@@ -29,7 +28,6 @@ ErrorCode = strawberry.enum(
     description="Stable error codes, shared with the REST facade's error envelope.",
 )
 ChargeType = strawberry.enum(_from_choices("ChargeType", ModelChargeType), description="How a service is charged.")
-OrderStatus = strawberry.enum(_from_choices("OrderStatus", ModelOrderStatus), description="Status of an order.")
 OutputFormat = strawberry.enum(
     _from_choices("OutputFormat", ModelOutputFormat), description="File format a report is rendered in."
 )

@@ -13,7 +13,6 @@ from graphql_schema.enums import (
     AuditAction,
     AuditInterface,
     OrderOrderField,
-    OrderStatus,
     ReportOrderField,
     SortDirection,
 )
@@ -73,7 +72,7 @@ class OrderFilter:
     close_date_to: dt.date | None = strawberry.field(
         default=None, description="Closed on or before this date (billing time zone)."
     )
-    status: OrderStatus | None = None
+    status: str | None = strawberry.field(default=None, description="This status (trimmed, case-insensitive).")
     reference: str | None = strawberry.field(
         default=None,
         description="Reference number containing this text (case-insensitive), or this exact transaction id.",
@@ -84,7 +83,7 @@ class OrderFilter:
             "customer_id": self.customer_id,
             "close_date_from": self.close_date_from,
             "close_date_to": self.close_date_to,
-            "status": self.status.value if self.status is not None else None,
+            "status": self.status,
             "reference": self.reference,
         }
 

@@ -60,10 +60,12 @@ class OrderInput:
     transaction_id: str
     customer_id: int
     close_date: dt.datetime | None = strawberry.field(
-        default=None, description="Required for shipped and completed orders; without an offset: billing time zone."
+        default=None,
+        description="Without an offset: billing time zone. An order without a close date is never billable.",
     )
     status: str | None = strawberry.field(
-        default=None, description="open, processing, shipped, completed or cancelled (common WMS spellings accepted)."
+        default=None,
+        description="Free text, stored as given (BILLING_NEVER_BILLABLE_STATUSES says which are never billed).",
     )
     reference_number: str | None = None
     priority: str | None = None

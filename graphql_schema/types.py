@@ -30,12 +30,12 @@ from billing.permissions import can_generate, visible_customer_ids
 from billing.selectors import customers_visible_to, report_orders
 from billing.selectors.audit import audit_event_list
 from billing.selectors.jobs import billing_run_summary, jobs_for_run
+from billing.selectors.reports import report_not_closed_orders
 from graphql_schema.enums import (
     AuditAction,
     AuditInterface,
     ChargeType,
     JobStatus,
-    OrderStatus,
     OutputFormat,
     ReportStatus,
 )
@@ -190,7 +190,7 @@ class OrderType:
     customer: CustomerType
     reference_number: str
     close_date: dt.datetime | None
-    status: OrderStatus
+    status: str = strawberry_django.field(description="As the WMS gave it (free text, case kept).")
     priority: str
     ship_to_name: str
     ship_to_company: str
@@ -239,7 +239,7 @@ class ReportOrderType:
     transaction_id: str
     reference_number: str
     close_date: dt.datetime | None
-    status: OrderStatus
+    status: str = strawberry.field(description="As the WMS gave it (free text, case kept).")
     ship_to_name: str
     ship_to_address: str
     total_items: int
@@ -250,6 +250,17 @@ class ReportOrderType:
     @strawberry.field(description="The order's charges, one per service, by service name.")
     def charges(self, info: Info) -> list[ChargeType_]:
         return charges_of(self, info)  # type: ignore[arg-type,return-value]
+
+
+@strawberry.type(
+    name="NotClosedOrder",
+    description="An order without a close date when the report was made: never billable, so listed apart.",
+)
+class NotClosedOrderType:
+    order_id: int = strawberry.field(description="The id of the Order this row snapshots.")
+    transaction_id: str
+    reference_number: str
+    status: str = strawberry.field(description="As the WMS gave it.")
 
 
 @strawberry.type(
@@ -301,6 +312,9 @@ class ReportTotals:
     order_count: int = strawberry.field(description="Billable orders at least one charge applied to.")
     line_count: int = strawberry.field(description="Charges (order x service) in the report.")
     unbilled_order_count: int = strawberry.field(description="Billable orders no rate-card line applied to.")
+    not_closed_order_count: int = strawberry.field(
+        description="The customer's orders without a close date (never billable), listed in notClosedOrders."
+    )
 
 
 @model_type(
@@ -361,7 +375,9 @@ class BillingReportType:
     def period(self) -> Period:
         return Period(start_date=self.start_date, end_date=self.end_date)  # type: ignore[attr-defined]
 
-    @row_field(only=["total_amount", "currency", "order_count", "line_count", "unbilled_order_count"])
+    @row_field(
+        only=["total_amount", "currency", "order_count", "line_count", "unbilled_order_count", "not_closed_order_count"]
+    )
     def totals(self) -> ReportTotals:
         return ReportTotals(
             total_amount=self.total_amount,  # type: ignore[attr-defined]
@@ -369,12 +385,13 @@ class BillingReportType:
             order_count=self.order_count,  # type: ignore[attr-defined]
             line_count=self.line_count,  # type: ignore[attr-defined]
             unbilled_order_count=self.unbilled_order_count,  # type: ignore[attr-defined]
+            not_closed_order_count=self.not_closed_order_count,  # type: ignore[attr-defined]
         )
 
     @row_field(
         select_related=["created_by"],
         only=["created_by__username"],
-        description="Username of who generated the report; null for the server (commands, runs).",
+        description="Who made the report (commands: --user, default the system user); null only for older reports.",
     )
     def created_by(self) -> str | None:
         user = self.created_by  # type: ignore[attr-defined]
@@ -401,6 +418,13 @@ class BillingReportType:
     def unbilled_orders(self, info: Info) -> QuerySet[models.ReportOrder]:
         remember_report(info, self)  # type: ignore[arg-type]
         return report_orders(report=self, billed=False)  # type: ignore[arg-type]
+
+    @strawberry_django.field(
+        disable_optimization=True,
+        description="The customer's orders that had no close date when the report was made: never billable.",
+    )
+    def not_closed_orders(self) -> list[NotClosedOrderType]:
+        return list(report_not_closed_orders(report=self))  # type: ignore[arg-type,arg-type]
 
     @strawberry_django.connection(
         CountedConnection[AuditEventType],

@@ -242,7 +242,10 @@ class ReportSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
     output_format = serializers.ChoiceField(choices=OutputFormat.values)
     created_at = serializers.DateTimeField()
-    created_by = serializers.CharField(allow_null=True, help_text="Username of the requester; null for the system.")
+    created_by = serializers.CharField(
+        allow_null=True,
+        help_text="Username of who made the report (the system user for commands); null only for older reports.",
+    )
 
 
 class ServiceChargeSerializer(serializers.Serializer):
@@ -256,7 +259,7 @@ class ServiceChargeSerializer(serializers.Serializer):
 class ReportOrderSerializer(serializers.Serializer):
     order_id = serializers.CharField(help_text="The order's transaction id.")
     transaction_date = serializers.DateField(allow_null=True, help_text="Close date in the billing time zone.")
-    status = serializers.CharField(help_text='Display label, e.g. "Completed".')
+    status = serializers.CharField(help_text='The status as the WMS gave it, e.g. "delivered".')
     ship_to_name = serializers.CharField(allow_blank=True)
     ship_to_address = serializers.CharField(allow_blank=True)
     total_items = serializers.IntegerField()
@@ -271,11 +274,21 @@ class ServiceTotalSerializer(serializers.Serializer):
     order_count = serializers.IntegerField()
 
 
+class NotClosedOrderSerializer(serializers.Serializer):
+    order_id = serializers.CharField(help_text="The order's transaction id.")
+    reference_number = serializers.CharField(allow_blank=True)
+    status = serializers.CharField(allow_blank=True, help_text="As the WMS gave it.")
+
+
 class ReportDetailSerializer(ReportSerializer):
     orders = ReportOrderSerializer(
         many=True, help_text="The billed orders, in generation order (orders no rate-card line applied to are omitted)."
     )
     service_totals = serializers.DictField(child=ServiceTotalSerializer(), help_text="Keyed by service id.")
+    not_closed_orders = NotClosedOrderSerializer(
+        many=True,
+        help_text="The customer's orders without a close date when the report was made: never billable, listed apart.",
+    )
 
 
 class CustomerSummarySerializer(serializers.Serializer):

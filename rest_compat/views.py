@@ -57,6 +57,7 @@ from billing.selectors.reports import (
     report_get,
     report_lines_by_order,
     report_list,
+    report_not_closed_orders,
     report_orders,
     report_service_totals,
 )
@@ -165,6 +166,7 @@ def paged_detail(report: BillingReport, *, offset: int, limit: int | None, legac
         report,
         service_totals=report_service_totals(report=report),
         orders=[(order, lines[order.order_id]) for order in orders],
+        not_closed_orders=report_not_closed_orders(report=report),
         legacy=legacy,
     )
 
@@ -257,7 +259,11 @@ class ReportDetailView(FacadeView):
         if not paging:
             detail = report_detail(actor=request.user, report_id=report_id, billed=True)
             data = report_detail_data(
-                detail.report, service_totals=detail.service_totals, orders=detail.orders, legacy=self.legacy
+                detail.report,
+                service_totals=detail.service_totals,
+                orders=detail.orders,
+                not_closed_orders=detail.not_closed_orders,
+                legacy=self.legacy,
             )
             return success(data)
         report = report_get(actor=request.user, report_id=report_id)

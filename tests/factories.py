@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from billing import models
+from billing.pricing import normalize_sku
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -58,6 +59,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
     customer = factory.SubFactory(CustomerFactory)
     sku = factory.Sequence(lambda n: f"SKU{n:05d}")
+    sku_key = factory.LazyAttribute(lambda p: normalize_sku(p.sku))
     case_size = 12
 
 

@@ -23,7 +23,7 @@ from django.utils.functional import Promise
 
 from billing.exporters import shapes
 from billing.models import BillingReport
-from billing.selectors.reports import iter_report_values, report_service_totals
+from billing.selectors.reports import iter_report_values, report_not_closed_orders, report_service_totals
 
 _escape = _json.encoder.encode_basestring  # the C implementation when available
 
@@ -141,5 +141,7 @@ def export_json(report: BillingReport) -> Iterator[bytes]:
             size = 0
     buffer.append('],"service_totals":')
     buffer.append(dumps(shapes.service_totals_data(report_service_totals(report=report))))
+    buffer.append(',"not_closed_orders":')
+    buffer.append(dumps(shapes.not_closed_orders_data(report_not_closed_orders(report=report))))
     buffer.append("}")
     yield "".join(buffer).encode()

@@ -27,8 +27,8 @@ from billing.models import (
     Customer,
     CustomerService,
     JobStatus,
-    OrderStatus,
     ReportLine,
+    ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
 )
@@ -43,8 +43,6 @@ LEGACY_JOB_STATUS = {
     JobStatus.FAILED: "error",
 }
 QUANTITY_PLACES = Decimal("0.0001")
-
-_STATUS_LABELS = dict(OrderStatus.choices)
 
 
 def money(value: Decimal | int | None) -> Decimal:
@@ -123,11 +121,6 @@ def quantity_with_unit(value: Decimal | int, unit: str) -> str:
     if unit and number != 1 and unit not in _INVARIABLE_UNITS:
         unit += "s"
     return f"{text} {unit}".strip()
-
-
-def status_label(code: str) -> str:
-    """The display label of an order status code: 'completed' -> 'Completed'."""
-    return str(_STATUS_LABELS.get(code, code.replace("_", " ").capitalize()))
 
 
 def report_data(report: BillingReport, *, legacy: bool = False) -> dict[str, Any]:
@@ -242,7 +235,7 @@ def order_data(
     return {
         "order_id": transaction_id,
         "transaction_date": iso_date(transaction_date),
-        "status": status_label(status),
+        "status": status,  # as the WMS gave it
         "ship_to_name": ship_to_name,
         "ship_to_address": ship_to_address,
         "total_items": total_items,
@@ -324,23 +317,34 @@ def service_totals_data(totals: Iterable[ReportServiceTotal], *, legacy: bool = 
     return data
 
 
+def not_closed_orders_data(orders: Iterable[ReportNotClosedOrder]) -> list[dict[str, Any]]:
+    """The customer's orders without a close date when the report was made (never billable)."""
+    return [
+        {"order_id": order.transaction_id, "reference_number": order.reference_number, "status": order.status}
+        for order in orders
+    ]
+
+
 def report_detail_data(
     report: BillingReport,
     *,
     service_totals: Iterable[ReportServiceTotal],
     orders: Sequence[tuple[ReportOrder, Sequence[ReportLine]]],
     legacy: bool = False,
+    not_closed_orders: Iterable[ReportNotClosedOrder] = (),
 ) -> dict[str, Any]:
-    """The detail `data` object: the report, its orders with their services, the service totals.
+    """The detail `data` object: the report, its orders with their services, the service totals,
+    and apart from them the orders that were not closed (no close date, so never billable).
 
-    The key order (report fields, then `orders`, then `service_totals`) is part of the shape:
-    the streaming JSON export writes the same keys in the same order.
+    The key order (report fields, then `orders`, `service_totals`, `not_closed_orders`) is part of
+    the shape: the streaming JSON export writes the same keys in the same order.
     """
     time_zone = report.billing_time_zone
     return {
         **report_data(report, legacy=legacy),
         "orders": [order_data_from_models(order, lines, time_zone=time_zone, legacy=legacy) for order, lines in orders],
         "service_totals": service_totals_data(service_totals, legacy=legacy),
+        "not_closed_orders": not_closed_orders_data(not_closed_orders),
     }
 
 

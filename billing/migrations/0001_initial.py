@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,425 +17,779 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_name', models.CharField(max_length=255)),
-                ('legal_business_name', models.CharField(blank=True, max_length=255)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('is_active', models.BooleanField(default=True)),
-                ('currency', models.CharField(default='USD', help_text='ISO 4217 code.', max_length=3)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("company_name", models.CharField(max_length=255)),
+                ("legal_business_name", models.CharField(blank=True, max_length=255)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("is_active", models.BooleanField(default=True)),
+                ("currency", models.CharField(default="USD", help_text="ISO 4217 code.", max_length=3)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['company_name', 'id'],
+                "ordering": ["company_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('charge_type', models.CharField(choices=[('per_order', 'Per order'), ('per_unit', 'Per unit'), ('per_sku', 'Per distinct SKU'), ('per_line', 'Per order line'), ('per_package', 'Per package'), ('per_weight_lb', 'Per lb'), ('per_volume_cuft', 'Per cubic foot'), ('case_pick', 'Case pick'), ('each_pick', 'Each pick'), ('tiered', 'Tiered (graduated)')], max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "charge_type",
+                    models.CharField(
+                        choices=[
+                            ("per_order", "Per order"),
+                            ("per_unit", "Per unit"),
+                            ("per_sku", "Per distinct SKU"),
+                            ("per_line", "Per order line"),
+                            ("per_package", "Per package"),
+                            ("per_weight_lb", "Per lb"),
+                            ("per_volume_cuft", "Per cubic foot"),
+                            ("case_pick", "Case pick"),
+                            ("each_pick", "Each pick"),
+                            ("tiered", "Tiered (graduated)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('prefix', models.CharField(help_text='First characters of the token, to recognise it.', max_length=12)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(blank=True, max_length=100)),
+                (
+                    "prefix",
+                    models.CharField(help_text="First characters of the token, to recognise it.", max_length=12),
+                ),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='BillingReport',
+            name="BillingReport",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField()),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('total_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16)),
-                ('order_count', models.PositiveIntegerField(default=0, help_text='Billable orders that at least one line priced.')),
-                ('line_count', models.PositiveIntegerField(default=0)),
-                ('unbilled_order_count', models.PositiveIntegerField(default=0, help_text='Billable orders that no rate-card line applied to.')),
-                ('output_format', models.CharField(choices=[('csv', 'CSV'), ('json', 'JSON'), ('pdf', 'PDF')], default='json', max_length=8)),
-                ('status', models.CharField(choices=[('current', 'Current'), ('superseded', 'Superseded')], default='current', max_length=16)),
-                ('billing_time_zone', models.CharField(default='UTC', max_length=64)),
-                ('generated_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='billing_reports', to=settings.AUTH_USER_MODEL)),
-                ('superseded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='billing.billingreport')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='billing.customer')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField()),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("total_amount", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=16)),
+                (
+                    "order_count",
+                    models.PositiveIntegerField(default=0, help_text="Billable orders that at least one line priced."),
+                ),
+                ("line_count", models.PositiveIntegerField(default=0)),
+                (
+                    "unbilled_order_count",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Billable orders that no rate-card line applied to."
+                    ),
+                ),
+                (
+                    "output_format",
+                    models.CharField(
+                        choices=[("csv", "CSV"), ("json", "JSON"), ("pdf", "PDF")], default="json", max_length=8
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("current", "Current"), ("superseded", "Superseded")], default="current", max_length=16
+                    ),
+                ),
+                ("billing_time_zone", models.CharField(default="UTC", max_length=64)),
+                ("generated_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="billing_reports",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "superseded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="billing.billingreport",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reports", to="billing.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', 'id'],
-                'permissions': [('generate_report', 'Can generate billing reports')],
+                "ordering": ["-created_at", "id"],
+                "permissions": [("generate_report", "Can generate billing reports")],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('generated', 'Generated'), ('regenerated', 'Regenerated'), ('superseded', 'Superseded'), ('downloaded', 'Downloaded')], max_length=16)),
-                ('interface', models.CharField(choices=[('rest', 'REST'), ('graphql', 'GraphQL'), ('command', 'Management command'), ('worker', 'Background worker'), ('admin', 'Admin')], max_length=16)),
-                ('format', models.CharField(blank=True, max_length=8)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='audit_events', to='billing.billingreport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("generated", "Generated"),
+                            ("regenerated", "Regenerated"),
+                            ("superseded", "Superseded"),
+                            ("downloaded", "Downloaded"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "interface",
+                    models.CharField(
+                        choices=[
+                            ("rest", "REST"),
+                            ("graphql", "GraphQL"),
+                            ("command", "Management command"),
+                            ("worker", "Background worker"),
+                            ("admin", "Admin"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("format", models.CharField(blank=True, max_length=8)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audit_events",
+                        to="billing.billingreport",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BillingRun',
+            name="BillingRun",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField()),
-                ('customer_ids', models.JSONField(blank=True, default=list, help_text='Empty: every active customer.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField()),
+                ("customer_ids", models.JSONField(blank=True, default=list, help_text="Empty: every active customer.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerMembership',
+            name="CustomerMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='billing.customer')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customer_memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="billing.customer"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customer_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CustomerService',
+            name="CustomerService",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unit_price', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=12)),
-                ('tier_basis', models.CharField(blank=True, choices=[('per_order', 'Per order'), ('per_unit', 'Per unit'), ('per_sku', 'Per distinct SKU'), ('per_line', 'Per order line'), ('per_package', 'Per package'), ('per_weight_lb', 'Per lb'), ('per_volume_cuft', 'Per cubic foot'), ('case_pick', 'Case pick'), ('each_pick', 'Each pick'), ('tiered', 'Tiered (graduated)')], help_text='For tiered services: the quantity the tiers are graduated over (default per_unit).', max_length=32)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rate_card', to='billing.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("unit_price", models.DecimalField(decimal_places=4, default=Decimal("0"), max_digits=12)),
+                (
+                    "tier_basis",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("per_order", "Per order"),
+                            ("per_unit", "Per unit"),
+                            ("per_sku", "Per distinct SKU"),
+                            ("per_line", "Per order line"),
+                            ("per_package", "Per package"),
+                            ("per_weight_lb", "Per lb"),
+                            ("per_volume_cuft", "Per cubic foot"),
+                            ("case_pick", "Case pick"),
+                            ("each_pick", "Each pick"),
+                            ("tiered", "Tiered (graduated)"),
+                        ],
+                        help_text="For tiered services: the quantity the tiers are graduated over (default per_unit).",
+                        max_length=32,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rate_card", to="billing.customer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rate-card line',
-                'ordering': ['customer_id', 'service__name'],
+                "verbose_name": "rate-card line",
+                "ordering": ["customer_id", "service__name"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('transaction_id', models.CharField(max_length=64, unique=True)),
-                ('reference_number', models.CharField(blank=True, max_length=100)),
-                ('close_date', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('processing', 'Processing'), ('shipped', 'Shipped'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='completed', max_length=16)),
-                ('priority', models.CharField(blank=True, max_length=32)),
-                ('ship_to_name', models.CharField(blank=True, max_length=255)),
-                ('ship_to_company', models.CharField(blank=True, max_length=255)),
-                ('ship_to_address', models.CharField(blank=True, max_length=255)),
-                ('ship_to_address2', models.CharField(blank=True, max_length=255)),
-                ('ship_to_city', models.CharField(blank=True, max_length=100)),
-                ('ship_to_state', models.CharField(blank=True, max_length=100)),
-                ('ship_to_zip', models.CharField(blank=True, max_length=32)),
-                ('ship_to_country', models.CharField(blank=True, max_length=100)),
-                ('carrier', models.CharField(blank=True, max_length=100)),
-                ('weight_lb', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=12)),
-                ('volume_cuft', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=12)),
-                ('packages', models.PositiveIntegerField(default=0)),
-                ('line_items', models.PositiveIntegerField(default=0)),
-                ('total_item_qty', models.PositiveIntegerField(default=0)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='billing.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("transaction_id", models.CharField(max_length=64, unique=True)),
+                ("reference_number", models.CharField(blank=True, max_length=100)),
+                ("close_date", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("processing", "Processing"),
+                            ("shipped", "Shipped"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="completed",
+                        max_length=16,
+                    ),
+                ),
+                ("priority", models.CharField(blank=True, max_length=32)),
+                ("ship_to_name", models.CharField(blank=True, max_length=255)),
+                ("ship_to_company", models.CharField(blank=True, max_length=255)),
+                ("ship_to_address", models.CharField(blank=True, max_length=255)),
+                ("ship_to_address2", models.CharField(blank=True, max_length=255)),
+                ("ship_to_city", models.CharField(blank=True, max_length=100)),
+                ("ship_to_state", models.CharField(blank=True, max_length=100)),
+                ("ship_to_zip", models.CharField(blank=True, max_length=32)),
+                ("ship_to_country", models.CharField(blank=True, max_length=100)),
+                ("carrier", models.CharField(blank=True, max_length=100)),
+                ("weight_lb", models.DecimalField(decimal_places=3, default=Decimal("0"), max_digits=12)),
+                ("volume_cuft", models.DecimalField(decimal_places=3, default=Decimal("0"), max_digits=12)),
+                ("packages", models.PositiveIntegerField(default=0)),
+                ("line_items", models.PositiveIntegerField(default=0)),
+                ("total_item_qty", models.PositiveIntegerField(default=0)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to="billing.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['close_date', 'id'],
+                "ordering": ["close_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=100)),
-                ('quantity', models.PositiveIntegerField()),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=100)),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="billing.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order_id', 'sku'],
+                "ordering": ["order_id", "sku"],
             },
         ),
         migrations.CreateModel(
-            name='PriceTier',
+            name="PriceTier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('up_to', models.DecimalField(blank=True, decimal_places=4, help_text='Upper bound; empty for the last band.', max_digits=14, null=True)),
-                ('unit_price', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('customer_service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tiers', to='billing.customerservice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "up_to",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Upper bound; empty for the last band.",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                ("unit_price", models.DecimalField(decimal_places=4, max_digits=12)),
+                (
+                    "customer_service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tiers", to="billing.customerservice"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer_service_id', models.OrderBy(models.F('up_to'), nulls_last=True)],
+                "ordering": ["customer_service_id", models.OrderBy(models.F("up_to"), nulls_last=True)],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(help_text='Normalised: upper case, no spaces or hyphens.', max_length=100)),
-                ('description', models.CharField(blank=True, max_length=255)),
-                ('case_size', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)])),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='products', to='billing.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(help_text="Normalised: upper case, no spaces or hyphens.", max_length=100)),
+                ("description", models.CharField(blank=True, max_length=255)),
+                (
+                    "case_size",
+                    models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="products", to="billing.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer_id', 'sku'],
+                "ordering": ["customer_id", "sku"],
             },
         ),
         migrations.AddField(
-            model_name='customerservice',
-            name='skus',
-            field=models.ManyToManyField(blank=True, related_name='customer_services', to='billing.product'),
+            model_name="customerservice",
+            name="skus",
+            field=models.ManyToManyField(blank=True, related_name="customer_services", to="billing.product"),
         ),
         migrations.CreateModel(
-            name='ReportJob',
+            name="ReportJob",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField()),
-                ('output_format', models.CharField(choices=[('csv', 'CSV'), ('json', 'JSON'), ('pdf', 'PDF')], default='json', max_length=8)),
-                ('customer_service_ids', models.JSONField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('processed_orders', models.PositiveIntegerField(default=0)),
-                ('total_orders', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('billing_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='billing.billingrun')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='report_jobs', to='billing.customer')),
-                ('report', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='billing.billingreport')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField()),
+                (
+                    "output_format",
+                    models.CharField(
+                        choices=[("csv", "CSV"), ("json", "JSON"), ("pdf", "PDF")], default="json", max_length=8
+                    ),
+                ),
+                ("customer_service_ids", models.JSONField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("processed_orders", models.PositiveIntegerField(default=0)),
+                ("total_orders", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "billing_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="billing.billingrun",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="report_jobs", to="billing.customer"
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="billing.billingreport",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('request_hash', models.CharField(help_text='SHA-256 of the canonical request parameters.', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('report', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='billing.billingreport')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='billing.reportjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255)),
+                (
+                    "request_hash",
+                    models.CharField(help_text="SHA-256 of the canonical request parameters.", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="billing.billingreport",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="billing.reportjob",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReportLine',
+            name="ReportLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service_id', models.BigIntegerField(help_text='Service id at generation time (not a foreign key: a snapshot).')),
-                ('service_name', models.CharField(max_length=255)),
-                ('charge_type', models.CharField(max_length=32)),
-                ('quantity', models.DecimalField(decimal_places=4, max_digits=16)),
-                ('unit_price', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.order')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.billingreport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "service_id",
+                    models.BigIntegerField(help_text="Service id at generation time (not a foreign key: a snapshot)."),
+                ),
+                ("service_name", models.CharField(max_length=255)),
+                ("charge_type", models.CharField(max_length=32)),
+                ("quantity", models.DecimalField(decimal_places=4, max_digits=16)),
+                ("unit_price", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=16)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="billing.order"
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="billing.billingreport"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['report_id', 'order_id', 'service_name', 'id'],
+                "ordering": ["report_id", "order_id", "service_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ReportOrder',
+            name="ReportOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('transaction_id', models.CharField(max_length=64)),
-                ('reference_number', models.CharField(blank=True, max_length=100)),
-                ('close_date', models.DateTimeField(null=True)),
-                ('status', models.CharField(max_length=16)),
-                ('ship_to_name', models.CharField(blank=True, max_length=255)),
-                ('ship_to_address', models.CharField(blank=True, max_length=255)),
-                ('total_items', models.PositiveIntegerField(default=0)),
-                ('line_items', models.PositiveIntegerField(default=0)),
-                ('total_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16)),
-                ('is_billed', models.BooleanField(default=True, help_text='False when no rate-card line applied to the order.')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.order')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='billing.billingreport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("transaction_id", models.CharField(max_length=64)),
+                ("reference_number", models.CharField(blank=True, max_length=100)),
+                ("close_date", models.DateTimeField(null=True)),
+                ("status", models.CharField(max_length=16)),
+                ("ship_to_name", models.CharField(blank=True, max_length=255)),
+                ("ship_to_address", models.CharField(blank=True, max_length=255)),
+                ("total_items", models.PositiveIntegerField(default=0)),
+                ("line_items", models.PositiveIntegerField(default=0)),
+                ("total_amount", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=16)),
+                (
+                    "is_billed",
+                    models.BooleanField(default=True, help_text="False when no rate-card line applied to the order."),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="billing.order"
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="orders", to="billing.billingreport"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['report_id', 'id'],
+                "ordering": ["report_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ReportServiceTotal',
+            name="ReportServiceTotal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service_id', models.BigIntegerField()),
-                ('service_name', models.CharField(max_length=255)),
-                ('charge_type', models.CharField(max_length=32)),
-                ('quantity', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=16)),
-                ('order_count', models.PositiveIntegerField()),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='service_totals', to='billing.billingreport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("service_id", models.BigIntegerField()),
+                ("service_name", models.CharField(max_length=255)),
+                ("charge_type", models.CharField(max_length=32)),
+                ("quantity", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=16)),
+                ("order_count", models.PositiveIntegerField()),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="service_totals",
+                        to="billing.billingreport",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['report_id', 'service_name'],
+                "ordering": ["report_id", "service_name"],
             },
         ),
         migrations.CreateModel(
-            name='RuleGroup',
+            name="RuleGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('logic_operator', models.CharField(choices=[('AND', 'All rules true'), ('OR', 'Any rule true'), ('NOT', 'No rule true'), ('XOR', 'Exactly one rule true'), ('NAND', 'Not all rules true'), ('NOR', 'No rule true (NOR)')], default='AND', max_length=4)),
-                ('name', models.CharField(blank=True, max_length=255)),
-                ('customer_service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rule_groups', to='billing.customerservice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "logic_operator",
+                    models.CharField(
+                        choices=[
+                            ("AND", "All rules true"),
+                            ("OR", "Any rule true"),
+                            ("NOT", "No rule true"),
+                            ("XOR", "Exactly one rule true"),
+                            ("NAND", "Not all rules true"),
+                            ("NOR", "No rule true (NOR)"),
+                        ],
+                        default="AND",
+                        max_length=4,
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=255)),
+                (
+                    "customer_service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rule_groups",
+                        to="billing.customerservice",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer_service_id', 'id'],
+                "ordering": ["customer_service_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=32)),
-                ('operator', models.CharField(max_length=16)),
-                ('value', models.CharField(max_length=1000)),
-                ('rule_group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='billing.rulegroup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("field", models.CharField(max_length=32)),
+                ("operator", models.CharField(max_length=16)),
+                ("value", models.CharField(max_length=1000)),
+                (
+                    "rule_group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rules", to="billing.rulegroup"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rule_group_id', 'id'],
+                "ordering": ["rule_group_id", "id"],
             },
         ),
         migrations.AddField(
-            model_name='customerservice',
-            name='service',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='customer_services', to='billing.service'),
+            model_name="customerservice",
+            name="service",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="customer_services", to="billing.service"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingrun',
-            constraint=models.CheckConstraint(condition=models.Q(('start_date__lte', models.F('end_date'))), name='billing_run_start_lte_end'),
+            model_name="billingrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_date__lte", models.F("end_date"))), name="billing_run_start_lte_end"
+            ),
         ),
         migrations.AddIndex(
-            model_name='billingreport',
-            index=models.Index(fields=['customer', 'start_date', 'end_date'], name='report_customer_period_idx'),
+            model_name="billingreport",
+            index=models.Index(fields=["customer", "start_date", "end_date"], name="report_customer_period_idx"),
         ),
         migrations.AddIndex(
-            model_name='billingreport',
-            index=models.Index(fields=['created_at'], name='report_created_idx'),
+            model_name="billingreport",
+            index=models.Index(fields=["created_at"], name="report_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='billingreport',
-            constraint=models.CheckConstraint(condition=models.Q(('start_date__lte', models.F('end_date'))), name='report_period_start_lte_end'),
+            model_name="billingreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_date__lte", models.F("end_date"))), name="report_period_start_lte_end"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='billingreport',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'current')), fields=('customer', 'start_date', 'end_date'), name='uniq_current_report_per_period'),
+            model_name="billingreport",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "current")),
+                fields=("customer", "start_date", "end_date"),
+                name="uniq_current_report_per_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customermembership',
-            constraint=models.UniqueConstraint(fields=('user', 'customer'), name='uniq_membership_user_customer'),
+            model_name="customermembership",
+            constraint=models.UniqueConstraint(fields=("user", "customer"), name="uniq_membership_user_customer"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', 'close_date'], name='order_customer_close_idx'),
+            model_name="order",
+            index=models.Index(fields=["customer", "close_date"], name="order_customer_close_idx"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('weight_lb__gte', 0)), name='order_weight_gte_0'),
+            model_name="order",
+            constraint=models.CheckConstraint(condition=models.Q(("weight_lb__gte", 0)), name="order_weight_gte_0"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('volume_cuft__gte', 0)), name='order_volume_gte_0'),
+            model_name="order",
+            constraint=models.CheckConstraint(condition=models.Q(("volume_cuft__gte", 0)), name="order_volume_gte_0"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(fields=('order', 'sku'), name='uniq_order_line_sku'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(fields=("order", "sku"), name="uniq_order_line_sku"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 0)), name='order_line_quantity_gte_0'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gte", 0)), name="order_line_quantity_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pricetier',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='price_tier_price_gte_0'),
+            model_name="pricetier",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", 0)), name="price_tier_price_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pricetier',
-            constraint=models.CheckConstraint(condition=models.Q(('up_to__isnull', True), ('up_to__gt', 0), _connector='OR'), name='price_tier_up_to_gt_0'),
+            model_name="pricetier",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("up_to__isnull", True), ("up_to__gt", 0), _connector="OR"),
+                name="price_tier_up_to_gt_0",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pricetier',
-            constraint=models.UniqueConstraint(fields=('customer_service', 'up_to'), name='uniq_price_tier_bound'),
+            model_name="pricetier",
+            constraint=models.UniqueConstraint(fields=("customer_service", "up_to"), name="uniq_price_tier_bound"),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.UniqueConstraint(fields=('customer', 'sku'), name='uniq_product_customer_sku'),
+            model_name="product",
+            constraint=models.UniqueConstraint(fields=("customer", "sku"), name="uniq_product_customer_sku"),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('case_size__gte', 1)), name='product_case_size_gte_1'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("case_size__gte", 1)), name="product_case_size_gte_1"
+            ),
         ),
         migrations.AddIndex(
-            model_name='reportjob',
-            index=models.Index(fields=['customer', 'start_date', 'end_date', 'created_at'], name='job_request_idx'),
+            model_name="reportjob",
+            index=models.Index(fields=["customer", "start_date", "end_date", "created_at"], name="job_request_idx"),
         ),
         migrations.AddConstraint(
-            model_name='reportjob',
-            constraint=models.CheckConstraint(condition=models.Q(('start_date__lte', models.F('end_date'))), name='report_job_start_lte_end'),
+            model_name="reportjob",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_date__lte", models.F("end_date"))), name="report_job_start_lte_end"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='idempotencykey',
-            constraint=models.UniqueConstraint(fields=('user', 'key'), name='uniq_idempotency_user_key'),
+            model_name="idempotencykey",
+            constraint=models.UniqueConstraint(fields=("user", "key"), name="uniq_idempotency_user_key"),
         ),
         migrations.AddIndex(
-            model_name='reportline',
-            index=models.Index(fields=['report', 'order'], name='report_line_order_idx'),
+            model_name="reportline",
+            index=models.Index(fields=["report", "order"], name="report_line_order_idx"),
         ),
         migrations.AddIndex(
-            model_name='reportorder',
-            index=models.Index(fields=['report', 'is_billed', 'id'], name='report_order_billed_idx'),
+            model_name="reportorder",
+            index=models.Index(fields=["report", "is_billed", "id"], name="report_order_billed_idx"),
         ),
         migrations.AddConstraint(
-            model_name='reportorder',
-            constraint=models.UniqueConstraint(fields=('report', 'order'), name='uniq_report_order'),
+            model_name="reportorder",
+            constraint=models.UniqueConstraint(fields=("report", "order"), name="uniq_report_order"),
         ),
         migrations.AddConstraint(
-            model_name='reportservicetotal',
-            constraint=models.UniqueConstraint(fields=('report', 'service_id'), name='uniq_report_service_total'),
+            model_name="reportservicetotal",
+            constraint=models.UniqueConstraint(fields=("report", "service_id"), name="uniq_report_service_total"),
         ),
         migrations.AddConstraint(
-            model_name='customerservice',
-            constraint=models.UniqueConstraint(fields=('customer', 'service'), name='uniq_customer_service'),
+            model_name="customerservice",
+            constraint=models.UniqueConstraint(fields=("customer", "service"), name="uniq_customer_service"),
         ),
         migrations.AddConstraint(
-            model_name='customerservice',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='customer_service_price_gte_0'),
+            model_name="customerservice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", 0)), name="customer_service_price_gte_0"
+            ),
         ),
     ]

@@ -4,20 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
+        ("billing", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reportjob',
-            name='interface',
-            field=models.CharField(choices=[('rest', 'REST'), ('graphql', 'GraphQL'), ('command', 'Management command'), ('worker', 'Background worker'), ('admin', 'Admin')], default='command', help_text='Where the job was requested.', max_length=16),
+            model_name="reportjob",
+            name="interface",
+            field=models.CharField(
+                choices=[
+                    ("rest", "REST"),
+                    ("graphql", "GraphQL"),
+                    ("command", "Management command"),
+                    ("worker", "Background worker"),
+                    ("admin", "Admin"),
+                ],
+                default="command",
+                help_text="Where the job was requested.",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='reportjob',
-            name='request_id',
-            field=models.CharField(blank=True, help_text='Id of the request that submitted the job.', max_length=64),
+            model_name="reportjob",
+            name="request_id",
+            field=models.CharField(blank=True, help_text="Id of the request that submitted the job.", max_length=64),
         ),
     ]

@@ -5,25 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_jobs_origin'),
+        ("billing", "0002_jobs_origin"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reportline',
-            name='order',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='billing.order'),
+            model_name="reportline",
+            name="order",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="billing.order",
+            ),
         ),
         migrations.AlterField(
-            model_name='reportline',
-            name='report',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.billingreport'),
+            model_name="reportline",
+            name="report",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="lines",
+                to="billing.billingreport",
+            ),
         ),
         migrations.AlterField(
-            model_name='reportorder',
-            name='report',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='billing.billingreport'),
+            model_name="reportorder",
+            name="report",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="orders",
+                to="billing.billingreport",
+            ),
         ),
     ]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0003_report_line_write_path"),
+        ("billing", "0004_text_status_sku_key_not_closed"),
     ]
 
     operations = [

@@ -19,7 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Round
 
-from billing.errors import NotFound
+from billing.errors import NotFound, ValidationFailed
 from billing.models import LIVE_REPORT_STATUSES, Customer, CustomerService
 from billing.permissions import Actor, ensure_can_see_customer, visible_customer_ids
 
@@ -59,6 +59,21 @@ def customer_rate_card(*, actor: Actor, customer_id: int) -> QuerySet[CustomerSe
     )
 
 
+def check_customer_filter(*, actor: Actor, customer_id: int | None) -> None:
+    """Refuse a customer filter naming no customer, for an actor who sees every customer.
+
+    Staff asking for customer 999999 get ValidationFailed (field customer_id) rather than an
+    empty list that looks like "no reports yet". For an actor limited to some customers, a
+    customer it cannot see and one that does not exist look alike: both give empty results,
+    so the filter reveals nothing about other tenants.
+    """
+    if customer_id is None or visible_customer_ids(actor) is not None:
+        return
+    if not Customer.objects.filter(pk=customer_id).exists():
+        message = f"No customer with id {customer_id}."
+        raise ValidationFailed(message, fields={"customer_id": [message]})
+
+
 def _cents_to_money(cents) -> Cast:
     # A multiplication, not a division: SQLite would divide two integers as integers.
     return Cast(ExpressionWrapper(Cast(cents, WHOLE) * ONE_CENT, output_field=MONEY), MONEY)
@@ -77,8 +92,10 @@ def customer_summaries(*, actor: Actor, customer_id: int | None = None) -> Query
 
     Without customer_id only customers with at least one current report are listed; with a
     visible customer_id that customer is returned even with zero reports (an invisible or
-    unknown id gives an empty result).
+    unknown id gives an empty result; for staff, an unknown id is ValidationFailed, see
+    check_customer_filter).
     """
+    check_customer_filter(actor=actor, customer_id=customer_id)
     current = Q(reports__status__in=LIVE_REPORT_STATUSES)
     cents = Cast(Round(F("reports__total_amount") * CENTS_PER_UNIT), BigIntegerField())
     queryset = customers_visible_to(actor).annotate(

@@ -7,12 +7,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower, Trim
 
 from billing.errors import ValidationFailed
-from billing.models import Order, OrderLine, OrderStatus
+from billing.models import Order, OrderLine
 from billing.periods import filter_date_errors
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
+from billing.statuses import status_key, with_billable_status
 
 ORDER_ORDERING_FIELDS: dict[str, str] = {
     "close_date": "close_date",
@@ -49,16 +51,22 @@ def billing_period_bounds(
 
 
 def billable_orders(*, customer_id: int, start_date: dt.date, end_date: dt.date) -> QuerySet[Order]:
-    """Orders billable in the period: not cancelled, closed on a date in [start, end] (billing zone).
+    """Orders billable in the period: closed on a date in [start, end] (billing zone), with a
+    billable status (billing.statuses).
 
     Not scoped to an actor: services call it after their own permission check.
     """
     lower, upper = billing_period_bounds(start_date, end_date)
-    return (
-        Order.objects.filter(customer_id=customer_id, close_date__gte=lower, close_date__lt=upper)
-        .exclude(status=OrderStatus.CANCELLED)
-        .order_by()
-    )
+    orders = Order.objects.filter(customer_id=customer_id, close_date__gte=lower, close_date__lt=upper)
+    return with_billable_status(orders).order_by()
+
+
+def not_closed_orders(*, customer_id: int) -> QuerySet[Order]:
+    """The customer's orders without a close date whose status would otherwise be billable.
+
+    They are never billable; a report lists them apart, as "not closed".
+    """
+    return with_billable_status(Order.objects.filter(customer_id=customer_id, close_date__isnull=True)).order_by()
 
 
 def orders_visible_to(actor: Actor) -> QuerySet[Order]:
@@ -83,12 +91,11 @@ def order_list(
 
     close_date_from / close_date_to are dates in the billing time zone, both inclusive, within the
     range of billing.periods (ValidationFailed otherwise).
+    status matches the status trimmed and case-insensitively (statuses are free text).
     reference matches reference_number (case-insensitive, contains) or transaction_id (exact).
     order_by is one of ORDER_ORDERING_FIELDS, optionally prefixed with '-'; id breaks ties.
     """
     errors: dict[str, list[str]] = {}
-    if status is not None and status not in OrderStatus.values:
-        errors["status"] = [f"Unknown status {status!r}. Allowed: {', '.join(OrderStatus.values)}."]
     ordering = ordering_from(order_by, ORDER_ORDERING_FIELDS, DEFAULT_ORDER_ORDERING, errors)
     errors.update(filter_date_errors(close_date_from=close_date_from, close_date_to=close_date_to))
     if errors:
@@ -102,8 +109,8 @@ def order_list(
         queryset = queryset.filter(close_date__gte=lower)
     if upper is not None:
         queryset = queryset.filter(close_date__lt=upper)
-    if status is not None:
-        queryset = queryset.filter(status=status)
+    if status is not None and status.strip():
+        queryset = queryset.alias(status_key=Lower(Trim("status"))).filter(status_key=status_key(status))
     if reference:
         reference = reference.strip()
         queryset = queryset.filter(Q(reference_number__icontains=reference) | Q(transaction_id=reference))

@@ -24,12 +24,14 @@ from billing.models import (
     ChargeType,
     CustomerService,
     ReportLine,
+    ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
+from billing.selectors.customers import check_customer_filter
 
 REPORT_ORDERING_FIELDS: dict[str, str] = {
     "start_date": "start_date",
@@ -70,7 +72,9 @@ def report_list(
 ) -> QuerySet[BillingReport]:
     """Reports the actor may see.
 
-    - customer_id: that customer's reports (an unknown or invisible id gives an empty list);
+    - customer_id: that customer's reports (an invisible id gives an empty list, and so does an
+      unknown one for an actor limited to some customers; staff get ValidationFailed for an
+      unknown id: check_customer_filter);
     - start_date: reports whose period starts on or after it; end_date: ends on or before it;
     - created_after: a datetime means created_at >= it; a date D means created_at >= D 00:00 UTC;
     - created_before: a datetime means created_at < it; a date D means created_at < (D + 1) 00:00
@@ -88,6 +92,7 @@ def report_list(
     )
     if errors:
         raise ValidationFailed("Invalid report filters.", fields=errors)
+    check_customer_filter(actor=actor, customer_id=customer_id)
 
     queryset = reports_visible_to(actor)
     if customer_id is not None:
@@ -199,6 +204,11 @@ def report_lines_by_order(*, report: BillingReport, order_ids: Iterable[int]) ->
     return grouped
 
 
+def report_not_closed_orders(*, report: BillingReport) -> QuerySet[ReportNotClosedOrder]:
+    """The orders of the report's customer that had no close date (never billable), by transaction id."""
+    return ReportNotClosedOrder.objects.filter(report=report).order_by("id")
+
+
 def report_service_totals(*, report: BillingReport) -> QuerySet[ReportServiceTotal]:
     return ReportServiceTotal.objects.filter(report=report).order_by("service_name", "service_id")
 
@@ -218,10 +228,12 @@ class ReportDetail:
     report: BillingReport
     service_totals: list[ReportServiceTotal] = field(default_factory=list)
     orders: list[tuple[ReportOrder, list[ReportLine]]] = field(default_factory=list)
+    not_closed_orders: list[ReportNotClosedOrder] = field(default_factory=list)
 
 
 def report_detail(*, actor: Actor, report_id: str | uuid.UUID, billed: bool | None = None) -> ReportDetail:
-    """A visible report with its service totals and every order with its lines, in 4 queries.
+    """A visible report with its service totals, every order with its lines and its not-closed
+    orders, in 5 queries.
 
     Loads the whole report into memory: meant for moderate reports (JSON export, REST detail).
     Use iter_report_rows for streaming large ones. billed filters orders as in report_orders.
@@ -239,7 +251,10 @@ def report_detail(*, actor: Actor, report_id: str | uuid.UUID, billed: bool | No
             if bucket is not None:
                 bucket.append(line)
     return ReportDetail(
-        report=report, service_totals=totals, orders=[(order, lines[order.order_id]) for order in orders]
+        report=report,
+        service_totals=totals,
+        orders=[(order, lines[order.order_id]) for order in orders],
+        not_closed_orders=list(report_not_closed_orders(report=report)),
     )
 
 

@@ -36,6 +36,7 @@ from billing.models import (
     BillingRun,
     Customer,
     IdempotencyKey,
+    Interface,
     JobStatus,
     OutputFormat,
     ReportJob,
@@ -203,8 +204,12 @@ def billing_run_start(
     interface: str,
     request_id: str = "",
     progress: ProgressCallback | None = None,
+    requested_by: Any = None,
 ) -> BillingRun:
     """Start a billing run: one report job per customer for [start_date, end_date].
+
+    `requested_by` is the user recorded on the run, its jobs and their reports when the actor
+    is the server (actor None: a command); by default the signed-in actor.
 
     `customer_ids` None or empty means every active customer the actor may see. The actor
     needs the generate permission and must see every listed customer (PermissionDenied);
@@ -219,6 +224,7 @@ def billing_run_start(
         customer_ids=customer_ids,
         interface=interface,
         request_id=request_id,
+        requested_by=requested_by,
     )
     transaction.on_commit(partial(_dispatch, job_ids, progress))  # runs now unless inside a transaction
     return run
@@ -233,6 +239,7 @@ def _billing_run_create(
     customer_ids: Sequence[int] | None,
     interface: str,
     request_id: str,
+    requested_by: Any = None,
 ) -> tuple[BillingRun, list[uuid.UUID]]:
     if actor is not None and not can_generate(actor):
         raise PermissionDenied("You do not have permission to generate billing reports.")
@@ -263,7 +270,7 @@ def _billing_run_create(
             customers = customers.filter(pk__in=visible)
         targets = list(customers.order_by("company_name", "pk").values_list("pk", flat=True))
 
-    user = _user_or_none(actor)
+    user = requested_by or _user_or_none(actor)
     run = BillingRun.objects.create(start_date=start_date, end_date=end_date, customer_ids=list(ids), requested_by=user)
     jobs = ReportJob.objects.bulk_create(
         ReportJob(
@@ -378,8 +385,12 @@ def _job_generate(job: ReportJob) -> None:
             return
         if status != JobStatus.RUNNING:
             return
+        # A job a command queued runs as the server (trusted, like the command) and only records
+        # its user; one queued through an API runs as the user who asked for it.
+        server_side = job.interface == Interface.COMMAND
         report = report_generate(
-            actor=job.requested_by,
+            actor=None if server_side else job.requested_by,
+            created_by=job.requested_by if server_side else None,
             customer_id=job.customer_id,
             start_date=job.start_date,
             end_date=job.end_date,

@@ -11,7 +11,9 @@ Also here: `rule_save`, the one way to write a single rule with the engine's val
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -43,6 +45,8 @@ from billing.pricing import (
     validate_rate_line,
     validate_rule,
 )
+from billing.services.customers import customers_create_with_ids
+from billing.services.orders import is_storable_text
 
 FORMAT_VERSION = 1
 
@@ -80,29 +84,48 @@ _PRICE_QUANTUM = Decimal("0.0001")
 _PRICE_LIMIT = Decimal(10) ** 8  # DecimalField(max_digits=12, decimal_places=4)
 _BOUND_LIMIT = Decimal(10) ** 10  # DecimalField(max_digits=14, decimal_places=4)
 _MAX_CASE_SIZE = 2_147_483_647
+_MAX_ID = 2**63 - 1
+# The format nests 7 levels (document > customers > customer > rate_card > line > rule_groups >
+# group > rules > rule); anything deeper is not a rate card (and a self-containing object never ends).
+MAX_DEPTH = 12
 
 
 @dataclass(slots=True)
 class ImportSummary:
     services_created: int = 0
     services_updated: int = 0
+    services_unchanged: int = 0
     customers_created: int = 0
     customers_updated: int = 0
+    customers_unchanged: int = 0
     products_created: int = 0
     products_updated: int = 0
+    products_unchanged: int = 0
     lines_created: int = 0
     lines_updated: int = 0
+    lines_unchanged: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    @property
+    def changed(self) -> bool:
+        """Whether the import wrote anything (False: the database already held the document)."""
+        return any(value for name, value in self.as_dict().items() if not name.endswith("_unchanged"))
+
     def __str__(self) -> str:
-        return (
-            f"services: {self.services_created} created, {self.services_updated} updated; "
-            f"customers: {self.customers_created} created, {self.customers_updated} updated; "
-            f"products: {self.products_created} created, {self.products_updated} updated; "
-            f"rate-card lines: {self.lines_created} created, {self.lines_updated} updated"
-        )
+        parts = []
+        for label, kind in (
+            ("services", "services"),
+            ("customers", "customers"),
+            ("products", "products"),
+            ("rate-card lines", "lines"),
+        ):
+            created, updated, unchanged = (
+                getattr(self, f"{kind}_{what}") for what in ("created", "updated", "unchanged")
+            )
+            parts.append(f"{label}: {created} created, {updated} updated, {unchanged} unchanged")
+        return "; ".join(parts)
 
 
 # --- export --------------------------------------------------------------------------------
@@ -115,14 +138,14 @@ def _decimal_text(value: Decimal | None) -> str | None:
 def rate_card_export(*, customer_ids: Sequence[int] | None = None) -> dict[str, Any]:
     """The services catalogue and the rate cards of `customer_ids` (every customer when None)."""
     customers = Customer.objects.order_by("id").prefetch_related(
-        Prefetch("products", queryset=Product.objects.order_by("sku")),
+        Prefetch("products", queryset=Product.objects.order_by("sku_key", "id")),
         Prefetch(
             "rate_card",
             queryset=CustomerService.objects.select_related("service")
             .order_by("service__name", "id")
             .prefetch_related(
                 "tiers",
-                Prefetch("skus", queryset=Product.objects.order_by("sku")),
+                Prefetch("skus", queryset=Product.objects.order_by("sku_key", "id")),
                 Prefetch(
                     "rule_groups",
                     queryset=RuleGroup.objects.order_by("id").prefetch_related(
@@ -225,7 +248,7 @@ class _LinePlan:
     unit_price: Decimal
     tier_basis: str
     tiers: list[tuple[Decimal | None, Decimal]]
-    skus: list[str]
+    skus: list[str]  # normalised keys of the customer's products
     is_active: bool
     rule_groups: list[tuple[str, str, list[tuple[str, str, str]]]]  # (logic, name, [(field, operator, value)])
 
@@ -235,8 +258,9 @@ class _CustomerPlan:
     path: str
     existing: Customer | None
     fields: dict[str, Any]  # only the keys present in the document
-    products: list[tuple[str, str, int]]  # (sku, description, case_size)
+    products: list[tuple[str, str, int]]  # (sku as entered, description, case_size)
     lines: list[_LinePlan] = field(default_factory=list)
+    new_id: int | None = None  # a customer the document creates with its id
 
 
 class _Reader:
@@ -250,6 +274,8 @@ class _Reader:
             self.errors.add(path, f"must be an object, got {_type_name(value)}")
             return None
         checked = dict(value)
+        for key in getattr(value, "duplicate_keys", ()):
+            self.errors.add(_join(path, str(key)), "duplicate key: the document gives it more than once")
         for key in value:
             if key not in keys:
                 self.errors.add(_join(path, str(key)), f"unknown key (allowed: {', '.join(keys)})")
@@ -454,16 +480,21 @@ def _plan_customer(
         else:
             fields["currency"] = value
 
-    # Which customer: by id when given, else by company name.
+    # Which customer: by id when given (created with that id when none has it), else by company name.
     existing: Customer | None = None
+    new_id: int | None = None
     if "id" in obj:
         pk = obj["id"]
         if isinstance(pk, bool) or not isinstance(pk, int):
             errors.add(f"{path}.id", f"must be an integer, got {_type_name(pk)}")
         else:
             existing = Customer.objects.filter(pk=pk).first()
-            if existing is None:
-                errors.add(f"{path}.id", f"no customer with id {pk} (leave id out to create a customer)")
+            if existing is None and not 1 <= pk <= _MAX_ID:
+                errors.add(f"{path}.id", f"must be between 1 and {_MAX_ID}, got {pk}")
+            elif existing is None and company_name is None:
+                pass  # company_name is reported as required
+            elif existing is None:
+                new_id = pk
     elif company_name is not None:
         matches = list(Customer.objects.filter(company_name=company_name)[:2])
         if len(matches) > 1:
@@ -472,6 +503,8 @@ def _plan_customer(
             existing = matches[0]
     if existing is not None:
         key: int | str = existing.pk
+    elif new_id is not None:
+        key = new_id
     elif "id" not in obj and company_name is not None:
         key = f"new:{company_name}"
     else:
@@ -483,9 +516,9 @@ def _plan_customer(
 
     # Products: the document's, over the customer's existing ones.
     products: list[tuple[str, str, int]] = []
-    known_skus: set[str] = set()
+    known_skus: set[str] = set()  # normalised
     if existing is not None:
-        known_skus = set(Product.objects.filter(customer=existing).values_list("sku", flat=True))
+        known_skus = set(Product.objects.filter(customer=existing).values_list("sku_key", flat=True))
     seen_skus: dict[str, str] = {}
     for index, item in enumerate(read.array(obj.get("products", []), f"{path}.products")):
         ppath = f"{path}.products[{index}]"
@@ -500,19 +533,19 @@ def _plan_customer(
             case_size = None
         if raw_sku is None:
             continue
-        sku = normalize_sku(raw_sku)
-        if not sku:
+        key = normalize_sku(raw_sku)
+        if not key:
             errors.add(f"{ppath}.sku", f"is not a valid SKU: {raw_sku!r}")
             continue
-        if sku in seen_skus:
-            errors.add(f"{ppath}.sku", f"duplicate SKU {sku!r} (also {seen_skus[sku]})")
+        if key in seen_skus:
+            errors.add(f"{ppath}.sku", f"duplicate SKU {raw_sku!r} (the same SKU as {seen_skus[key]})")
             continue
-        seen_skus[sku] = ppath
-        known_skus.add(sku)
+        seen_skus[key] = ppath
+        known_skus.add(key)
         if description is not None and case_size is not None:
-            products.append((sku, description, case_size))
+            products.append((raw_sku.strip(), description, case_size))
 
-    plan = _CustomerPlan(path=path, existing=existing, fields=fields, products=products)
+    plan = _CustomerPlan(path=path, existing=existing, fields=fields, products=products, new_id=new_id)
     seen_lines: dict[str, str] = {}
     for index, item in enumerate(read.array(obj.get("rate_card", []), f"{path}.rate_card")):
         lpath = f"{path}.rate_card[{index}]"
@@ -568,7 +601,7 @@ def _plan_line(
             errors.add(spath, f"unknown SKU {raw!r}: add it to the customer's products")
             continue
         if sku in skus:
-            errors.add(spath, f"duplicate SKU {sku!r}")
+            errors.add(spath, f"duplicate SKU {raw!r}")
             continue
         skus.append(sku)
 
@@ -634,20 +667,82 @@ def _plan_line(
 # --- import --------------------------------------------------------------------------------
 
 
+class _Pairs(dict):
+    """A decoded JSON object that remembers the keys the text gave more than once."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
+def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = _Pairs(pairs)
+    if len(obj) != len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        obj.duplicate_keys = tuple(key for key, count in counts.items() if count > 1)
+    return obj
+
+
+def rate_card_loads(text: str) -> Any:
+    """The document of a rate-card JSON text; ValidationFailed when it is not JSON or too deep.
+
+    A key given twice in one object is kept so that rate_card_import refuses it, naming it (the
+    JSON decoder alone would silently keep the last value).
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_object_from_pairs)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except RecursionError:
+        message = f"nested too deeply (a rate-card document has at most {MAX_DEPTH} levels)"
+    raise ValidationFailed(
+        f"The rate card document is {message}; nothing was imported.", fields={"document": [message]}
+    )
+
+
+def _structure_errors(document: Any, errors: _Errors) -> None:
+    """Depth and NUL characters, checked without recursion before the document is read.
+
+    A self-containing (recursive) structure, passed in code, is refused as too deep.
+    """
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                errors.add(path, "contains a NUL character")
+            elif not value.isascii() and not is_storable_text(value):
+                errors.add(path, "is not valid Unicode text (a lone surrogate such as \\ud800)")
+        elif isinstance(value, (Mapping, list)):
+            if depth >= MAX_DEPTH:
+                errors.add(path, f"is nested too deeply (a rate-card document has at most {MAX_DEPTH} levels)")
+                continue
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and "\x00" in key:
+                    errors.add(path, "has a key with a NUL character")
+                    continue
+                child = f"{path}[{key}]" if isinstance(value, list) else _join(path, str(key))
+                stack.append((item, child, depth + 1))
+
+
 @transaction.atomic
 def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
     """Validate the whole document, then upsert services, customers, products and rate-card lines.
 
     Raises ValidationFailed (details: {path: [messages]}) listing every problem; nothing is
     written then. Existing objects the document does not mention are left as they are; each
-    rate-card line it mentions has its tiers, SKUs and rule groups replaced.
+    rate-card line it mentions has its tiers, SKUs and rule groups replaced when they differ.
+    Anything equal to what is stored is counted as unchanged and not written, so importing the
+    same document twice writes nothing the second time.
     """
     errors = _Errors()
-    services, customers = _plan(document, errors)
+    _structure_errors(document, errors)
+    services: list[_ServicePlan] = []
+    customers: list[_CustomerPlan] = []
+    if not errors:
+        services, customers = _plan(document, errors)
     if errors:
-        count = sum(len(messages) for messages in errors.by_path.values())
         raise ValidationFailed(
-            f"The rate card document has {count} error{'' if count == 1 else 's'}; nothing was imported.",
+            f"The rate card document has {errors.count} error{'' if errors.count == 1 else 's'}; nothing was imported.",
             fields=errors.by_path,
         )
 
@@ -660,6 +755,8 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
                 name=plan.name, description=plan.description, charge_type=plan.charge_type
             )
             summary.services_created += 1
+        elif (service.description, service.charge_type) == (plan.description, plan.charge_type):
+            summary.services_unchanged += 1
         else:
             service.description = plan.description
             service.charge_type = plan.charge_type
@@ -669,8 +766,14 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
     for customer_plan in customers:
         customer = customer_plan.existing
         if customer is None:
-            customer = Customer.objects.create(**customer_plan.fields)
+            customer = Customer(pk=customer_plan.new_id, **customer_plan.fields)
+            if customer_plan.new_id is None:
+                customer.save()
+            else:
+                customers_create_with_ids([customer])
             summary.customers_created += 1
+        elif all(getattr(customer, name) == value for name, value in customer_plan.fields.items()):
+            summary.customers_unchanged += 1
         else:
             for name, value in customer_plan.fields.items():
                 setattr(customer, name, value)
@@ -682,19 +785,43 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
 
 
 def _write_products(customer: Customer, plan: _CustomerPlan, summary: ImportSummary) -> None:
-    existing = {product.sku: product for product in Product.objects.filter(customer=customer)}
+    existing = {product.sku_key: product for product in Product.objects.filter(customer=customer)}
     to_create, to_update = [], []
     for sku, description, case_size in plan.products:
-        product = existing.get(sku)
+        key = normalize_sku(sku)
+        product = existing.get(key)
         if product is None:
-            to_create.append(Product(customer=customer, sku=sku, description=description, case_size=case_size))
+            to_create.append(
+                Product(customer=customer, sku=sku, sku_key=key, description=description, case_size=case_size)
+            )
+        elif (product.sku, product.description, product.case_size) == (sku, description, case_size):
+            summary.products_unchanged += 1
         else:
-            product.description, product.case_size = description, case_size
+            product.sku, product.description, product.case_size = sku, description, case_size
             to_update.append(product)
     Product.objects.bulk_create(to_create)
-    Product.objects.bulk_update(to_update, ["description", "case_size"])
+    Product.objects.bulk_update(to_update, ["sku", "description", "case_size"])
     summary.products_created += len(to_create)
     summary.products_updated += len(to_update)
+
+
+def _stored_line(line: CustomerService) -> tuple[Any, ...]:
+    """What a stored rate-card line holds, in the form _planned_line gives a document's line."""
+    return (
+        line.unit_price,
+        line.tier_basis,
+        line.is_active,
+        [(tier.up_to, tier.unit_price) for tier in line.tiers.all()],
+        sorted(product.sku_key for product in line.skus.all()),
+        [
+            (group.logic_operator, group.name, [(r.field, r.operator, r.value) for r in group.rules.all()])
+            for group in line.rule_groups.all()
+        ],
+    )
+
+
+def _planned_line(plan: _LinePlan) -> tuple[Any, ...]:
+    return (plan.unit_price, plan.tier_basis, plan.is_active, plan.tiers, sorted(plan.skus), plan.rule_groups)
 
 
 def _write_lines(
@@ -702,8 +829,20 @@ def _write_lines(
 ) -> None:
     if not plan.lines:
         return
-    products = dict(Product.objects.filter(customer=customer).values_list("sku", "pk"))
-    existing = {line.service_id: line for line in CustomerService.objects.filter(customer=customer)}
+    products = dict(Product.objects.filter(customer=customer).values_list("sku_key", "pk"))
+    existing = {
+        line.service_id: line
+        for line in CustomerService.objects.filter(customer=customer).prefetch_related(
+            "tiers",
+            "skus",
+            Prefetch(
+                "rule_groups",
+                queryset=RuleGroup.objects.order_by("id").prefetch_related(
+                    Prefetch("rules", queryset=Rule.objects.order_by("id"))
+                ),
+            ),
+        )
+    }
     groups_to_create: list[tuple[RuleGroup, list[tuple[str, str, str]]]] = []
     tiers: list[PriceTier] = []
     touched: list[CustomerService] = []
@@ -718,6 +857,9 @@ def _write_lines(
         if line is None:
             line = CustomerService.objects.create(customer=customer, service=service, **values)
             summary.lines_created += 1
+        elif _stored_line(line) == _planned_line(line_plan):
+            summary.lines_unchanged += 1
+            continue
         else:
             for name, value in values.items():
                 setattr(line, name, value)

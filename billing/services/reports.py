@@ -67,8 +67,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, UUIDField, Value
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -86,6 +87,7 @@ from billing.models import (
     PriceTier,
     Product,
     ReportLine,
+    ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
     ReportStatus,
@@ -93,7 +95,7 @@ from billing.models import (
     RuleGroup,
 )
 from billing.periods import period_errors
-from billing.permissions import Actor, ensure_can_generate_for
+from billing.permissions import Actor, ensure_can_generate_for, is_authenticated
 from billing.pricing import PricingError, RuleValidationError, compile_rate_card, normalize_sku
 from billing.pricing.types import (
     OrderData,
@@ -104,8 +106,9 @@ from billing.pricing.types import (
     RuleGroupData,
     TierData,
 )
-from billing.selectors.orders import billable_orders
+from billing.selectors.orders import billable_orders, not_closed_orders
 from billing.services.analytics import report_days_write
+from billing.services.users import system_user
 
 if TYPE_CHECKING:
     from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
@@ -170,8 +173,12 @@ def report_generate(
     interface: str = Interface.COMMAND,
     request_id: str = "",
     progress: Callable[[int, int], None] | None = None,
+    created_by: User | None = None,
 ) -> BillingReport:
     """Price the customer's billable orders of [start_date, end_date] and store the report.
+
+    The report records who made it: `created_by`, else the actor when it is a signed-in user,
+    else the system user (billing.services.users.system_user).
 
     Raises PermissionDenied when the actor may not generate for this customer, and
     ValidationFailed (every field error at once: customer_id, start_date, end_date,
@@ -196,6 +203,7 @@ def report_generate(
         request_id=request_id,
         progress=progress,
         errors=errors,
+        created_by=created_by,
     )
 
 
@@ -253,6 +261,7 @@ def _generate(
     request_id: str,
     progress: Callable[[int, int], None] | None,
     errors: dict[str, list[str]],
+    created_by: User | None,
 ) -> BillingReport:
     # The row lock serialises generations for one customer until this transaction ends.
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
@@ -301,7 +310,7 @@ def _generate(
         status=ReportStatus.CURRENT,
         billing_time_zone=settings.BILLING_TIME_ZONE,
         generated_at=now,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=created_by or (actor if is_authenticated(actor) else None) or system_user(),
     )
 
     totals = _Totals(card.line_info)
@@ -325,10 +334,15 @@ def _generate(
     report.order_count = totals.billed_orders
     report.unbilled_order_count = totals.unbilled_orders
     report.line_count = totals.lines
-    report.save(update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count"])
+    report.not_closed_order_count = _snapshot_not_closed(report)
+    report.save(
+        update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count", "not_closed_order_count"]
+    )
     report_days_write(report_id=report.pk, time_zone=report.billing_time_zone, end_date=report.end_date)
 
-    actor_id = report.created_by_id  # the actor, when it is a signed-in user
+    # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
+    acting = actor if is_authenticated(actor) else created_by
+    actor_id = acting.pk if acting is not None else None
     events = [
         AuditEvent(
             action=AuditAction.REGENERATED if previous is not None else AuditAction.GENERATED,
@@ -353,6 +367,33 @@ def _generate(
         )
     AuditEvent.objects.bulk_create(events)
     return report
+
+
+def _column_of(model: Any, name: str) -> str:
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} has no database column")
+    return column
+
+
+def _snapshot_not_closed(report: BillingReport) -> int:
+    """Copy the customer's not-closed orders (no close date) into the report, in one statement.
+
+    Returns how many there are. They are listed by transaction id (code point order).
+    """
+    rows = (
+        not_closed_orders(customer_id=report.customer_id)
+        .annotate(snapshot_report=Value(report.pk, output_field=UUIDField()))
+        .order_by(Collate("transaction_id", _tx_collation()), "id")
+        .values_list("snapshot_report", "id", "transaction_id", "reference_number", "status")
+    )
+    select_sql, params = rows.query.sql_with_params()
+    quote = connection.ops.quote_name
+    fields = ("report", "order_id", "transaction_id", "reference_number", "status")
+    columns = ", ".join(quote(_column_of(ReportNotClosedOrder, name)) for name in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(ReportNotClosedOrder._meta.db_table)} ({columns}) {select_sql}", params)
+        return max(cursor.rowcount, 0)
 
 
 @contextmanager

@@ -55,6 +55,7 @@ def data(superuser):
     group = RuleGroupFactory(customer_service=line)
     RuleFactory(rule_group=group)
     order_with_lines(customer=customer, lines={"ABC1": 3}, close_date=dt.datetime(2026, 8, 5, 12, tzinfo=dt.UTC))
+    order_with_lines(customer=customer, lines={"ABC1": 1}, close_date=None, status="draft")  # listed as not closed
     period = {"customer_id": customer.pk, "start_date": dt.date(2026, 8, 1), "end_date": dt.date(2026, 8, 31)}
     report_generate(actor=superuser, **period)
     report = report_generate(actor=superuser, **period)  # supersedes the first
@@ -263,7 +264,7 @@ def test_changelist_queries_do_not_grow_with_rows(client, data):
     assert counts() == before
 
 
-def test_product_skus_are_normalised_in_the_admin(client, data):
+def test_product_skus_are_kept_as_entered_in_the_admin_and_compared_normalised(client, data):
     customer = data["customer"]
 
     response = client.post(
@@ -272,7 +273,15 @@ def test_product_skus_are_normalised_in_the_admin(client, data):
     )
 
     assert response.status_code == 302
-    assert models.Product.objects.filter(customer=customer, sku="NEWSKU1", case_size=6).exists()
+    assert models.Product.objects.filter(customer=customer, sku="new-sku 1", sku_key="NEWSKU1", case_size=6).exists()
+
+    clash = client.post(
+        reverse("admin:billing_product_add"),
+        {"customer": customer.pk, "sku": "NEW SKU-1", "description": "", "case_size": "6"},
+    )
+    assert clash.status_code == 200
+    assert "already has the SKU &#x27;new-sku 1&#x27;" in clash.content.decode()
+    assert models.Product.objects.filter(customer=customer, sku_key="NEWSKU1").count() == 1
 
 
 def test_report_page_offers_downloads_through_the_audited_exporter(client, data, superuser):

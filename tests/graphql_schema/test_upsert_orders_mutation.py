@@ -64,11 +64,11 @@ def test_creates_orders_with_their_lines(client, importer, customer_a):
     }
     stored = Order.objects.get(transaction_id="WMS-1")
     assert stored.customer == customer_a
-    assert stored.status == "completed"
+    assert stored.status == "Completed"  # as given
     assert stored.reference_number == "REF-WMS-1"
     assert stored.line_items == 2
     assert stored.total_item_qty == 3
-    assert sorted(stored.lines.values_list("sku", "quantity")) == [("ABC1", 2), ("XYZ9", 1)]
+    assert sorted(stored.lines.values_list("sku", "quantity")) == [("XYZ 9", 1), ("abc-1", 2)]
     assert Order.objects.get(transaction_id="WMS-2").status == "shipped"
 
 
@@ -103,10 +103,10 @@ def test_bad_orders_are_reported_and_skipped_the_good_ones_written(client, impor
         client,
         [
             order(customer_a, "GOOD-1"),
-            order(customer_a, "BAD-STATUS", status="teleported"),
+            order(customer_a, "BAD-STATUS", status="x" * 65),
             order(customer_a, "BAD-CUSTOMER", customerId=987654),
             order(customer_a, "BAD-QTY", lines=[{"sku": "A", "quantity": -1}]),
-            order(customer_a, "BAD-DATE", closeDate=None),
+            order(customer_a, "BAD-WEIGHT", weightLb="1e30"),
             order(customer_a, "GOOD-2"),
         ],
     )
@@ -116,10 +116,10 @@ def test_bad_orders_are_reported_and_skipped_the_good_ones_written(client, impor
         (1, "BAD-STATUS"),
         (2, "BAD-CUSTOMER"),
         (3, "BAD-QTY"),
-        (4, "BAD-DATE"),
+        (4, "BAD-WEIGHT"),
     ]
-    assert "teleported" in payload["errors"][0]["reason"]
-    assert "close_date is required" in payload["errors"][3]["reason"]
+    assert "status is longer than 64 characters" in payload["errors"][0]["reason"]
+    assert "weight_lb is too large" in payload["errors"][3]["reason"]  # the valid orders of the call are kept
     assert sorted(Order.objects.values_list("transaction_id", flat=True)) == ["GOOD-1", "GOOD-2"]
 
 

@@ -14,6 +14,7 @@ from billing.management.progress import ProgressBar, count
 from billing.models import Interface, JobStatus
 from billing.selectors.jobs import BillingRunSummary, billing_run_summary, jobs_for_run
 from billing.services.jobs import billing_run_start
+from billing.services.users import user_named
 
 POLL_INTERVAL = 1.0  # seconds between two looks at the run while waiting
 
@@ -50,6 +51,11 @@ class Command(BaseCommand):
             "--timeout", type=float, default=0, help="With --wait: give up after this many seconds (0: never)."
         )
         parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
+        parser.add_argument(
+            "--user",
+            metavar="NAME",
+            help="Username recorded as the reports' creator (default: the system user, BILLING_SYSTEM_USERNAME).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         start, end = _date(options["start"]), _date(options["end"])
@@ -66,6 +72,7 @@ class Command(BaseCommand):
         try:
             run = billing_run_start(
                 actor=None,
+                requested_by=user_named(options["user"]) if options["user"] is not None else None,
                 start_date=start,
                 end_date=end,
                 customer_ids=options["customers"] or None,

@@ -17,6 +17,7 @@ from billing.management.files import AtomicOutput
 from billing.management.progress import ProgressBar, count, say
 from billing.models import BillingReport, Interface
 from billing.services.reports import report_generate
+from billing.services.users import user_named
 
 
 def _date(value: str) -> dt.date:
@@ -50,6 +51,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte-order mark (Excel).")
         parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
+        parser.add_argument(
+            "--user",
+            metavar="NAME",
+            help="Username recorded as the report's creator (default: the system user, BILLING_SYSTEM_USERNAME).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         start, end = _date(options["start"]), _date(options["end"])
@@ -103,9 +109,11 @@ class Command(BaseCommand):
             bar.update(done)
 
         try:
+            created_by = user_named(options["user"]) if options["user"] is not None else None
             with bar:
                 report = report_generate(
                     actor=None,
+                    created_by=created_by,
                     customer_id=options["customer"],
                     start_date=start,
                     end_date=end,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,7 +11,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
 from billing.management.progress import ProgressBar, count, stream_is_tty
-from billing.services.orders import DEFAULT_BATCH_SIZE, ORDER_FIELDS, RowError, orders_upsert
+from billing.management.textfiles import csv_rows, open_text, stdin_text, undecodable
+from billing.services.orders import (
+    DEFAULT_BATCH_SIZE,
+    ORDER_FIELDS,
+    REQUIRED_FIELDS,
+    RowError,
+    RowInvalid,
+    loads_json,
+    orders_upsert,
+)
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -33,7 +40,8 @@ class Command(BaseCommand):
         "changes nothing. Rejected rows are listed on stderr as 'row N (TRANSACTION_ID): reason', where N is "
         "the physical line number in the file (for CSV the header is line 1, so the first order is line 2; "
         "for JSON Lines the first line is 1). Exits with status 1 when any row was rejected; the other rows "
-        "are imported. See docs/import-orders-format.md."
+        "are imported. Only transaction_id and customer_id are required columns. "
+        "See docs/import-orders-format.md."
     )
     stealth_options = ("stdin",)
 
@@ -51,6 +59,11 @@ class Command(BaseCommand):
             help=f"Rows written per transaction (default {DEFAULT_BATCH_SIZE}).",
         )
         parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
+        parser.add_argument(
+            "--create-customers",
+            action="store_true",
+            help="Create a placeholder customer ('Customer N', id N) for each customer_id that does not exist.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name: str = options["file"]
@@ -60,7 +73,7 @@ class Command(BaseCommand):
         if name == "-":
             if fmt is None:
                 raise CommandError("Reading standard input needs --format csv or --format jsonl.")
-            self._import(options.get("stdin") or sys.stdin, fmt, None, options)
+            self._import(options.get("stdin") or stdin_text(), fmt, None, options)
             return
         path = Path(name)
         if fmt is None:
@@ -69,7 +82,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot tell the format of {name!r} from its extension: pass --format csv|jsonl.")
         if not path.is_file():
             raise CommandError(f"No such file: {name}")
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with open_text(path) as handle:
             self._import(handle, fmt, path, options)
 
     def _import(self, handle: TextIO, fmt: str, path: Path | None, options: dict[str, Any]) -> None:
@@ -85,14 +98,17 @@ class Command(BaseCommand):
         try:
             with ProgressBar(self.stdout, total=total, label="Importing orders", enabled=enabled) as bar:
                 result = orders_upsert(
-                    rows=rows, source="command", on_progress=bar.update, batch_size=options["batch_size"]
+                    rows=rows,
+                    source="command",
+                    on_progress=bar.update,
+                    batch_size=options["batch_size"],
+                    create_customers=options["create_customers"],
                 )
-        except UnicodeDecodeError as exc:
-            raise CommandError(
-                f"The file is not UTF-8 text ({exc.reason}); rows before the error were imported."
-            ) from None
         except BillingError as exc:
             raise CommandError(exc.message) from None
+
+        if result.customers_created:
+            self.stderr.write(f"Created {result.customers_created} placeholder customer(s).")
 
         errors = sorted([*parse_errors, *result.errors], key=lambda error: error.row_number)
         for error in errors:
@@ -125,15 +141,19 @@ class Command(BaseCommand):
             raise CommandError("The file is empty: expected a header row with the orders export columns.") from None
         except csv.Error as exc:
             raise CommandError(f"Cannot read the CSV header: {exc}") from None
+        if any(undecodable(column) for column in header):
+            raise CommandError("The header row is not UTF-8 text. Nothing was imported.")
         columns = [column.strip().lower() for column in header]
         duplicates = sorted({column for column in columns if columns.count(column) > 1 and column})
         if duplicates:
             raise CommandError(f"Duplicate column(s) in the header: {', '.join(duplicates)}.")
-        missing = [column for column in ORDER_FIELDS if column not in columns]
+        missing = [column for column in REQUIRED_FIELDS if column not in columns]
         if missing:
             raise CommandError(
-                f"Missing column(s): {', '.join(missing)}. The header must contain the orders export columns: "
-                f"{', '.join(ORDER_FIELDS)}. Nothing was imported."
+                f"Missing column(s): {', '.join(missing)}. The header must contain at least "
+                f"{', '.join(REQUIRED_FIELDS)}; the other orders export columns are optional: "
+                f"{', '.join(column for column in ORDER_FIELDS if column not in REQUIRED_FIELDS)}. "
+                "Nothing was imported."
             )
         unknown = [column for column in columns if column not in ORDER_FIELDS]
         if unknown:
@@ -142,44 +162,21 @@ class Command(BaseCommand):
                 style_func=self.style.WARNING,
             )
 
-        previous_end = reader.line_num
-        while True:
-            start = previous_end + 1
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                errors.append(RowError(start, "", f"malformed CSV: {exc}"))
-                previous_end = reader.line_num
-                continue
-            previous_end = reader.line_num
-            if not values or not any(value.strip() for value in values):
-                continue  # blank line
-            if len(values) != len(columns):
-                transaction_id = (
-                    values[columns.index("transaction_id")].strip()
-                    if len(values) > columns.index("transaction_id")
-                    else ""
-                )
-                errors.append(
-                    RowError(start, transaction_id, f"row has {len(values)} fields but the header has {len(columns)}")
-                )
-                continue
-            yield (
-                start,
-                {column: value for column, value in zip(columns, values, strict=True) if column in ORDER_FIELDS},
-            )
+        yield from csv_rows(reader, columns, key="transaction_id", errors=errors, keep=ORDER_FIELDS)
 
     def _jsonl_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
         for line_number, line in enumerate(handle, start=1):
             text = line.strip()
             if not text:
                 continue
+            bad = undecodable(text)
+            if bad:
+                errors.append(RowError(line_number, "", f"the line is not UTF-8 text ({bad})"))
+                continue
             try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                errors.append(RowError(line_number, "", f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                row = loads_json(text, "the line")
+            except RowInvalid as exc:
+                errors.append(RowError(line_number, "", str(exc)))
                 continue
             if not isinstance(row, dict):
                 errors.append(RowError(line_number, "", "line is not a JSON object"))

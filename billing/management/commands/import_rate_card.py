@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import ValidationFailed
-from billing.services.rate_cards import rate_card_import
+from billing.services.rate_cards import rate_card_import, rate_card_loads
 
 
 class Command(BaseCommand):
@@ -33,19 +32,21 @@ class Command(BaseCommand):
                 text = Path(name).read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise CommandError(f"No such file: {name}") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}). "
+                "Nothing was imported."
+            ) from None
+        except OSError as exc:
             raise CommandError(f"Cannot read {name}: {exc}") from None
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(
-                f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
-        try:
-            summary = rate_card_import(document=document)
+            summary = rate_card_import(document=rate_card_loads(text))
         except ValidationFailed as exc:
             for path, messages in exc.fields.items():
                 for message in messages:
                     self.stderr.write(f"{path}: {message}")
             raise CommandError(exc.message) from None
-        self.stdout.write(f"Imported. {summary}")
+        if summary.changed:
+            self.stdout.write(f"Imported. {summary}")
+        else:
+            self.stdout.write(f"Unchanged: the database already holds this rate card. {summary}")

@@ -98,12 +98,14 @@ def test_superuser_sees_everything():
 # --- filters ----------------------------------------------------------------------------
 
 
-def test_filter_by_customer_and_unknown_customer_gives_empty(staff):
+def test_filter_by_customer_and_unknown_customer_is_refused_for_staff(staff):
     a, b = CustomerFactory(), CustomerFactory()
     report_a = make_report(a)
     make_report(b)
     assert ids(report_list(actor=staff, customer_id=a.pk)) == [report_a.pk]
-    assert ids(report_list(actor=staff, customer_id=987654)) == []
+    with pytest.raises(ValidationFailed) as caught:
+        report_list(actor=staff, customer_id=987654)
+    assert caught.value.fields == {"customer_id": ["No customer with id 987654."]}
 
 
 def test_period_filters_are_inclusive(staff):
@@ -318,7 +320,7 @@ def test_report_detail_loads_everything_in_constant_queries(generated, staff):
 
     with CaptureQueriesContext(connection) as captured:
         detail = report_detail(actor=staff, report_id=report.pk)
-    assert len(captured.captured_queries) == 4
+    assert len(captured.captured_queries) == 5  # report, totals, orders, lines, not-closed orders
     assert detail.report == report
     assert detail.report.customer.company_name  # select_related
     assert [t.service_name for t in detail.service_totals] == ["Fee", "Pick"]

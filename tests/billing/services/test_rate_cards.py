@@ -107,19 +107,20 @@ def test_round_trip_after_wiping_and_modifying(rate_card):
 
     assert rate_card_export() == original
     assert summary.lines_created == 1 and summary.lines_updated == 2
-    assert summary.customers_updated == 2 and summary.customers_created == 0
+    assert (summary.customers_updated, summary.customers_unchanged, summary.customers_created) == (1, 1, 0)
 
 
 def test_importing_its_own_export_changes_nothing(rate_card):
     original = rate_card_export()
     rule_ids = set(Rule.objects.values_list("pk", flat=True))
 
-    rate_card_import(document=original)
+    summary = rate_card_import(document=original)
 
     assert rate_card_export() == original
+    assert not summary.changed
+    assert (summary.services_unchanged, summary.customers_unchanged, summary.lines_unchanged) == (4, 2, 3)
     assert Customer.objects.count() == 2
-    assert rule_ids.isdisjoint(Rule.objects.values_list("pk", flat=True))  # rules were replaced, not added to
-    assert Rule.objects.count() == 3
+    assert set(Rule.objects.values_list("pk", flat=True)) == rule_ids  # nothing rewritten
 
 
 def test_import_creates_everything_from_scratch():
@@ -154,15 +155,16 @@ def test_import_creates_everything_from_scratch():
     assert (summary.services_created, summary.customers_created, summary.products_created) == (2, 1, 1)
     customer = Customer.objects.get(company_name="New Co")
     assert customer.currency == "USD"
-    assert Product.objects.get(customer=customer).sku == "AB1"
+    assert Product.objects.values_list("sku", "sku_key").get(customer=customer) == ("ab-1", "AB1")
     line = CustomerService.objects.get(customer=customer, service__name="Case pick")
     assert line.unit_price == Decimal("1.5")
-    assert list(line.skus.values_list("sku", flat=True)) == ["AB1"]
+    assert list(line.skus.values_list("sku", flat=True)) == ["ab-1"]  # assigned by its normalised key
     assert line.rule_groups.get().rules.get().value == "2"
 
     # Matching by company name on a second import: updated, not duplicated.
     summary = rate_card_import(document=document)
-    assert (summary.customers_created, summary.customers_updated) == (0, 1)
+    assert (summary.customers_created, summary.customers_unchanged) == (0, 1)
+    assert not summary.changed
     assert Customer.objects.filter(company_name="New Co").count() == 1
 
 
@@ -183,7 +185,7 @@ def test_all_errors_are_reported_together_and_nothing_is_written(rate_card):
     acme["rate_card"].append({"service": "Ghost", "unit_price": "1"})
     acme["rate_card"].append({"service": "Pick", "unit_price": "1"})
     acme["colour"] = "red"
-    bad["customers"][1]["id"] = 999999
+    bad["customers"][1]["id"] = "999999"
     fee_index = acme["rate_card"].index(lines["Order fee"])
     pick_index = acme["rate_card"].index(lines["Pick"])
     volume_index = acme["rate_card"].index(lines["Volume"])

@@ -26,6 +26,7 @@ from billing.models import (
 from billing.pricing import price_orders
 from billing.pricing.types import OrderData, OrderLineData, RateCard, RateLineData, RuleData, RuleGroupData, TierData
 from billing.services.reports import report_generate
+from billing.services.users import system_user
 from tests.factories import (
     CustomerFactory,
     CustomerServiceFactory,
@@ -604,6 +605,7 @@ def _queries_to_generate(customer, n_orders: int) -> int:
 
 
 def test_query_count_does_not_grow_with_orders(card):
+    system_user()  # created once, on the first report made without a user
     small = _queries_to_generate(card["fee"].customer, 10)
     other = CustomerFactory()
     fee = rate_line(other, "Fee 2", price="1.5000")
@@ -749,6 +751,7 @@ def _statements_to_generate(customer, n_orders: int) -> list[str]:
 @needs_postgresql
 def test_statement_count_depends_neither_on_orders_nor_on_chunk_size(card, settings):
     settings.BILLING_GENERATION_CHUNK_SIZE = 7  # 2 chunks of 10 orders, 9 of 60
+    system_user()  # created once, by the first report made without a user
     small = _statements_to_generate(card["fee"].customer, 10)
     other = CustomerFactory()
     fee = rate_line(other, "Fee 2", price="1.5000")

@@ -16,7 +16,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0003_report_line_write_path'),
+        ('billing', '0005_customer_billing_address'),
     ]
 
     operations = [

@@ -1,0 +1,82 @@
+"""Reading import files so that one bad byte costs one row, not the whole file.
+
+Files are decoded as UTF-8 with errors="surrogateescape": a byte that is not UTF-8 becomes a
+lone surrogate character instead of an exception, so the importers can refuse the row that
+holds it (undecodable) and import the rows around it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from billing.services.orders import RowError
+
+
+def open_text(path: Path) -> TextIO:
+    """`path` for csv or line reading: UTF-8 (a byte-order mark is skipped), bad bytes kept."""
+    return path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
+
+
+def stdin_text() -> TextIO:
+    """Standard input, decoded like open_text."""
+    return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def undecodable(text: str) -> str:
+    """ "" when `text` is valid UTF-8 text, else a description of its first bad byte ("byte 0xff")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start]) - 0xDC00
+        return f"byte 0x{code:02x}" if 0x80 <= code <= 0xFF else "a character that cannot be stored"
+    return ""
+
+
+def printable(text: str) -> str:
+    """`text` with its undecodable bytes shown as \\xNN (for a message naming a row)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no byte became (e.g. from a JSON escape)
+        return text.encode("utf-8", "backslashreplace").decode("ascii")
+
+
+def csv_rows(
+    reader: Any, columns: list[str], *, key: str, errors: list[RowError], keep: Collection[str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The records after the header of a csv.reader, as (physical line of the record, {column: value}).
+
+    A record is numbered by the line it starts on (a quoted value may span several lines).
+    Blank lines are skipped. A malformed record, one with another number of fields than the
+    header, or one that is not UTF-8 text is appended to `errors` (named by its `key` column)
+    and skipped. `keep` limits the columns of each mapping.
+    """
+    key_index = columns.index(key)
+    kept = [(index, column) for index, column in enumerate(columns) if keep is None or column in keep]
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(RowError(start, "", f"malformed CSV: {exc}"))
+            previous_end = reader.line_num
+            continue
+        previous_end = reader.line_num
+        if not any(value.strip() for value in values):
+            continue  # blank line
+        name = printable(values[key_index].strip()) if len(values) > key_index else ""
+        if len(values) != len(columns):
+            errors.append(RowError(start, name, f"row has {len(values)} fields but the header has {len(columns)}"))
+            continue
+        bad = undecodable("\x1f".join(values))
+        if bad:
+            errors.append(RowError(start, name, f"the row is not UTF-8 text ({bad})"))
+            continue
+        yield start, {column: values[index] for index, column in kept}
