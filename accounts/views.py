@@ -34,7 +34,7 @@ from accounts.authentication import CredentialKind, bearer_value
 from accounts.tokens import RevocableAccessToken, SpaRefreshToken, SpaTokenObtainSerializer, SpaTokenRefreshSerializer
 from rest_compat import openapi
 from rest_compat.renderers import FacadeJSONRenderer, JSONOnlyNegotiation
-from rest_compat.serializers import LoginRequestSerializer, RefreshRequestSerializer, TokenPairSerializer
+from rest_compat.serializers import JWTField, LoginRequestSerializer, RefreshRequestSerializer, TokenPairSerializer
 
 LOGIN_ERRORS = openapi.error_responses(400, 415, 429, legacy=True)
 
@@ -119,7 +119,7 @@ def session_vouched_pair(request: Request) -> dict[str, str] | None:
 
 
 class LogoutRequestSerializer(serializers.Serializer):
-    refresh = serializers.CharField(required=False, help_text="The refresh token to invalidate.")
+    refresh = JWTField(required=False, help_text="The refresh token to invalidate.")
 
 
 class LogoutView(APIView):
@@ -140,7 +140,7 @@ class LogoutView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = LogoutRequestSerializer(data=request.data if request.data else {})
+        serializer = LogoutRequestSerializer(data=request.data)  # no body is {}; a JSON null is refused
         serializer.is_valid(raise_exception=True)
         refresh = serializer.validated_data.get("refresh")
         if refresh:

@@ -96,6 +96,13 @@ def _is_csrf_failure(exc: drf.PermissionDenied) -> bool:
     return str(exc.detail).startswith("CSRF Failed")
 
 
+def _detail_text(detail: Any) -> str:
+    """The human text of an exception's detail; simplejwt's token errors carry a dict of detail and code."""
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    return str(detail)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF EXCEPTION_HANDLER: always a Response with the error envelope, never None."""
     request = context.get("request")
@@ -118,7 +125,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         status = exc.status_code
         code = ErrorCode.AUTHENTICATION_REQUIRED if status == 401 else ErrorCode.PERMISSION_DENIED
-        body = error_body(code, str(exc.detail))
+        body = error_body(code, _detail_text(exc.detail))
         auth_header = getattr(exc, "auth_header", None)
         if auth_header:
             headers["WWW-Authenticate"] = auth_header

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -57,6 +58,15 @@ class JSONBooleanField(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid", input=data)
         return data
+
+
+class JSONStringField(serializers.CharField):
+    """A string in a JSON body: not a number or a boolean turned into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class DateOrDateTimeField(serializers.CharField):
@@ -384,12 +394,25 @@ class RateCardLineSerializer(serializers.Serializer):
 
 
 class LoginRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField()
+    username = JSONStringField(min_length=1)
+    password = JSONStringField(min_length=1)
+
+
+class JWTField(JSONStringField):
+    """A JSON Web Token in a JSON body: three base64url parts separated by dots."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.append(
+            RegexValidator(JWT_PATTERN, message="Not a token: expected three parts separated by dots.")
+        )
+
+
+JWT_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 
 
 class RefreshRequestSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = JWTField()
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -125,7 +125,14 @@ def replay_headers(replayed: bool) -> dict[str, str] | None:
 
 
 def validated_query(serializer_class: type, request: Request) -> dict[str, Any]:
-    """Query parameters validated by `serializer_class`; ValidationFailed with per-field messages."""
+    """Query parameters validated by `serializer_class`; ValidationFailed with per-field messages.
+
+    A parameter given more than once is refused rather than read as its last value."""
+    repeated = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+    if repeated:
+        raise ValidationFailed(
+            "Invalid query parameters.", fields={name: ["Give this parameter once."] for name in repeated}
+        )
     serializer = serializer_class(data=request.query_params)
     if not serializer.is_valid():
         raise ValidationFailed("Invalid query parameters.", fields=field_errors(serializer.errors))
@@ -475,12 +482,13 @@ class CustomerListView(FacadeView):
     """GET /api/v1/customers/: the customers the caller may see (the generate form's picker)."""
 
     legacy = True
+    blank_query_parameters = ("search",)
 
     @extend_schema(
         operation_id="customers_list",
         summary="Customers the caller may see, by name",
         parameters=[CustomerListQuerySerializer],
-        responses={200: openapi.CustomerListEnvelope, **openapi.error_responses(legacy=True)},
+        responses={200: openapi.CustomerListEnvelope, **openapi.error_responses(400, legacy=True)},
     )
     def get(self, request: Request) -> Response:
         query = validated_query(CustomerListQuerySerializer, request)

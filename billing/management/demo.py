@@ -22,7 +22,7 @@ TRANSACTION_PREFIX = "DEMO-"
 DEMO_USERS: tuple[tuple[str, str], ...] = (
     ("admin", "superuser: everything"),
     ("billing", "billing staff: every customer's reports and orders, generate reports"),
-    ("merchant", "linked to Northwind Outfitters: only its own orders, reports and summary"),
+    ("merchant", "linked to Northwind Outfitters: only its own orders, reports and summary; generates its own reports"),
 )
 
 SERVICES: list[dict[str, str]] = [

@@ -122,19 +122,27 @@ def fuzz_data(customer_a, customer_b, staff):
 # The document as the schema endpoint serves it (same generator, no database needed), fuzzed with
 # every check schemathesis has except the stateful ones (they need links between operations):
 # positive data must be accepted and negative data refused, statuses, headers, content types and
-# bodies must be documented. One exception, where JSON Schema cannot state the rule: a generate
-# request valid against the document may still be refused with 400 for what only the database or
-# another field knows (an unknown customer, rate-card lines of another customer, an end date
-# before the start or a period longer than 366 days).
+# bodies must be documented. Exceptions, where JSON Schema cannot state the rule: a request valid
+# against the document may still be refused with 400 for what only the database or another field
+# knows. Generate: an unknown customer, rate-card lines of another customer, an end date before the
+# start, a period longer than 366 days, or both names of the line subset. The report list and the
+# customer summary: a customer id that names no customer (staff are told so). Download: a
+# byte-order mark asked for a format other than CSV.
+_REFUSED_WITH_400_ON_VALID_DATA = (
+    r"/reports/generate/$",
+    r"/reports/(customer-summary/)?$",
+    r"/reports/\{report_id\}/download/$",
+)
 FUZZ_CONFIG = SchemathesisConfig.from_dict(
     {
         "operations": [
             {
-                "include-path": "/api/v2/reports/generate/",
+                "include-path-regex": pattern,
                 "checks": {
-                    "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "409", "429"]}
+                    "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409", "429"]}
                 },
             }
+            for pattern in _REFUSED_WITH_400_ON_VALID_DATA
         ]
     }
 )

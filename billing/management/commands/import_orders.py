@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
-from billing.management.progress import ProgressBar, count, stream_is_tty
+from billing.management.progress import ProgressBar, count, say, stream_is_tty
 from billing.management.textfiles import csv_rows, open_text, stdin_text, undecodable
 from billing.services.orders import (
     DEFAULT_BATCH_SIZE,
@@ -108,7 +108,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
 
         if result.customers_created:
-            self.stderr.write(f"Created {result.customers_created} placeholder customer(s).")
+            say(self.stdout, f"Created {count(result.customers_created, 'placeholder customer')}.")
 
         errors = sorted([*parse_errors, *result.errors], key=lambda error: error.row_number)
         for error in errors:
@@ -146,11 +146,14 @@ class Command(BaseCommand):
         columns = [column.strip().lower() for column in header]
         duplicates = sorted({column for column in columns if columns.count(column) > 1 and column})
         if duplicates:
-            raise CommandError(f"Duplicate column(s) in the header: {', '.join(duplicates)}.")
+            raise CommandError(
+                f"Duplicate {'column' if len(duplicates) == 1 else 'columns'} in the header: {', '.join(duplicates)}."
+            )
         missing = [column for column in REQUIRED_FIELDS if column not in columns]
         if missing:
             raise CommandError(
-                f"Missing column(s): {', '.join(missing)}. The header must contain at least "
+                f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}. "
+                "The header must contain at least "
                 f"{', '.join(REQUIRED_FIELDS)}; the other orders export columns are optional: "
                 f"{', '.join(column for column in ORDER_FIELDS if column not in REQUIRED_FIELDS)}. "
                 "Nothing was imported."

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from billing.management.progress import count, say
 from billing.management.textfiles import csv_rows, open_text, undecodable
 from billing.services.orders import RowError
 from billing.services.products import products_import
@@ -44,7 +45,7 @@ class Command(BaseCommand):
                 rows=self._rows(csv.reader(handle), parse_errors), create_customers=options["create_customers"]
             )
         if result.customers_created:
-            self.stderr.write(f"Created {result.customers_created} placeholder customer(s).")
+            say(self.stdout, f"Created {count(result.customers_created, 'placeholder customer')}.")
         errors = sorted([*parse_errors, *result.errors], key=lambda error: error.row_number)
         for error in errors:
             self.stderr.write(str(error))
@@ -52,7 +53,7 @@ class Command(BaseCommand):
             f"created {result.created}, updated {result.updated}, unchanged {result.unchanged}, rejected {len(errors)}"
         )
         if errors:
-            raise CommandError(f"{len(errors)} row(s) rejected.", returncode=1)
+            raise CommandError(f"{count(len(errors), 'row')} rejected.", returncode=1)
 
     def _rows(self, reader: Any, errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
         try:
@@ -67,7 +68,8 @@ class Command(BaseCommand):
         missing = [column for column in REQUIRED_COLUMNS if column not in columns]
         if missing:
             raise CommandError(
-                f"Missing column(s): {', '.join(missing)}. The header must contain at least "
+                f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}. "
+                "The header must contain at least "
                 f"{', '.join(REQUIRED_COLUMNS)}. Nothing was imported."
             )
         yield from csv_rows(reader, columns, key="sku", errors=errors)

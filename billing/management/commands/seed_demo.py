@@ -144,6 +144,10 @@ class Command(BaseCommand):
         )
         merchant = self._user("merchant", is_staff=False, is_superuser=False)
         CustomerMembership.objects.get_or_create(user=merchant, customer_id=merchant_customer_id)
+        # A merchant may generate its own customer's reports (never another's), as the SPA's form offers.
+        merchant.user_permissions.add(
+            Permission.objects.get(content_type__app_label="billing", codename="generate_report")
+        )
         return admin
 
     def _user(self, username: str, *, is_staff: bool, is_superuser: bool) -> User:

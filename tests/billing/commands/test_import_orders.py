@@ -182,7 +182,7 @@ def test_missing_column_is_a_clear_error_and_nothing_is_written(tmp_path, custom
     _, _, exc = run(path)
 
     assert exc is not None
-    assert "Missing column(s): customer_id." in str(exc)
+    assert "Missing column: customer_id." in str(exc)
     assert not Order.objects.exists()
 
 
@@ -192,7 +192,7 @@ def test_wrong_header_is_refused(tmp_path):
 
     _, _, exc = run(path)
 
-    assert exc is not None and "Missing column(s): transaction_id" in str(exc)
+    assert exc is not None and "Missing columns: transaction_id" in str(exc)
     assert not Order.objects.exists()
 
 

@@ -102,10 +102,10 @@ def test_every_problem_of_a_row_is_listed_together_the_unknown_customer_too(tmp_
 def test_create_customers_gives_unknown_ids_placeholder_customers(tmp_path):
     path = write_orders(tmp_path / "orders.csv", [order("A", 41), order("B", 42), order("C", 41)])
 
-    _, err, exc = run("import_orders", path, "--create-customers")
+    out, err, exc = run("import_orders", path, "--create-customers")
 
     assert exc is None, err
-    assert "Created 2 placeholder customer(s)." in err
+    assert "Created 2 placeholder customers." in out
     assert dict(Customer.objects.values_list("pk", "company_name")) == {41: "Customer 41", 42: "Customer 42"}
     assert Customer.objects.create(company_name="Next").pk > 42  # the id sequence moved past them
 
@@ -135,7 +135,7 @@ def test_a_bad_value_rejects_its_row_only(tmp_path, customers, fields, message):
 
     out, err, exc = run("import_orders", path)
 
-    assert exc is not None and exc.returncode == 1 and str(exc) == "1 row(s) rejected."
+    assert exc is not None and exc.returncode == 1 and str(exc) == "1 row rejected."
     assert err.strip().startswith(message)
     assert out.strip() == "created 2, updated 0, unchanged 0, rejected 1"
     assert (before, Order.objects.count()) == (0, 2)

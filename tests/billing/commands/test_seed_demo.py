@@ -99,6 +99,7 @@ def test_default_demo_data_set():
     assert billing.is_staff and not billing.is_superuser and billing.check_password("billing")
     assert can_generate(billing) and visible_customer_ids(billing) is None
     assert merchant.check_password("merchant") and not merchant.is_staff
+    assert merchant.has_perm("billing.generate_report") and not merchant.has_perm("billing.view_billingreport")
     assert visible_customer_ids(merchant) == {Customer.objects.get(company_name="Northwind Outfitters").pk}
     assert "Seeded 3 customers, 13 services, 5000 orders" in out
 
