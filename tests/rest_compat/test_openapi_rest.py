@@ -149,6 +149,10 @@ FUZZ_CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True), config=FUZZ_CONFIG)
 STATEFUL = {"use_after_free", "ensure_resource_availability"}
 CHECKS = [check for check in ALL_CHECKS.get_all() if check.__name__ not in STATEFUL]
+# The customer picker's `search` is free text, blank allowed: every query string is valid, and the
+# only "invalid" values schemathesis makes for it (objects, arrays) reach the server as their text.
+FREE_TEXT_QUERY_PATHS = {"/api/v1/customers/"}
+FREE_TEXT_CHECKS = [check for check in CHECKS if check.__name__ != "negative_data_rejection"]
 
 
 @schema.parametrize()
@@ -159,12 +163,13 @@ CHECKS = [check for check in ALL_CHECKS.get_all() if check.__name__ not in STATE
 )
 def test_fuzzing_finds_no_server_error_and_no_undocumented_response(case, wsgi_app, staff_token, fuzz_data):
     headers = {"Authorization": f"Bearer {staff_token}"}
+    checks = FREE_TEXT_CHECKS if case.path in FREE_TEXT_QUERY_PATHS else CHECKS
     case.operation.schema.app = wsgi_app  # the requests some checks send of their own go to the app too
-    case.call_and_validate(headers=headers, checks=CHECKS, app=wsgi_app)
+    case.call_and_validate(headers=headers, checks=checks, app=wsgi_app)
     known = {name: value for name, value in fuzz_data.items() if name in (case.path_parameters or {})}
     if known and case.meta is not None and case.meta.generation.mode.is_positive:  # again, on an id that exists
         case.path_parameters = {**case.path_parameters, **known}
-        case.call_and_validate(headers=headers, checks=CHECKS, app=wsgi_app)
+        case.call_and_validate(headers=headers, checks=checks, app=wsgi_app)
 
 
 def test_the_fuzz_data_is_reachable(api, fuzz_data):
