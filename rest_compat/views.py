@@ -212,7 +212,16 @@ class CanGenerateReports(permissions.BasePermission):
 class ReportListView(FacadeView):
     """GET /api/v2/reports/: the reports the caller may see, filtered and ordered, as a plain array."""
 
-    blank_query_parameters = ("customer_id", "start_date", "end_date", "created_after", "created_before", "order_by")
+    blank_query_parameters = (
+        "customer_id",
+        "start_date",
+        "end_date",
+        "created_after",
+        "created_before",
+        "order_by",
+        "limit",
+        "offset",
+    )
 
     @extend_schema(
         operation_id="reports_list",
@@ -248,6 +257,8 @@ class ReportListView(FacadeView):
 
 class ReportDetailView(FacadeView):
     """GET /api/v2/reports/{id}/: one report with its orders (and their services) and per-service totals."""
+
+    blank_query_parameters = ("orders_limit", "orders_offset")
 
     @extend_schema(
         operation_id="reports_retrieve",
