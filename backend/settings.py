@@ -130,7 +130,7 @@ CACHES = {
 }
 
 # Django's model backend, with a user's own and group permissions read in one query.
-AUTHENTICATION_BACKENDS = ["billing.auth.PermissionBackend"]
+AUTHENTICATION_BACKENDS = ["backend.django_internals.PermissionBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
