@@ -14,7 +14,8 @@ unrelated changes (one middleware more or less).
 
 This is CPython issue gh-142183 (https://github.com/python/cpython/issues/142183). Its fix
 keeps one spare chunk per thread; it was merged in March 2026 and backported to 3.13 and 3.14,
-so it ships from 3.13.13 and 3.14.4 on. 3.11 and 3.12 take security fixes only and keep the
+whose first releases after that are 3.13.13 and 3.14.4 (re-check with benchmarks/stack_room.py
+when a newer interpreter is deployed). 3.11 and 3.12 take security fixes only and keep the
 churn. :data:`NEEDED` says whether the running interpreter is one of those; backend/wsgi.py
 applies the room only then.
 
