@@ -130,7 +130,7 @@ CACHES = {
 }
 
 # Django's model backend, with a user's own and group permissions read in one query.
-AUTHENTICATION_BACKENDS = ["billing.auth.PermissionBackend"]
+AUTHENTICATION_BACKENDS = ["backend.django_internals.PermissionBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -181,7 +181,7 @@ SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if len(_proxy_header) == 2 else N
 USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 
 # --- Billing domain -------------------------------------------------------------------
-# Orders are billable on the calendar date of close_date in this zone (DESIGN §4).
+# Orders are billable on the calendar date of close_date in this zone (docs/architecture.md, "Billable orders").
 BILLING_TIME_ZONE = env.str("BILLING_TIME_ZONE", default="UTC")
 # Order statuses are stored as given; these decide which are billable (compared trimmed and
 # case-insensitively; docs/import-orders-format.md). An order without a close date is never billable.

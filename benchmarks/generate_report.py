@@ -21,7 +21,7 @@ built once like the first) shows that the statement count does not depend on N.
     --write-strategy spooled     the PostgreSQL alternative (see billing/services/reports.py)
     --repeat 3                   three timed runs, then their median wall time
 
-Targets (DESIGN §9): 100,000 orders in under 5 s on PostgreSQL 15, peak memory under 500 MB,
+Targets (README, "Speed"): 100,000 orders in under 5 s on PostgreSQL 15, peak memory under 500 MB,
 a statement count that does not grow with N.
 """
 

@@ -1,4 +1,4 @@
-"""The billing domain's tables (DESIGN §3).
+"""The billing domain's tables (docs/architecture.md, "Domain rules").
 
 Models hold data and database constraints only: no signals and no logic in save().
 Every write goes through a service in billing/services/.

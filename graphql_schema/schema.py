@@ -16,11 +16,9 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
-from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_schema.errors import BillingErrorsExtension, is_expected, with_codes
 from graphql_schema.introspection import IntrospectionPolicy
@@ -31,6 +29,7 @@ from graphql_schema.mutations.start_billing_run import start_billing_run_field
 from graphql_schema.mutations.upsert_orders import upsert_orders_field
 from graphql_schema.queries import Query
 from graphql_schema.scalars import SCALAR_MAP
+from graphql_schema.strawberry_internals import QuerysetOptimizer
 
 MAX_DEPTH = 8  # realistic dashboard documents nest 7 deep; the deepest path the schema allows is 10
 MAX_ALIASES = 15
@@ -54,17 +53,6 @@ class Mutation:
     upsert_orders = upsert_orders_field
     start_billing_run = start_billing_run_field
     export_report = export_report_field
-
-
-class QuerysetOptimizer(DjangoOptimizerExtension):
-    """The optimizer without its per-field hook.
-
-    Every field of this schema that returns a queryset is a strawberry-django field or connection,
-    and those optimize their queryset themselves while the extension is active. The inherited
-    hook would only wrap each of the hundreds of fields of a page in one more call.
-    """
-
-    resolve = SchemaExtension.resolve
 
 
 class BillingSchema(strawberry.Schema):

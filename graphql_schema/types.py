@@ -18,10 +18,7 @@ import strawberry_django
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from strawberry import relay
-from strawberry.relay.types import PREFIX as OFFSET_CURSOR_PREFIX
-from strawberry.relay.utils import from_base64
 from strawberry.types import Info
-from strawberry_django.optimizer import is_optimized_by_prefetching
 from strawberry_django.relay import DjangoCursorConnection, DjangoListConnection
 
 from billing import models
@@ -40,25 +37,10 @@ from graphql_schema.enums import (
     ReportStatus,
 )
 from graphql_schema.errors import graphql_error
-from graphql_schema.fields import model_type, row_field
 from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
 from graphql_schema.permissions import current_user
 from graphql_schema.scalars import Money
-
-# Offset cursors past the GraphQL Int range (that of first/last) point at no row of any list;
-# larger ones would overflow the database's OFFSET.
-MAX_CURSOR_OFFSET = 2**31 - 1
-
-
-def check_cursor_offsets(*cursors: str | None) -> None:
-    """Refuse offset cursors whose position is beyond MAX_CURSOR_OFFSET (ValueError)."""
-    for cursor in cursors:
-        if cursor:
-            prefix, position = from_base64(cursor)
-            if prefix == OFFSET_CURSOR_PREFIX and (
-                not position.lstrip("-").isdigit() or int(position) > MAX_CURSOR_OFFSET
-            ):
-                raise ValueError("Invalid cursor")
+from graphql_schema.strawberry_internals import check_cursor_offsets, model_type, page_without_window, row_field
 
 
 def pagination_error(exc: Exception) -> Exception:
@@ -70,13 +52,8 @@ def pagination_error(exc: Exception) -> Exception:
 @strawberry.type(name="Connection", description="A page of a list, with cursors and the total count.")
 class CountedConnection(DjangoListConnection[relay.NodeType]):
     """DjangoListConnection with readable argument errors (first over 100, bad cursor) and a
-    separate COUNT for ``totalCount``.
-
-    DjangoListConnection reads the total with a window (``COUNT(1) OVER ()``) on the page query,
-    which makes the database join and count every matching row for each page: on 1,000 reports
-    that was most of the page query's time, and it grows with the table. A separate
-    ``SELECT COUNT(*)`` needs no joins. Connections resolved from prefetched rows (nested in a
-    list) and ``last`` without ``before`` keep strawberry-django's own resolution.
+    separate ``SELECT COUNT(*)`` for ``totalCount`` instead of a window on the page query
+    (graphql_schema.strawberry_internals.page_without_window).
     """
 
     @classmethod
@@ -85,17 +62,9 @@ class CountedConnection(DjangoListConnection[relay.NodeType]):
     ) -> Any:
         try:
             check_cursor_offsets(kwargs.get("after"), before)
-            if (
-                isinstance(nodes, QuerySet)
-                and not is_optimized_by_prefetching(nodes)
-                and not ((last or 0) > 0 and before is None)
-            ):
-                # The page without the window; total_count then counts self.nodes on its own.
-                connection = super(DjangoListConnection, cls).resolve_connection(
-                    nodes, info=info, last=last, before=before, **kwargs
-                )
-                connection.nodes = nodes
-                return connection
+            page = page_without_window(cls, nodes, info=info, last=last, before=before, **kwargs)
+            if page is not None:
+                return page
             return super().resolve_connection(nodes, info=info, last=last, before=before, **kwargs)
         except (ValueError, TypeError) as exc:  # argument checks of the relay pagination (cursor, first, last)
             raise pagination_error(exc) from None

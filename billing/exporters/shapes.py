@@ -1,4 +1,4 @@
-"""The legacy report shapes (spec/billing-v2-api-requirements.md), defined once.
+"""The legacy report shapes (the /api/v2/ contract, docs/rest-api.md), defined once.
 
 The REST facade's response bodies and the JSON export are built by these functions, so the
 two can never drift apart. Values are plain JSON-ready Python: str, int, bool, None, lists,

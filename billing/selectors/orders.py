@@ -1,4 +1,4 @@
-"""Read access to orders: scoped to the actor, and the billing-period window (DESIGN §4)."""
+"""Read access to orders: scoped to the actor, and the billing-period window (docs/architecture.md)."""
 
 from __future__ import annotations
 
