@@ -202,8 +202,9 @@ BILLING_ISSUER_CONTACT = env.str("BILLING_ISSUER_CONTACT", default="")
 BILLING_ISSUER_ID = env.str("BILLING_ISSUER_ID", default="default")
 BILLING_INVOICE_NUMBER_FORMAT = env.str("BILLING_INVOICE_NUMBER_FORMAT", default="INV-{year}-{number:06d}")
 BILLING_CREDIT_NOTE_NUMBER_FORMAT = env.str("BILLING_CREDIT_NOTE_NUMBER_FORMAT", default="CN-{year}-{number:06d}")
-# Whether a customer-linked user sees its customers' draft reports (finalized ones are always visible).
-BILLING_CUSTOMERS_SEE_DRAFTS = env.bool("BILLING_CUSTOMERS_SEE_DRAFTS", default=False)
+# Whether a customer-linked user sees its customers' draft (and superseded) reports; finalized and
+# voided ones and credit notes are always visible. True keeps the generate-then-view flow of such users.
+BILLING_CUSTOMERS_SEE_DRAFTS = env.bool("BILLING_CUSTOMERS_SEE_DRAFTS", default=True)
 # Orders fetched and priced per chunk during report generation.
 BILLING_GENERATION_CHUNK_SIZE = env.int("BILLING_GENERATION_CHUNK_SIZE", default=5000)
 

@@ -285,6 +285,8 @@ setattr(ReportStatus, "CURRENT", ReportStatus.DRAFT)  # noqa: B010 - not an enum
 # The statuses of reports that count: totals, summaries and analytics read only these.
 # A superseded report was replaced by a regeneration and a voided one was cancelled: neither counts.
 LIVE_REPORT_STATUSES: tuple[str, ...] = (ReportStatus.DRAFT, ReportStatus.FINALIZED)
+# The statuses of issued reports (a number was given): what a customer-linked user always sees.
+ISSUED_REPORT_STATUSES: tuple[str, ...] = (ReportStatus.FINALIZED, ReportStatus.VOIDED)
 
 
 class BillingReport(models.Model):

@@ -19,6 +19,7 @@ from django.db.models.functions import TruncDate
 
 from billing.errors import NotFound, ValidationFailed
 from billing.models import (
+    ISSUED_REPORT_STATUSES,
     LIVE_REPORT_STATUSES,
     BillingReport,
     ChargeType,
@@ -29,7 +30,7 @@ from billing.models import (
     ReportServiceTotal,
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
-from billing.permissions import Actor, visible_customer_ids
+from billing.permissions import Actor, customers_see_drafts, visible_customer_ids
 from billing.selectors.common import ordering_from
 from billing.selectors.customers import check_customer_filter
 
@@ -48,11 +49,16 @@ REPORT_NOT_FOUND = "Billing report not found."
 
 
 def reports_visible_to(actor: Actor) -> QuerySet[BillingReport]:
+    """Staff see every report; a customer-linked user its customers' issued (finalized, voided)
+    reports, and their drafts and superseded reports when BILLING_CUSTOMERS_SEE_DRAFTS is true."""
     ids = visible_customer_ids(actor)
     queryset = BillingReport.objects.all()
     if ids is None:
         return queryset
-    return queryset.filter(customer_id__in=ids)
+    queryset = queryset.filter(customer_id__in=ids)
+    if not customers_see_drafts():
+        queryset = queryset.filter(status__in=ISSUED_REPORT_STATUSES)
+    return queryset
 
 
 def _start_of_utc_day(day: dt.date) -> dt.datetime:

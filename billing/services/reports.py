@@ -321,7 +321,7 @@ def _generate(
         BillingReport.objects.filter(pk=previous.pk).update(status=ReportStatus.SUPERSEDED)
         BilledPair.objects.filter(report_id=previous.pk).delete()
     if only_unbilled:
-        run = _UnbilledOnly(run, billed_pairs(orders), card.line_info)
+        run = cast(Any, _UnbilledOnly(run, billed_pairs(orders), card.line_info))  # the same price_order
 
     now = timezone.now()
     report = BillingReport.objects.create(
