@@ -669,6 +669,7 @@ class ReportJob(models.Model):
     end_date = models.DateField()
     output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
     customer_service_ids = models.JSONField(null=True, blank=True)
+    only_unbilled = models.BooleanField(default=False, help_text="Bill only pairs no live report bills yet.")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     processed_orders = models.PositiveIntegerField(default=0)
     total_orders = models.PositiveIntegerField(default=0)

@@ -14,6 +14,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="reportjob",
+            name="only_unbilled",
+            field=models.BooleanField(default=False, help_text="Bill only pairs no live report bills yet."),
+        ),
         migrations.CreateModel(
             name='BilledPair',
             fields=[

@@ -28,6 +28,7 @@ from billing.models import (
     ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
+    ReportStatus,
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
 from billing.permissions import Actor, customers_see_drafts, visible_customer_ids
@@ -75,9 +76,11 @@ def report_list(
     created_before: dt.date | dt.datetime | None = None,
     order_by: str | None = None,
     include_superseded: bool = True,
+    status: str | None = None,
 ) -> QuerySet[BillingReport]:
     """Reports the actor may see.
 
+    - status: only reports with this status (draft, finalized, superseded, voided);
     - customer_id: that customer's reports (an invisible id gives an empty list, and so does an
       unknown one for an actor limited to some customers; staff get ValidationFailed for an
       unknown id: check_customer_filter);
@@ -117,7 +120,17 @@ def report_list(
             queryset = queryset.filter(created_at__lt=_start_of_utc_day(created_before + dt.timedelta(days=1)))
     if not include_superseded:
         queryset = queryset.filter(status__in=LIVE_REPORT_STATUSES)
+    if status is not None:
+        if status not in ReportStatus.values:
+            raise ValidationFailed.for_field(
+                "status", f"Unknown status {status!r}. Allowed: {', '.join(ReportStatus.values)}."
+            )
+        queryset = queryset.filter(status=status)
     return queryset.order_by(*ordering)
+
+
+def _unknown_status(status: str) -> str:
+    return f"Unknown status {status!r}. Allowed: {', '.join(ReportStatus.values)}."
 
 
 MAX_ID = 2**63 - 1  # the largest id a database BIGINT holds
@@ -126,7 +139,7 @@ MAX_ID = 2**63 - 1  # the largest id a database BIGINT holds
 def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
     """Parse list filters from query parameters into report_list keyword arguments.
 
-    Accepts customer_id (integer), start_date / end_date (YYYY-MM-DD), created_after /
+    Accepts customer_id (integer), status (a report status), start_date / end_date (YYYY-MM-DD), created_after /
     created_before (YYYY-MM-DD, or an ISO 8601 datetime; one without an offset is taken as
     UTC) and order_by (validated against REPORT_ORDERING_FIELDS). Blank values are ignored.
     Raises ValidationFailed listing every invalid field at once.
@@ -164,6 +177,13 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
                     parsed[name] = parse(raw)
                 except ValueError as exc:
                     errors[name] = [str(exc)]
+
+    raw = value_of("status")
+    if raw is not None:
+        if raw in ReportStatus.values:
+            parsed["status"] = raw
+        else:
+            errors["status"] = [_unknown_status(raw)]
 
     raw = value_of("order_by")
     if raw is not None:

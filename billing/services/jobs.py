@@ -96,6 +96,7 @@ def report_job_submit_replayable(
     idempotency_key: str | None = None,
     interface: str,
     request_id: str = "",
+    only_unbilled: bool = False,
 ) -> tuple[ReportJob, bool]:
     """report_job_submit, returning (job, replayed): replayed is True when an earlier request with
     the same idempotency key created the job (nothing new was queued). `interface` is required."""
@@ -118,6 +119,7 @@ def report_job_submit_replayable(
         idempotency_key=idempotency_key,
         interface=interface,
         request_id=request_id,
+        only_unbilled=only_unbilled,
     )
     job.refresh_from_db()  # in eager mode the job has run at the commit above
     return job, replayed
@@ -135,6 +137,7 @@ def _job_submit(
     idempotency_key: str | None,
     interface: str,
     request_id: str,
+    only_unbilled: bool = False,
 ) -> tuple[ReportJob, bool]:
     key_row = None
     if idempotency_key is not None:
@@ -145,6 +148,7 @@ def _job_submit(
             output_format=output_format,
             customer_service_ids=customer_service_ids,
             is_async=True,
+            only_unbilled=only_unbilled,
         )
         key_row, created = _idempotency_key_claim(actor=actor, key=idempotency_key, request_hash=request_hash)
         if not created:
@@ -157,6 +161,7 @@ def _job_submit(
         end_date=end_date,
         output_format=output_format,
         customer_service_ids=_canonical_ids(customer_service_ids),
+        only_unbilled=only_unbilled,
         status=JobStatus.QUEUED,
         requested_by=_user_or_none(actor),
         interface=interface,
@@ -396,6 +401,7 @@ def _job_generate(job: ReportJob) -> None:
             end_date=job.end_date,
             output_format=job.output_format,
             customer_service_ids=job.customer_service_ids,
+            only_unbilled=job.only_unbilled,
             interface=job.interface,
             request_id=job.request_id,
             progress=progress,
@@ -479,6 +485,7 @@ def report_generate_idempotent(
     customer_service_ids: Sequence[int] | None = None,
     interface: str,
     request_id: str = "",
+    only_unbilled: bool = False,
 ) -> tuple[BillingReport, bool]:
     """Generate a report once per (actor, key): returns (report, replayed).
 
@@ -507,6 +514,7 @@ def report_generate_idempotent(
         customer_service_ids=customer_service_ids,
         interface=interface,
         request_id=request_id,
+        only_unbilled=only_unbilled,
     )
 
 
@@ -522,6 +530,7 @@ def _generate_with_key(
     customer_service_ids: Sequence[int] | None,
     interface: str,
     request_id: str,
+    only_unbilled: bool = False,
 ) -> tuple[BillingReport, bool]:
     request_hash = _request_hash(
         customer_id=customer_id,
@@ -530,6 +539,7 @@ def _generate_with_key(
         output_format=output_format,
         customer_service_ids=customer_service_ids,
         is_async=False,
+        only_unbilled=only_unbilled,
     )
     key_row, created = _idempotency_key_claim(actor=actor, key=idempotency_key, request_hash=request_hash)
     if not created:
@@ -545,6 +555,7 @@ def _generate_with_key(
         customer_service_ids=customer_service_ids,
         interface=interface,
         request_id=request_id,
+        only_unbilled=only_unbilled,
     )
     key_row.report = report
     key_row.save(update_fields=["report"])
@@ -655,9 +666,11 @@ def _request_hash(
     output_format: str,
     customer_service_ids: Sequence[int] | None,
     is_async: bool,
+    only_unbilled: bool = False,
 ) -> str:
-    """SHA-256 of the request's parameters as canonical JSON."""
-    payload = {
+    """SHA-256 of the request's parameters as canonical JSON (only_unbilled only when set, so
+    keys stored before it existed keep their hash)."""
+    payload: dict[str, Any] = {
         "async": is_async,
         "customer_id": int(customer_id),
         "customer_service_ids": _canonical_ids(customer_service_ids),
@@ -665,6 +678,8 @@ def _request_hash(
         "output_format": str(output_format),
         "start_date": start_date.isoformat(),
     }
+    if only_unbilled:
+        payload["only_unbilled"] = True
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
