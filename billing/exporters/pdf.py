@@ -191,12 +191,13 @@ def _heading(report: BillingReport, number: str) -> list:
 
 def document_title(report: BillingReport) -> str:
     """What the document is: a DRAFT statement, an invoice, or a voided or superseded one."""
-    return {
+    titles: dict[str, str] = {
         ReportStatus.DRAFT: "DRAFT statement",
         ReportStatus.FINALIZED: "Invoice",
         ReportStatus.VOIDED: "Invoice (VOID)",
         ReportStatus.SUPERSEDED: "SUPERSEDED draft",
-    }.get(report.status, "Statement")
+    }
+    return titles.get(report.status, "Statement")
 
 
 def _document_facts(report: BillingReport, number: str) -> list[tuple[str, str]]:

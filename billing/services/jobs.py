@@ -40,6 +40,7 @@ from billing.models import (
     JobStatus,
     OutputFormat,
     ReportJob,
+    ReportStatus,
 )
 from billing.periods import period_errors
 from billing.permissions import ALL, Actor, can_generate, is_authenticated, visible_customer_ids
@@ -277,6 +278,17 @@ def _billing_run_create(
 
     user = requested_by or _user_or_none(actor)
     run = BillingRun.objects.create(start_date=start_date, end_date=end_date, customer_ids=list(ids), requested_by=user)
+    # A customer whose period is already finalized is skipped: its job ends at once, saying why.
+    finalized = dict(
+        BillingReport.objects.filter(
+            customer_id__in=targets,
+            start_date=start_date,
+            end_date=end_date,
+            scope_key="",
+            status=ReportStatus.FINALIZED,
+        ).values_list("customer_id", "invoice_number")
+    )
+    now = timezone.now()
     jobs = ReportJob.objects.bulk_create(
         ReportJob(
             id=uuid.uuid4(),
@@ -284,7 +296,9 @@ def _billing_run_create(
             start_date=start_date,
             end_date=end_date,
             output_format=OutputFormat.JSON,
-            status=JobStatus.QUEUED,
+            status=JobStatus.FAILED if customer_id in finalized else JobStatus.QUEUED,
+            error=_skipped_reason(finalized[customer_id]) if customer_id in finalized else "",
+            finished_at=now if customer_id in finalized else None,
             billing_run=run,
             requested_by=user,
             interface=interface,
@@ -292,7 +306,11 @@ def _billing_run_create(
         )
         for customer_id in targets
     )
-    return run, [job.pk for job in jobs]
+    return run, [job.pk for job in jobs if job.status == JobStatus.QUEUED]
+
+
+def _skipped_reason(invoice_number: str) -> str:
+    return f"Skipped: this period is already finalized for the customer ({invoice_number}); void it to bill it again."
 
 
 def _customer_id_list(customer_ids: Sequence[Any] | None, errors: dict[str, list[str]]) -> list[int]:
