@@ -485,3 +485,15 @@ def test_racing_finalizations_get_gapless_numbers(customer, orders):
     numbers = sorted(int(n[-6:]) for n in BillingReport.objects.values_list("invoice_number", flat=True))
     assert numbers == [1, 2, 3, 4]
     assert all(isinstance(r, InvalidTransition) for r in twice)
+
+
+def test_the_command_refuses_billed_pairs_or_bills_only_the_rest(customer, orders, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    generate(customer, AUG)
+    args = ["generate_report", "--customer", str(customer.pk), "--start", "2026-08-15", "--end", "2026-09-15"]
+    with pytest.raises(CommandError, match="already billed"):
+        call_command(*args, "--output", str(tmp_path / "a.csv"), "--no-progress")
+    call_command(*args, "--only-unbilled", "--output", str(tmp_path / "b.csv"), "--no-progress")
+    assert BillingReport.objects.filter(status=ReportStatus.DRAFT).count() == 2
+    assert live_pairs_are_unique()
