@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
         "SuccessFalseEnum": [(False, False)],
         "ErrorCodeEnum": "billing.errors.ErrorCode",
         "JobStatusEnum": "billing.models.JobStatus",
+        "ReportStatusEnum": "billing.models.ReportStatus.values",
     },
 }
 

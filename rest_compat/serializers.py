@@ -440,7 +440,11 @@ class LegacyErrorEnvelopeSerializer(ErrorEnvelopeSerializer):
 class VoidReportRequestSerializer(serializers.Serializer):
     """The void body: why the finalized report is cancelled (required)."""
 
-    reason = serializers.CharField(max_length=2000, help_text="Why the report is voided (printed on the credit note).")
+    reason = serializers.RegexField(
+        r"^[^\x00]*\S[^\x00]*$",
+        max_length=2000,
+        help_text="Why the report is voided (printed on the credit note); not blank.",
+    )
 
 
 class CreditNoteSerializer(serializers.Serializer):

@@ -425,6 +425,15 @@ class VoidReportView(FacadeView):
         return success(credit_note_data(note))
 
 
+def credit_note_responses(*, legacy: bool) -> dict:
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV: the credit note's facts."),
+        (200, "application/json"): OpenApiResponse(CreditNoteSerializer, description="JSON (no envelope)."),
+        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
+        **openapi.error_responses(400, 404, media_type="application/json", legacy=legacy),
+    }
+
+
 class CreditNoteDownloadView(FacadeView):
     """GET /api/v2/reports/{id}/credit-note/download/?format=csv|json|pdf: the credit note of a voided report."""
 
@@ -434,12 +443,7 @@ class CreditNoteDownloadView(FacadeView):
         operation_id="reports_credit_note_download",
         summary="Download the credit note of a voided report as CSV, JSON or PDF",
         parameters=[REPORT_ID_PARAMETER, DownloadQuerySerializer],
-        responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV: the credit note's facts."),
-            (200, "application/json"): OpenApiResponse(CreditNoteSerializer, description="JSON (no envelope)."),
-            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
-            **openapi.error_responses(400, 404, media_type="application/json"),
-        },
+        responses=credit_note_responses(legacy=False),
     )
     def get(self, request: Request, report_id: str) -> StreamingHttpResponse:
         result = credit_note_export(
@@ -676,12 +680,7 @@ LegacyCreditNoteDownloadView = _legacy(
     CreditNoteDownloadView,
     "get",
     "legacy_reports_credit_note_download",
-    {
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV: the credit note's facts."),
-        (200, "application/json"): OpenApiResponse(CreditNoteSerializer, description="JSON (no envelope)."),
-        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
-        **openapi.error_responses(400, 404, media_type="application/json", legacy=True),
-    },
+    credit_note_responses(legacy=True),
 )
 LegacyCustomerServicesView = _legacy(
     CustomerServicesView,
