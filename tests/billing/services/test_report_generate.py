@@ -407,8 +407,7 @@ def test_regenerating_supersedes_the_current_report(customer, card):
     assert (second.status, second.superseded_by_id) == (ReportStatus.SUPERSEDED, third.pk)
     assert first.superseded_by_id == second.pk
     assert (
-        BillingReport.objects.filter(customer=customer, start_date=JAN_1, end_date=JAN_31, status="draft").count()
-        == 1
+        BillingReport.objects.filter(customer=customer, start_date=JAN_1, end_date=JAN_31, status="draft").count() == 1
     )
 
 
