@@ -197,6 +197,14 @@ INLINE_EXPORT_MAX_LINES = env.int("INLINE_EXPORT_MAX_LINES", default=50_000)
 BILLING_ISSUER_NAME = env.str("BILLING_ISSUER_NAME", default="LedgerLink Billing")
 BILLING_ISSUER_ADDRESS = env.str("BILLING_ISSUER_ADDRESS", default="")
 BILLING_ISSUER_CONTACT = env.str("BILLING_ISSUER_CONTACT", default="")
+# Invoice lifecycle: numbers come from a gapless sequence per issuer (BILLING_ISSUER_ID) and kind;
+# the formats take {year} (the issue year) and {number}.
+BILLING_ISSUER_ID = env.str("BILLING_ISSUER_ID", default="default")
+BILLING_INVOICE_NUMBER_FORMAT = env.str("BILLING_INVOICE_NUMBER_FORMAT", default="INV-{year}-{number:06d}")
+BILLING_CREDIT_NOTE_NUMBER_FORMAT = env.str("BILLING_CREDIT_NOTE_NUMBER_FORMAT", default="CN-{year}-{number:06d}")
+# Whether a customer-linked user sees its customers' draft (and superseded) reports; finalized and
+# voided ones and credit notes are always visible. True keeps the generate-then-view flow of such users.
+BILLING_CUSTOMERS_SEE_DRAFTS = env.bool("BILLING_CUSTOMERS_SEE_DRAFTS", default=True)
 # Orders fetched and priced per chunk during report generation.
 BILLING_GENERATION_CHUNK_SIZE = env.int("BILLING_GENERATION_CHUNK_SIZE", default=5000)
 
@@ -267,6 +275,7 @@ SPECTACULAR_SETTINGS = {
         "SuccessFalseEnum": [(False, False)],
         "ErrorCodeEnum": "billing.errors.ErrorCode",
         "JobStatusEnum": "billing.models.JobStatus",
+        "ReportStatusEnum": "billing.models.ReportStatus.values",
     },
 }
 

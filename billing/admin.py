@@ -25,13 +25,16 @@ from billing.exporters import EXPORT_FORMATS, report_export
 from billing.models import (
     ApiToken,
     AuditEvent,
+    BilledPair,
     BillingReport,
     BillingRun,
+    CreditNote,
     Customer,
     CustomerMembership,
     CustomerService,
     IdempotencyKey,
     Interface,
+    NumberSequence,
     Order,
     OrderLine,
     PriceTier,
@@ -361,6 +364,7 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "short_id",
         "status",
+        "invoice_number",
         "period",
         "customer",
         "total_amount",
@@ -373,7 +377,7 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display_links = ("short_id",)
     list_select_related = ("customer", "created_by")
     list_filter = ("status", "output_format", "customer")
-    search_fields = ("id", "customer__company_name")
+    search_fields = ("id", "invoice_number", "customer__company_name")
     date_hierarchy = "created_at"
     inlines = (ServiceTotalInline, AuditEventInline)
 
@@ -448,6 +452,28 @@ class ReportLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=order__transaction_id", "=report__id")
     raw_id_fields = ("report", "order")
     show_full_result_count = False
+
+
+@admin.register(BilledPair)
+class BilledPairAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("order_id", "service_id", "report")
+    list_select_related = ("report__customer",)
+    search_fields = ("=order_id", "=report__id")
+    raw_id_fields = ("report",)
+    show_full_result_count = False
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("number", "report", "amount", "currency", "issued_at", "issued_by")
+    list_select_related = ("report__customer", "issued_by")
+    search_fields = ("number", "=report__id", "report__invoice_number")
+    raw_id_fields = ("report", "issued_by")
+
+
+@admin.register(NumberSequence)
+class NumberSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("issuer", "kind", "last_value")
 
 
 @admin.register(ReportServiceTotal)

@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     RATE_LIMITED = "RATE_LIMITED"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    ALREADY_BILLED = "ALREADY_BILLED"
+    INVALID_REPORT_TRANSITION = "INVALID_REPORT_TRANSITION"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -65,4 +67,22 @@ class PermissionDenied(BillingError):
 
 class IdempotencyConflict(BillingError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
+    http_status = 409
+
+
+class AlreadyBilled(BillingError):
+    """The generation would bill (order, rate-card line) pairs that another live report bills.
+
+    details: {"conflicting_reports": [{"id", "status", "invoice_number", "start_date", "end_date",
+    "pairs"}], "pair_count": total pairs}.
+    """
+
+    code = ErrorCode.ALREADY_BILLED
+    http_status = 409
+
+
+class InvalidTransition(BillingError):
+    """The report's status does not allow this change (finalize twice, void a draft, ...)."""
+
+    code = ErrorCode.INVALID_REPORT_TRANSITION
     http_status = 409

@@ -271,13 +271,22 @@ class OutputFormat(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    CURRENT = "current", "Current"
-    SUPERSEDED = "superseded", "Superseded"
+    """A report's lifecycle: draft -> finalized -> voided; a draft may be superseded instead."""
 
+    DRAFT = "draft", "Draft"
+    FINALIZED = "finalized", "Finalized"
+    SUPERSEDED = "superseded", "Superseded"
+    VOIDED = "voided", "Voided"
+
+
+# The former name of DRAFT (a generated report that was not replaced), kept for callers of the old name.
+setattr(ReportStatus, "CURRENT", ReportStatus.DRAFT)  # noqa: B010 - not an enum member, an alias attribute
 
 # The statuses of reports that count: totals, summaries and analytics read only these.
-# A superseded report was replaced by a regeneration and never counts.
-LIVE_REPORT_STATUSES: tuple[str, ...] = (ReportStatus.CURRENT,)
+# A superseded report was replaced by a regeneration and a voided one was cancelled: neither counts.
+LIVE_REPORT_STATUSES: tuple[str, ...] = (ReportStatus.DRAFT, ReportStatus.FINALIZED)
+# The statuses of issued reports (a number was given): what a customer-linked user always sees.
+ISSUED_REPORT_STATUSES: tuple[str, ...] = (ReportStatus.FINALIZED, ReportStatus.VOIDED)
 
 
 class BillingReport(models.Model):
@@ -298,7 +307,22 @@ class BillingReport(models.Model):
         default=0, help_text="The customer's orders without a close date (never billable), listed apart."
     )
     output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
-    status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.CURRENT)
+    status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
+    scope_key = models.TextField(
+        blank=True,
+        default="",
+        help_text="Empty for the whole rate card; else the selected rate-card line ids, sorted, comma-separated.",
+    )
+    invoice_number = models.CharField(max_length=64, blank=True, default="", help_text="Assigned when finalized.")
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    finalized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.TextField(blank=True, default="")
     superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     billing_time_zone = models.CharField(max_length=64, default="UTC")
     generated_at = models.DateTimeField()
@@ -309,7 +333,11 @@ class BillingReport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "id"]
-        permissions = [("generate_report", "Can generate billing reports")]
+        permissions = [
+            ("generate_report", "Can generate billing reports"),
+            ("finalize_report", "Can finalize billing reports (issue invoices)"),
+            ("void_report", "Can void finalized billing reports (issue credit notes)"),
+        ]
         indexes = [
             models.Index(fields=["customer", "start_date", "end_date"], name="report_customer_period_idx"),
             models.Index(fields=["created_at"], name="report_created_idx"),
@@ -317,14 +345,81 @@ class BillingReport(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(start_date__lte=F("end_date")), name="report_period_start_lte_end"),
             models.UniqueConstraint(
-                fields=["customer", "start_date", "end_date"],
-                condition=Q(status="current"),
-                name="uniq_current_report_per_period",
+                fields=["customer", "start_date", "end_date", "scope_key"],
+                condition=Q(status="draft"),
+                name="uniq_draft_report_per_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice_number"], condition=~Q(invoice_number=""), name="uniq_invoice_number"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.customer} {self.start_date}..{self.end_date} ({self.id})"
+
+    @property
+    def is_partial(self) -> bool:
+        """True when the report prices only some rate-card lines (customer_service_ids was given)."""
+        return bool(self.scope_key)
+
+    @property
+    def scope_line_ids(self) -> list[int]:
+        return [int(part) for part in self.scope_key.split(",") if part]
+
+
+class BilledPair(models.Model):
+    """An (order, rate-card line) pair billed by a live report: the database's guarantee that one
+    piece of work is billed once. The unique index refuses a second live report billing the pair;
+    superseding or voiding a report deletes its rows, which releases the pairs for billing again.
+
+    `service_id` stands for the rate-card line: a customer has one line per service and an order
+    belongs to one customer.
+    """
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    order_id = models.BigIntegerField()
+    service_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order_id", "service_id"], name="uniq_billed_pair")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} / service {self.service_id}"
+
+
+class NumberSequence(models.Model):
+    """A gapless counter per (issuer, kind), incremented under a row lock in the issuing transaction."""
+
+    issuer = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "kind"], name="uniq_number_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.kind}: {self.last_value}"
+
+
+class CreditNote(models.Model):
+    """The credit issued when a finalized report is voided: the report's full amount, negated."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.OneToOneField(BillingReport, on_delete=models.PROTECT, related_name="credit_note")
+    number = models.CharField(max_length=64, unique=True)
+    reason = models.TextField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-issued_at", "id"]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class ReportOrder(models.Model):
@@ -574,6 +669,7 @@ class ReportJob(models.Model):
     end_date = models.DateField()
     output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
     customer_service_ids = models.JSONField(null=True, blank=True)
+    only_unbilled = models.BooleanField(default=False, help_text="Bill only pairs no live report bills yet.")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     processed_orders = models.PositiveIntegerField(default=0)
     total_orders = models.PositiveIntegerField(default=0)
@@ -626,6 +722,8 @@ class AuditAction(models.TextChoices):
     REGENERATED = "regenerated", "Regenerated"
     SUPERSEDED = "superseded", "Superseded"
     DOWNLOADED = "downloaded", "Downloaded"
+    FINALIZED = "finalized", "Finalized"
+    VOIDED = "voided", "Voided"
 
 
 class AuditEvent(models.Model):

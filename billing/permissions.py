@@ -4,6 +4,11 @@
   customer's reports, orders and summaries; ``billing.generate_report`` to generate.
 - A user linked to customers (CustomerMembership) sees only those customers' data, and may
   generate (with ``billing.generate_report``) only for them.
+- ``billing.finalize_report`` issues a draft (invoice number), ``billing.void_report`` voids a
+  finalized report (credit note); both are staff actions: a customer-linked user never holds
+  them for its own reports (they are refused whatever its permissions).
+- A customer-linked user sees finalized and voided reports and credit notes of its customers,
+  and drafts only when BILLING_CUSTOMERS_SEE_DRAFTS is true.
 - Superusers may do everything.
 
 Selectors use :func:`visible_customer_ids` for row-level scoping; services call the
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from typing import TypeGuard
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 
 from billing.errors import NotFound, PermissionDenied
@@ -21,6 +27,8 @@ from billing.models import CustomerMembership
 
 VIEW_PERMISSION = "billing.view_billingreport"
 GENERATE_PERMISSION = "billing.generate_report"
+FINALIZE_PERMISSION = "billing.finalize_report"
+VOID_PERMISSION = "billing.void_report"
 
 # The project uses Django's default user model (AUTH_USER_MODEL is not swapped).
 Actor = User | AnonymousUser | None
@@ -76,3 +84,28 @@ def ensure_can_generate_for(actor: Actor, customer_id: int) -> None:
         raise PermissionDenied("You do not have permission to generate billing reports.")
     if not can_see_customer(actor, customer_id):
         raise PermissionDenied("You may not generate billing reports for this customer.")
+
+
+def sees_all_reports(actor: Actor) -> bool:
+    """Staff (every customer visible) see every status; customer-linked users see drafts by setting."""
+    return visible_customer_ids(actor) is ALL
+
+
+def customers_see_drafts() -> bool:
+    return bool(settings.BILLING_CUSTOMERS_SEE_DRAFTS)
+
+
+def ensure_can_transition(actor: Actor, customer_id: int, permission: str, verb: str) -> None:
+    """Raise unless the actor may finalize/void this customer's reports (staff holding `permission`).
+
+    A command acting without a user (actor None) is trusted. A user who may not see the customer
+    gets NotFound (its reports read as unknown); one who sees it without the permission, or who is
+    only linked to the customer, gets PermissionDenied.
+    """
+    if actor is None:
+        return
+    ensure_can_see_customer(actor, customer_id)
+    if not is_authenticated(actor) or not (
+        actor.is_superuser or (actor.has_perm(permission) and sees_all_reports(actor))
+    ):
+        raise PermissionDenied(f"You do not have permission to {verb} billing reports.")

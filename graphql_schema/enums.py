@@ -36,7 +36,8 @@ JobStatus = strawberry.enum(
 )
 ReportStatus = strawberry.enum(
     _from_choices("ReportStatus", ModelReportStatus),
-    description="CURRENT, or SUPERSEDED by a newer report for the same customer and period.",
+    description="DRAFT (generated), FINALIZED (issued with an invoice number), SUPERSEDED (a draft replaced "
+    "by a regeneration of the same scope) or VOIDED (cancelled by a credit note).",
 )
 AuditAction = strawberry.enum(
     _from_choices("AuditAction", ModelAuditAction), description="What was done to a report (audit trail)."

@@ -21,8 +21,10 @@ from strawberry.extensions import MaskErrors
 from strawberry.utils.str_converters import to_camel_case
 
 from billing.errors import (
+    AlreadyBilled,
     BillingError,
     IdempotencyConflict,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -78,12 +80,38 @@ class IdempotencyConflictError(Error):
     pass
 
 
+@strawberry.type(description="A live report that already bills some of the requested (order, rate-card line) pairs.")
+class ConflictingReport:
+    id: strawberry.ID
+    status: str
+    invoice_number: str | None
+    start_date: str
+    end_date: str
+    pairs: int = strawberry.field(description="How many of the requested pairs it bills.")
+
+
+@strawberry.type(
+    description="The period would bill (order, rate-card line) pairs another live report bills; "
+    "ask onlyUnbilled to bill the rest."
+)
+class AlreadyBilledError(Error):
+    conflicting_reports: list[ConflictingReport]
+    pair_count: int
+
+
+@strawberry.type(description="The report's status does not allow this (finalize twice, void a draft, ...).")
+class InvalidTransitionError(Error):
+    pass
+
+
 ERROR_TYPES: tuple[type, ...] = (
     ValidationError,
     NotFoundError,
     PermissionDeniedError,
     AuthenticationRequiredError,
     IdempotencyConflictError,
+    AlreadyBilledError,
+    InvalidTransitionError,
 )
 
 
@@ -107,6 +135,23 @@ def error_type_for(exc: BillingError) -> Error:
         return PermissionDeniedError(code=code, message=exc.message)
     if isinstance(exc, IdempotencyConflict):
         return IdempotencyConflictError(code=code, message=exc.message)
+    if isinstance(exc, AlreadyBilled):
+        reports = [
+            ConflictingReport(
+                id=strawberry.ID(item["id"]),
+                status=item["status"],
+                invoice_number=item["invoice_number"] or None,
+                start_date=item["start_date"],
+                end_date=item["end_date"],
+                pairs=item["pairs"],
+            )
+            for item in exc.details["conflicting_reports"]
+        ]
+        return AlreadyBilledError(
+            code=code, message=exc.message, conflicting_reports=reports, pair_count=exc.details["pair_count"]
+        )
+    if isinstance(exc, InvalidTransition):
+        return InvalidTransitionError(code=code, message=exc.message)
     raise exc  # an unexpected domain error is an internal error: masked by the extension
 
 

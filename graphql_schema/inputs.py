@@ -21,6 +21,10 @@ class GenerateReportInput:
     customer_service_ids: list[int] | None = strawberry.field(
         default=None, description="Only these rate-card lines of the customer (default: all of them)."
     )
+    only_unbilled: bool = strawberry.field(
+        default=False,
+        description="Bill only the (order, rate-card line) pairs no live report bills yet, instead of refusing.",
+    )
     async_: bool = strawberry.field(
         name="async",
         default=False,
@@ -33,6 +37,12 @@ class GenerateReportInput:
             "result (report or job) instead of generating again; with other parameters it is refused."
         ),
     )
+
+
+@strawberry.input(description="Void a finalized report: the reason is printed on its credit note.")
+class VoidReportInput:
+    report_id: uuid.UUID
+    reason: str
 
 
 @strawberry.input(description="A month-end billing run: one report job per customer for one period.")

@@ -25,6 +25,7 @@ from graphql_schema.introspection import IntrospectionPolicy
 from graphql_schema.limits import DocumentLimits
 from graphql_schema.mutations.export_report import export_report_field
 from graphql_schema.mutations.generate_report import generate_report_field
+from graphql_schema.mutations.lifecycle import finalize_report_field, void_report_field
 from graphql_schema.mutations.start_billing_run import start_billing_run_field
 from graphql_schema.mutations.upsert_orders import upsert_orders_field
 from graphql_schema.queries import Query
@@ -53,6 +54,8 @@ class Mutation:
     upsert_orders = upsert_orders_field
     start_billing_run = start_billing_run_field
     export_report = export_report_field
+    finalize_report = finalize_report_field
+    void_report = void_report_field
 
 
 class BillingSchema(strawberry.Schema):

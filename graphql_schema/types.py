@@ -370,6 +370,26 @@ class BillingReportType:
     def superseded_by_id(self) -> uuid.UUID | None:
         return self.superseded_by_id  # type: ignore[attr-defined]
 
+    @strawberry_django.field(only=["invoice_number"], description="The invoice number once finalized, else null.")
+    def invoice_number(self) -> str | None:
+        return self.invoice_number or None  # type: ignore[attr-defined]
+
+    @strawberry_django.field(only=["finalized_at"], description="When the report was finalized (its issue date).")
+    def finalized_at(self) -> dt.datetime | None:
+        return self.finalized_at  # type: ignore[attr-defined]
+
+    @strawberry_django.field(
+        only=["scope_key"], description="True when the report prices only some rate-card lines (a partial report)."
+    )
+    def is_partial(self) -> bool:
+        return bool(self.scope_key)  # type: ignore[attr-defined]
+
+    @strawberry_django.field(
+        only=["scope_key"], description="The rate-card line ids of a partial report; null for the whole rate card."
+    )
+    def customer_service_ids(self) -> list[int] | None:
+        return self.scope_line_ids or None  # type: ignore[attr-defined]
+
     @strawberry_django.connection(
         ReportOrderConnection,
         disable_optimization=True,
@@ -569,3 +589,30 @@ class BillingRunType:
     @strawberry_django.connection(CountedConnection[ReportJobType], description="The run's jobs, by customer name.")
     def jobs(self) -> QuerySet[models.ReportJob]:
         return jobs_for_run(run=self)  # type: ignore[arg-type]
+
+
+@strawberry.type(
+    name="CreditNote", description="The credit issued when a finalized report is voided (its full amount)."
+)
+class CreditNoteType:
+    id: uuid.UUID
+    number: str
+    report_id: uuid.UUID = strawberry.field(description="The voided report.")
+    invoice_number: str = strawberry.field(description="The number of the invoice this note credits.")
+    reason: str
+    currency: str
+    amount: Money = strawberry.field(description="The amount credited: the invoice's full total.")
+    issued_at: dt.datetime
+
+    @classmethod
+    def of(cls, note: models.CreditNote) -> CreditNoteType:
+        return cls(
+            id=note.id,
+            number=note.number,
+            report_id=note.report_id,
+            invoice_number=note.report.invoice_number,
+            reason=note.reason,
+            currency=note.currency,
+            amount=note.amount,
+            issued_at=note.issued_at,
+        )

@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from rest_compat.serializers import (
+    CreditNoteSerializer,
     CustomerSerializer,
     CustomerSummarySerializer,
     ErrorEnvelopeSerializer,
@@ -133,6 +134,7 @@ ReportEnvelope = envelope("ReportResponse", ReportSerializer())
 ReportDetailEnvelope = envelope("ReportDetailResponse", ReportDetailSerializer())
 CustomerSummaryEnvelope = envelope("CustomerSummaryResponse", CustomerSummarySerializer(many=True))
 ReportJobEnvelope = envelope("ReportJobResponse", ReportJobSerializer())
+CreditNoteEnvelope = envelope("CreditNoteResponse", CreditNoteSerializer())
 RateCardEnvelope = envelope("RateCardResponse", RateCardLineSerializer(many=True))
 # The legacy prefix /api/v1/: the same envelopes with the legacy names beside the spec's.
 LegacyReportListEnvelope = envelope("LegacyReportListResponse", LegacyReportSerializer(many=True))

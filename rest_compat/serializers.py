@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from billing.errors import ErrorCode, ValidationFailed
 from billing.exporters.shapes import LEGACY_JOB_STATUS
-from billing.models import ChargeType, JobStatus, OutputFormat
+from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus
 from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
 
@@ -112,6 +112,9 @@ class ReportListQuerySerializer(serializers.Serializer):
     created_before = DateOrDateTimeField(
         required=False, help_text="YYYY-MM-DD (the whole day included) or an ISO 8601 datetime (exclusive)."
     )
+    status = serializers.ChoiceField(
+        choices=ReportStatus.values, required=False, help_text="Only reports with this status."
+    )
     order_by = serializers.ChoiceField(
         choices=REPORT_ORDER_BY_CHOICES,
         required=False,
@@ -174,6 +177,11 @@ class GenerateReportRequestSerializer(serializers.Serializer):
     output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
     customer_service_ids = _rate_card_line_ids(
         help_text="Optional: price only these rate-card lines of the customer (default: all active ones)."
+    )
+    only_unbilled = JSONBooleanField(
+        required=False,
+        default=False,
+        help_text="Bill only the (order, rate-card line) pairs no live report bills yet, instead of a 409.",
     )
 
     def to_internal_value(self, data):
@@ -256,6 +264,12 @@ class ReportSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Username of who made the report (the system user for commands); null only for older reports.",
     )
+    status = serializers.ChoiceField(
+        choices=ReportStatus.values,
+        help_text="draft (generated), finalized (issued), superseded (replaced by a regeneration) or voided.",
+    )
+    invoice_number = serializers.CharField(allow_null=True, help_text="The invoice number once finalized, else null.")
+    is_partial = serializers.BooleanField(help_text="True when the report prices only some rate-card lines.")
 
 
 class ServiceChargeSerializer(serializers.Serializer):
@@ -444,3 +458,25 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 class LegacyErrorEnvelopeSerializer(ErrorEnvelopeSerializer):
     message = serializers.CharField(help_text="Same as error.message (where the legacy frontend reads it).")
     detail = serializers.CharField(help_text="Same as error.message (simplejwt's name).")
+
+
+class VoidReportRequestSerializer(serializers.Serializer):
+    """The void body: why the finalized report is cancelled (required)."""
+
+    reason = serializers.RegexField(
+        r"^[^\x00]*\S[^\x00]*$",
+        max_length=2000,
+        help_text="Why the report is voided (printed on the credit note); not blank.",
+    )
+
+
+class CreditNoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    report = serializers.UUIDField(help_text="The voided report.")
+    invoice_number = serializers.CharField(help_text="The number of the invoice this note credits.")
+    reason = serializers.CharField()
+    currency = serializers.CharField()
+    amount = MoneyField(help_text="The amount credited: the invoice's full total.")
+    issued_at = serializers.DateTimeField()
+    issued_by = serializers.CharField(allow_null=True)

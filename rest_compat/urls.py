@@ -21,6 +21,9 @@ REPORT_ROUTES = [
     ("reports/customer-services/<str:customer_id>/", "customer-services", "CustomerServicesView"),
     ("reports/<str:report_id>/", "report-detail", "ReportDetailView"),
     ("reports/<str:report_id>/download/", "report-download", "ReportDownloadView"),
+    ("reports/<str:report_id>/finalize/", "report-finalize", "FinalizeReportView"),
+    ("reports/<str:report_id>/void/", "report-void", "VoidReportView"),
+    ("reports/<str:report_id>/credit-note/download/", "credit-note-download", "CreditNoteDownloadView"),
 ]
 
 

@@ -37,8 +37,9 @@ from rest_framework.views import APIView
 
 from backend.csp import with_content_security_policy
 from billing.errors import NotFound, ValidationFailed
-from billing.exporters import ExportResult, parse_flag, report_export
+from billing.exporters import ExportResult, credit_note_export, parse_flag, report_export
 from billing.exporters.shapes import (
+    credit_note_data,
     customer_data,
     customer_summary_data,
     rate_card_line_data,
@@ -66,12 +67,14 @@ from billing.services.jobs import (
     report_generate_idempotent,
     report_job_submit_replayable,
 )
+from billing.services.lifecycle import report_finalize, report_void
 from billing.services.reports import report_generate
 from rest_compat import openapi
 from rest_compat.errors import field_errors, not_found, request_id_of
 from rest_compat.renderers import FacadeJSONRenderer, JSONOnlyNegotiation
 from rest_compat.serializers import (
     BIGINT_MAX,
+    CreditNoteSerializer,
     CustomerListQuerySerializer,
     CustomerSummaryQuerySerializer,
     DownloadQuerySerializer,
@@ -82,6 +85,7 @@ from rest_compat.serializers import (
     ReportDetailSerializer,
     ReportListQuerySerializer,
     ReportPageQuerySerializer,
+    VoidReportRequestSerializer,
 )
 from rest_compat.throttling import GenerateRateThrottle
 
@@ -214,6 +218,7 @@ class ReportListView(FacadeView):
 
     blank_query_parameters = (
         "customer_id",
+        "status",
         "start_date",
         "end_date",
         "created_after",
@@ -324,6 +329,9 @@ class GenerateReportView(FacadeView):
             ),
             **openapi.error_responses(400, 409, 415, 429, media_type="application/json"),
         },
+        description="409 ALREADY_BILLED: the period would bill (order, rate-card line) pairs another live "
+        "report bills (details name the reports and count the pairs); send only_unbilled to bill the rest. "
+        "409 INVALID_REPORT_TRANSITION: the same scope is finalized.",
     )
     def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
         serializer = self.request_serializer(data=request.data)
@@ -336,6 +344,7 @@ class GenerateReportView(FacadeView):
             "end_date": values["end_date"],
             "output_format": values["output_format"],
             "customer_service_ids": values.get("customer_service_ids"),
+            "only_unbilled": values.get("only_unbilled", False),
             "interface": Interface.REST,
             "request_id": request_id_of(request),
         }
@@ -375,6 +384,87 @@ class GenerateReportView(FacadeView):
         if explicit is not None:
             return explicit
         return self.legacy and output_format == "csv"
+
+
+class FinalizeReportView(FacadeView):
+    """POST /api/v2/reports/{id}/finalize/: issue a draft as an invoice with the next invoice number."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="reports_finalize",
+        summary="Finalize a draft report (issue the invoice)",
+        parameters=[REPORT_ID_PARAMETER],
+        request=None,
+        responses={
+            200: OpenApiResponse(openapi.ReportEnvelope, description="The finalized report with its invoice_number."),
+            **openapi.error_responses(403, 404, 409),
+        },
+    )
+    def post(self, request: Request, report_id: str) -> Response:
+        report = report_finalize(
+            actor=request.user, report_id=report_id, interface=Interface.REST, request_id=request_id_of(request)
+        )
+        return success(report_data(report, legacy=self.legacy))
+
+
+class VoidReportView(FacadeView):
+    """POST /api/v2/reports/{id}/void/: void a finalized report with a reason; answers its credit note."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="reports_void",
+        summary="Void a finalized report (issue its credit note)",
+        parameters=[REPORT_ID_PARAMETER],
+        request=VoidReportRequestSerializer,
+        responses={
+            200: OpenApiResponse(openapi.CreditNoteEnvelope, description="The credit note for the full amount."),
+            **openapi.error_responses(400, 403, 404, 409, 415),
+        },
+    )
+    def post(self, request: Request, report_id: str) -> Response:
+        serializer = VoidReportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = report_void(
+            actor=request.user,
+            report_id=report_id,
+            reason=serializer.validated_data["reason"],
+            interface=Interface.REST,
+            request_id=request_id_of(request),
+        )
+        return success(credit_note_data(note))
+
+
+def credit_note_responses(*, legacy: bool) -> dict:
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV: the credit note's facts."),
+        (200, "application/json"): OpenApiResponse(CreditNoteSerializer, description="JSON (no envelope)."),
+        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
+        **openapi.error_responses(400, 404, media_type="application/json", legacy=legacy),
+    }
+
+
+class CreditNoteDownloadView(FacadeView):
+    """GET /api/v2/reports/{id}/credit-note/download/?format=csv|json|pdf: the credit note of a voided report."""
+
+    blank_query_parameters = ("format",)
+
+    @extend_schema(
+        operation_id="reports_credit_note_download",
+        summary="Download the credit note of a voided report as CSV, JSON or PDF",
+        parameters=[REPORT_ID_PARAMETER, DownloadQuerySerializer],
+        responses=credit_note_responses(legacy=False),
+    )
+    def get(self, request: Request, report_id: str) -> StreamingHttpResponse:
+        result = credit_note_export(
+            actor=request.user,
+            report_id=report_id,
+            fmt=request.query_params.get("format") or "csv",
+            interface=Interface.REST,
+            request_id=request_id_of(request),
+        )
+        return file_response(result)
 
 
 def download_responses(*, legacy: bool) -> dict:
@@ -585,6 +675,24 @@ LegacyReportProgressView = _legacy(
     "get",
     "legacy_reports_progress",
     {200: openapi.LegacyReportJobEnvelope, **openapi.error_responses(400, 404, legacy=True)},
+)
+LegacyFinalizeReportView = _legacy(
+    FinalizeReportView,
+    "post",
+    "legacy_reports_finalize",
+    {200: openapi.LegacyReportEnvelope, **openapi.error_responses(403, 404, 409, legacy=True)},
+)
+LegacyVoidReportView = _legacy(
+    VoidReportView,
+    "post",
+    "legacy_reports_void",
+    {200: openapi.CreditNoteEnvelope, **openapi.error_responses(400, 403, 404, 409, 415, legacy=True)},
+)
+LegacyCreditNoteDownloadView = _legacy(
+    CreditNoteDownloadView,
+    "get",
+    "legacy_reports_credit_note_download",
+    credit_note_responses(legacy=True),
 )
 LegacyCustomerServicesView = _legacy(
     CustomerServicesView,

@@ -17,10 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from billing.errors import ValidationFailed
+from billing.errors import NotFound, ValidationFailed
 from billing.exporters.csv import export_csv
 from billing.exporters.json import export_json
-from billing.models import AuditAction, AuditEvent, BillingReport
+from billing.models import AuditAction, AuditEvent, BillingReport, CreditNote
 from billing.permissions import Actor, is_authenticated
 from billing.selectors.reports import report_get
 
@@ -28,6 +28,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "ExportResult",
     "InlineExport",
+    "credit_note_export",
     "parse_flag",
     "report_export",
     "report_export_inline",
@@ -159,6 +160,38 @@ def _export(
     *, report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str, bom: bool = False
 ) -> ExportResult:
     content_type, writer = EXPORT_FORMATS[fmt]
+    _audit_download(report, fmt, actor, interface, request_id)
+    chunks = export_csv(report, bom=True) if bom else writer(report)
+    return ExportResult(content_type=content_type, filename=f"billing-report-{report.id}.{fmt}", chunks=chunks)
+
+
+def _credit_note_writers() -> dict[str, tuple[str, Callable[[CreditNote], Iterator[bytes]]]]:
+    from billing.exporters import credit_note as writers  # reportlab is loaded only on demand
+
+    return {
+        "csv": ("text/csv; charset=utf-8", writers.credit_note_csv),
+        "json": ("application/json", writers.credit_note_json),
+        "pdf": ("application/pdf", writers.credit_note_pdf),
+    }
+
+
+def credit_note_export(
+    *, actor: Actor, report_id: str | uuid.UUID, fmt: str, interface: str, request_id: str = ""
+) -> ExportResult:
+    """The credit note of the voided report `report_id` as csv, json or pdf, if the actor may see
+    the report. NotFound when the report has no credit note (it was not voided); audited as a download."""
+    name = _validated_format(fmt)
+    report = report_get(actor=actor, report_id=report_id)
+    note = CreditNote.objects.select_related("report__customer", "issued_by").filter(report=report).first()
+    if note is None:
+        raise NotFound("This report has no credit note: only a voided report has one.")
+    content_type, writer = _credit_note_writers()[name]
+    _audit_download(report, name, actor, interface, request_id)
+    return ExportResult(content_type=content_type, filename=f"credit-note-{note.number}.{name}", chunks=writer(note))
+
+
+def _audit_download(report: BillingReport, fmt: str, actor: Actor, interface: str, request_id: str) -> None:
+    """Record who downloaded what, committed on its own."""
     user: Any = actor if is_authenticated(actor) else None
     with transaction.atomic():
         AuditEvent.objects.create(
@@ -169,5 +202,3 @@ def _export(
             format=fmt,
             request_id=request_id[:64],
         )
-    chunks = export_csv(report, bom=True) if bom else writer(report)
-    return ExportResult(content_type=content_type, filename=f"billing-report-{report.id}.{fmt}", chunks=chunks)

@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from billing.exporters.shapes import charge_label, charge_unit, iso_date, money, quantity_number, statement_number
+from billing.exporters.shapes import (
+    charge_label,
+    charge_unit,
+    iso_date,
+    money,
+    quantity_number,
+    scope_text,
+    statement_number,
+)
 from billing.models import BillingReport
 from billing.selectors.reports import iter_report_values, report_service_totals, report_tier_bases
 
@@ -28,6 +36,8 @@ HEADER = (
     "row_type",
     "report_id",
     "statement_number",
+    "report_status",
+    "rate_card_lines",
     "customer",
     "currency",
     "period_start",
@@ -104,6 +114,8 @@ def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
     report_part = (
         report_id,
         statement_number(report),
+        report.status,
+        scope_text(report),
         customer,
         neutralise(report.currency),
         iso_date(report.start_date),

@@ -38,7 +38,7 @@ from billing.exporters.shapes import (
     quantity_with_unit,
     statement_number,
 )
-from billing.models import BillingReport, ChargeType
+from billing.models import BillingReport, ChargeType, ReportStatus
 from billing.selectors.reports import iter_report_values, report_service_totals, report_tier_bases
 
 # Orders (with their lines) read from the database per query.
@@ -152,12 +152,12 @@ def _heading(report: BillingReport, number: str) -> list:
     issuer = Table(issuer_rows, colWidths=(half,), style=_BLOCK_STYLE, hAlign="LEFT")
     issuer.setStyle(TableStyle([("FONT", (0, 0), (0, 0), FONT_BOLD, 12), ("BOTTOMPADDING", (0, 0), (0, 0), 3)]))
 
+    zone = report.billing_time_zone or "UTC"
     generated = local_date(report.generated_at, report.billing_time_zone)
     facts = _block(
         [
-            ("Statement", ""),
-            ("Statement no.", number),
-            ("Date", f"{generated} ({report.billing_time_zone or 'UTC'})"),
+            *_document_facts(report, number),
+            ("Date", f"{generated} ({zone})"),
             ("Period", f"{iso_date(report.start_date)} to {iso_date(report.end_date)}"),
             ("Currency", report.currency),
             ("Report ID", str(report.id)),
@@ -187,6 +187,31 @@ def _heading(report: BillingReport, number: str) -> list:
         billed.append(("", _fit(contact, CONTENT_WIDTH - 62, 9)))
     bill_to = _block(billed, (62, CONTENT_WIDTH - 62), bold=(0,))
     return [top, Spacer(1, 6 * mm), bill_to, Spacer(1, 6 * mm)]
+
+
+def document_title(report: BillingReport) -> str:
+    """What the document is: a DRAFT statement, an invoice, or a voided or superseded one."""
+    titles: dict[str, str] = {
+        ReportStatus.DRAFT: "DRAFT statement",
+        ReportStatus.FINALIZED: "Invoice",
+        ReportStatus.VOIDED: "Invoice (VOID)",
+        ReportStatus.SUPERSEDED: "SUPERSEDED draft",
+    }
+    return titles.get(report.status, "Statement")
+
+
+def _document_facts(report: BillingReport, number: str) -> list[tuple[str, str]]:
+    rows = [(document_title(report), "")]
+    if report.invoice_number:
+        issued = local_date(report.finalized_at, report.billing_time_zone) or ""
+        rows += [("Invoice no.", number), ("Issue date", issued)]
+    else:
+        rows += [("Statement no.", number)]
+    if report.status == ReportStatus.VOIDED:
+        rows.append(("Voided", local_date(report.voided_at, report.billing_time_zone) or ""))
+    if report.is_partial:
+        rows.append(("Partial", "rate-card lines " + ", ".join(str(i) for i in report.scope_line_ids)))
+    return rows
 
 
 def _totals_block(report: BillingReport, bases: dict[int, str]) -> list:
@@ -315,7 +340,7 @@ def render_pdf(report: BillingReport) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN + FOOTER_SPACE,
-        title=f"Statement {number}",
+        title=f"{document_title(report)} {number}",
         author=settings.BILLING_ISSUER_NAME,
         subject=f"{report.customer.company_name} {period}",
     )
@@ -325,7 +350,8 @@ def render_pdf(report: BillingReport) -> bytes:
     first_page_rows = int(room // ROW_HEIGHT) - 2
     lines = _line_tables(report, bases, first_page_rows if first_page_rows >= 5 else 0)
     has_tiered = report_service_totals(report=report).filter(charge_type=ChargeType.TIERED).exists()
-    footer = f"{settings.BILLING_ISSUER_NAME} · Statement {number} · {report.customer.company_name} · {period}"
+    title = f"{document_title(report)} {number}"
+    footer = f"{title} · {settings.BILLING_ISSUER_NAME} · {report.customer.company_name} · {period}"
     numbered = type(
         "NumberedCanvas",
         (_NumberedCanvas,),

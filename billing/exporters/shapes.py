@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 
 from billing.models import (
     BillingReport,
+    CreditNote,
     Customer,
     CustomerService,
     JobStatus,
@@ -92,11 +93,35 @@ def local_date(value: dt.datetime | None, time_zone: str) -> str | None:
 
 
 def statement_number(report: BillingReport) -> str:
-    """The number printed on a report's statement: period start, customer id, first 8 hex digits of its id.
+    """The number printed on a report's statement: its invoice number once finalized, else period
+    start, customer id and the first 8 hex digits of its id.
 
-    e.g. 'ST-202608-0042-1A2B3C4D'. It names one report (a regenerated period gets a new number).
+    e.g. 'INV-2026-000042', or 'ST-202608-0042-1A2B3C4D' for a draft. It names one report (a
+    regenerated period gets a new number).
     """
+    if report.invoice_number:
+        return report.invoice_number
     return f"ST-{report.start_date:%Y%m}-{report.customer_id:04d}-{report.id.hex[:8].upper()}"
+
+
+def scope_text(report: BillingReport) -> str:
+    """'all' for a report of the whole rate card; else its rate-card line ids ('3;7'): a partial report."""
+    return ";".join(str(i) for i in report.scope_line_ids) if report.is_partial else "all"
+
+
+def credit_note_data(note: CreditNote) -> dict[str, Any]:
+    """A credit note's representation (REST, JSON export); `report` must be loaded."""
+    return {
+        "id": str(note.id),
+        "number": note.number,
+        "report": str(note.report_id),
+        "invoice_number": note.report.invoice_number,
+        "reason": note.reason,
+        "currency": note.currency,
+        "amount": money(note.amount),
+        "issued_at": iso_datetime(note.issued_at),
+        "issued_by": _username(note.issued_by),
+    }
 
 
 def charge_label(code: str) -> str:
@@ -136,6 +161,9 @@ def report_data(report: BillingReport, *, legacy: bool = False) -> dict[str, Any
         report.output_format,
         report.created_at,
         _username(report.created_by),
+        report.status,
+        report.invoice_number,
+        report.scope_key,
     )
     return _with_legacy_report_fields(data, report.currency) if legacy else data
 
@@ -158,6 +186,9 @@ REPORT_LIST_VALUES = (
     "output_format",
     "created_at",
     "created_by__username",
+    "status",
+    "invoice_number",
+    "scope_key",
 )
 
 
@@ -188,6 +219,9 @@ def _report_shape(
     output_format: str,
     created_at: dt.datetime,
     created_by: str | None,
+    status: str,
+    invoice_number: str,
+    scope_key: str,
 ) -> dict[str, Any]:
     return {
         "id": str(report_id),
@@ -200,6 +234,9 @@ def _report_shape(
         "output_format": output_format,
         "created_at": iso_datetime(created_at),
         "created_by": created_by,
+        "status": status,
+        "invoice_number": invoice_number or None,
+        "is_partial": bool(scope_key),
     }
 
 

@@ -19,6 +19,7 @@ from django.db.models.functions import TruncDate
 
 from billing.errors import NotFound, ValidationFailed
 from billing.models import (
+    ISSUED_REPORT_STATUSES,
     LIVE_REPORT_STATUSES,
     BillingReport,
     ChargeType,
@@ -27,9 +28,10 @@ from billing.models import (
     ReportNotClosedOrder,
     ReportOrder,
     ReportServiceTotal,
+    ReportStatus,
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
-from billing.permissions import Actor, visible_customer_ids
+from billing.permissions import Actor, customers_see_drafts, visible_customer_ids
 from billing.selectors.common import ordering_from
 from billing.selectors.customers import check_customer_filter
 
@@ -48,11 +50,16 @@ REPORT_NOT_FOUND = "Billing report not found."
 
 
 def reports_visible_to(actor: Actor) -> QuerySet[BillingReport]:
+    """Staff see every report; a customer-linked user its customers' issued (finalized, voided)
+    reports, and their drafts and superseded reports when BILLING_CUSTOMERS_SEE_DRAFTS is true."""
     ids = visible_customer_ids(actor)
     queryset = BillingReport.objects.all()
     if ids is None:
         return queryset
-    return queryset.filter(customer_id__in=ids)
+    queryset = queryset.filter(customer_id__in=ids)
+    if not customers_see_drafts():
+        queryset = queryset.filter(status__in=ISSUED_REPORT_STATUSES)
+    return queryset
 
 
 def _start_of_utc_day(day: dt.date) -> dt.datetime:
@@ -69,9 +76,11 @@ def report_list(
     created_before: dt.date | dt.datetime | None = None,
     order_by: str | None = None,
     include_superseded: bool = True,
+    status: str | None = None,
 ) -> QuerySet[BillingReport]:
     """Reports the actor may see.
 
+    - status: only reports with this status (draft, finalized, superseded, voided);
     - customer_id: that customer's reports (an invisible id gives an empty list, and so does an
       unknown one for an actor limited to some customers; staff get ValidationFailed for an
       unknown id: check_customer_filter);
@@ -111,7 +120,17 @@ def report_list(
             queryset = queryset.filter(created_at__lt=_start_of_utc_day(created_before + dt.timedelta(days=1)))
     if not include_superseded:
         queryset = queryset.filter(status__in=LIVE_REPORT_STATUSES)
+    if status is not None:
+        if status not in ReportStatus.values:
+            raise ValidationFailed.for_field(
+                "status", f"Unknown status {status!r}. Allowed: {', '.join(ReportStatus.values)}."
+            )
+        queryset = queryset.filter(status=status)
     return queryset.order_by(*ordering)
+
+
+def _unknown_status(status: str) -> str:
+    return f"Unknown status {status!r}. Allowed: {', '.join(ReportStatus.values)}."
 
 
 MAX_ID = 2**63 - 1  # the largest id a database BIGINT holds
@@ -120,7 +139,7 @@ MAX_ID = 2**63 - 1  # the largest id a database BIGINT holds
 def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
     """Parse list filters from query parameters into report_list keyword arguments.
 
-    Accepts customer_id (integer), start_date / end_date (YYYY-MM-DD), created_after /
+    Accepts customer_id (integer), status (a report status), start_date / end_date (YYYY-MM-DD), created_after /
     created_before (YYYY-MM-DD, or an ISO 8601 datetime; one without an offset is taken as
     UTC) and order_by (validated against REPORT_ORDERING_FIELDS). Blank values are ignored.
     Raises ValidationFailed listing every invalid field at once.
@@ -158,6 +177,13 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
                     parsed[name] = parse(raw)
                 except ValueError as exc:
                     errors[name] = [str(exc)]
+
+    raw = value_of("status")
+    if raw is not None:
+        if raw in ReportStatus.values:
+            parsed["status"] = raw
+        else:
+            errors["status"] = [_unknown_status(raw)]
 
     raw = value_of("order_by")
     if raw is not None:

@@ -40,6 +40,7 @@ from billing.models import (
     JobStatus,
     OutputFormat,
     ReportJob,
+    ReportStatus,
 )
 from billing.periods import period_errors
 from billing.permissions import ALL, Actor, can_generate, is_authenticated, visible_customer_ids
@@ -96,6 +97,7 @@ def report_job_submit_replayable(
     idempotency_key: str | None = None,
     interface: str,
     request_id: str = "",
+    only_unbilled: bool = False,
 ) -> tuple[ReportJob, bool]:
     """report_job_submit, returning (job, replayed): replayed is True when an earlier request with
     the same idempotency key created the job (nothing new was queued). `interface` is required."""
@@ -118,6 +120,7 @@ def report_job_submit_replayable(
         idempotency_key=idempotency_key,
         interface=interface,
         request_id=request_id,
+        only_unbilled=only_unbilled,
     )
     job.refresh_from_db()  # in eager mode the job has run at the commit above
     return job, replayed
@@ -135,6 +138,7 @@ def _job_submit(
     idempotency_key: str | None,
     interface: str,
     request_id: str,
+    only_unbilled: bool = False,
 ) -> tuple[ReportJob, bool]:
     key_row = None
     if idempotency_key is not None:
@@ -145,6 +149,7 @@ def _job_submit(
             output_format=output_format,
             customer_service_ids=customer_service_ids,
             is_async=True,
+            only_unbilled=only_unbilled,
         )
         key_row, created = _idempotency_key_claim(actor=actor, key=idempotency_key, request_hash=request_hash)
         if not created:
@@ -157,6 +162,7 @@ def _job_submit(
         end_date=end_date,
         output_format=output_format,
         customer_service_ids=_canonical_ids(customer_service_ids),
+        only_unbilled=only_unbilled,
         status=JobStatus.QUEUED,
         requested_by=_user_or_none(actor),
         interface=interface,
@@ -272,6 +278,17 @@ def _billing_run_create(
 
     user = requested_by or _user_or_none(actor)
     run = BillingRun.objects.create(start_date=start_date, end_date=end_date, customer_ids=list(ids), requested_by=user)
+    # A customer whose period is already finalized is skipped: its job ends at once, saying why.
+    finalized = dict(
+        BillingReport.objects.filter(
+            customer_id__in=targets,
+            start_date=start_date,
+            end_date=end_date,
+            scope_key="",
+            status=ReportStatus.FINALIZED,
+        ).values_list("customer_id", "invoice_number")
+    )
+    now = timezone.now()
     jobs = ReportJob.objects.bulk_create(
         ReportJob(
             id=uuid.uuid4(),
@@ -279,7 +296,9 @@ def _billing_run_create(
             start_date=start_date,
             end_date=end_date,
             output_format=OutputFormat.JSON,
-            status=JobStatus.QUEUED,
+            status=JobStatus.FAILED if customer_id in finalized else JobStatus.QUEUED,
+            error=_skipped_reason(finalized[customer_id]) if customer_id in finalized else "",
+            finished_at=now if customer_id in finalized else None,
             billing_run=run,
             requested_by=user,
             interface=interface,
@@ -287,7 +306,11 @@ def _billing_run_create(
         )
         for customer_id in targets
     )
-    return run, [job.pk for job in jobs]
+    return run, [job.pk for job in jobs if job.status == JobStatus.QUEUED]
+
+
+def _skipped_reason(invoice_number: str) -> str:
+    return f"Skipped: this period is already finalized for the customer ({invoice_number}); void it to bill it again."
 
 
 def _customer_id_list(customer_ids: Sequence[Any] | None, errors: dict[str, list[str]]) -> list[int]:
@@ -396,6 +419,7 @@ def _job_generate(job: ReportJob) -> None:
             end_date=job.end_date,
             output_format=job.output_format,
             customer_service_ids=job.customer_service_ids,
+            only_unbilled=job.only_unbilled,
             interface=job.interface,
             request_id=job.request_id,
             progress=progress,
@@ -479,6 +503,7 @@ def report_generate_idempotent(
     customer_service_ids: Sequence[int] | None = None,
     interface: str,
     request_id: str = "",
+    only_unbilled: bool = False,
 ) -> tuple[BillingReport, bool]:
     """Generate a report once per (actor, key): returns (report, replayed).
 
@@ -507,6 +532,7 @@ def report_generate_idempotent(
         customer_service_ids=customer_service_ids,
         interface=interface,
         request_id=request_id,
+        only_unbilled=only_unbilled,
     )
 
 
@@ -522,6 +548,7 @@ def _generate_with_key(
     customer_service_ids: Sequence[int] | None,
     interface: str,
     request_id: str,
+    only_unbilled: bool = False,
 ) -> tuple[BillingReport, bool]:
     request_hash = _request_hash(
         customer_id=customer_id,
@@ -530,6 +557,7 @@ def _generate_with_key(
         output_format=output_format,
         customer_service_ids=customer_service_ids,
         is_async=False,
+        only_unbilled=only_unbilled,
     )
     key_row, created = _idempotency_key_claim(actor=actor, key=idempotency_key, request_hash=request_hash)
     if not created:
@@ -545,6 +573,7 @@ def _generate_with_key(
         customer_service_ids=customer_service_ids,
         interface=interface,
         request_id=request_id,
+        only_unbilled=only_unbilled,
     )
     key_row.report = report
     key_row.save(update_fields=["report"])
@@ -655,9 +684,11 @@ def _request_hash(
     output_format: str,
     customer_service_ids: Sequence[int] | None,
     is_async: bool,
+    only_unbilled: bool = False,
 ) -> str:
-    """SHA-256 of the request's parameters as canonical JSON."""
-    payload = {
+    """SHA-256 of the request's parameters as canonical JSON (only_unbilled only when set, so
+    keys stored before it existed keep their hash)."""
+    payload: dict[str, Any] = {
         "async": is_async,
         "customer_id": int(customer_id),
         "customer_service_ids": _canonical_ids(customer_service_ids),
@@ -665,6 +696,8 @@ def _request_hash(
         "output_format": str(output_format),
         "start_date": start_date.isoformat(),
     }
+    if only_unbilled:
+        payload["only_unbilled"] = True
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -71,14 +71,16 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F, Q, UUIDField, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, UUIDField, Value
 from django.db.models.functions import Collate
 from django.utils import timezone
 
-from billing.errors import ValidationFailed
+from billing.errors import AlreadyBilled, InvalidTransition, ValidationFailed
 from billing.models import (
+    LIVE_REPORT_STATUSES,
     AuditAction,
     AuditEvent,
+    BilledPair,
     BillingReport,
     ChargeType,
     Customer,
@@ -176,6 +178,7 @@ def report_generate(
     request_id: str = "",
     progress: Callable[[int, int], None] | None = None,
     created_by: User | None = None,
+    only_unbilled: bool = False,
 ) -> BillingReport:
     """Price the customer's billable orders of [start_date, end_date] and store the report.
 
@@ -191,6 +194,13 @@ def report_generate(
     orders is priced, and after the last order. On PostgreSQL it runs while the default
     connection is streaming the report, so it must not use that connection (a query on it
     raises RuntimeError); write progress through another database alias.
+
+    The report is a draft. It supersedes only the draft of the same scope: customer, period and
+    set of rate-card lines (customer_service_ids, or the whole card). Each (order, rate-card line)
+    pair it bills is claimed in BilledPair, whose unique index refuses a pair another live report
+    bills: then AlreadyBilled (409) names those reports and counts the pairs, unless
+    `only_unbilled`, which leaves such pairs out. A finalized report of the same scope is never
+    replaced: InvalidTransition, unless `only_unbilled` (how late-closed orders get billed).
     """
     ensure_can_generate_for(actor, customer_id)
     errors = _validate_arguments(start_date=start_date, end_date=end_date, output_format=output_format)
@@ -206,6 +216,7 @@ def report_generate(
         progress=progress,
         errors=errors,
         created_by=created_by,
+        only_unbilled=only_unbilled,
     )
 
 
@@ -264,6 +275,7 @@ def _generate(
     progress: Callable[[int, int], None] | None,
     errors: dict[str, list[str]],
     created_by: User | None,
+    only_unbilled: bool = False,
 ) -> BillingReport:
     # The row lock serialises generations for one customer until this transaction ends.
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
@@ -290,16 +302,28 @@ def _generate(
     orders = billable_orders(customer_id=customer.pk, start_date=start_date, end_date=end_date)
     total = orders.count() if progress is not None else 0
 
-    previous = (
-        BillingReport.objects.filter(
-            customer=customer, start_date=start_date, end_date=end_date, status=ReportStatus.CURRENT
-        )
-        .only("id")
-        .first()
+    scope = scope_key(customer_service_ids)
+    same_scope = BillingReport.objects.filter(
+        customer=customer, start_date=start_date, end_date=end_date, scope_key=scope
     )
+    live = {
+        other.status: other
+        for other in same_scope.filter(status__in=LIVE_REPORT_STATUSES).only("id", "status", "invoice_number")
+    }
+    finalized = live.get(ReportStatus.FINALIZED)
+    if finalized is not None and not only_unbilled:
+        raise InvalidTransition(
+            f"This period is finalized for the customer ({finalized.invoice_number}): void it first, "
+            "or bill only what is not yet billed.",
+            details={"report_id": str(finalized.pk), "invoice_number": finalized.invoice_number},
+        )
+    previous = live.get(ReportStatus.DRAFT)
     if previous is not None:
-        # Free the "one current report per period" slot before the new report takes it.
+        # Free the draft's slot and release the pairs it billed before the new report takes them.
         BillingReport.objects.filter(pk=previous.pk).update(status=ReportStatus.SUPERSEDED)
+        BilledPair.objects.filter(report_id=previous.pk).delete()
+    if only_unbilled:
+        run = cast(Any, _UnbilledOnly(run, billed_pairs(orders), card.line_info))  # the same price_order
 
     now = timezone.now()
     report = BillingReport.objects.create(
@@ -309,7 +333,8 @@ def _generate(
         end_date=end_date,
         currency=customer.currency,
         output_format=output_format,
-        status=ReportStatus.CURRENT,
+        status=ReportStatus.DRAFT,
+        scope_key=scope,
         billing_time_zone=settings.BILLING_TIME_ZONE,
         generated_at=now,
         created_by=created_by or (actor if is_authenticated(actor) else None) or system_user(),
@@ -341,6 +366,7 @@ def _generate(
         update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count", "not_closed_order_count"]
     )
     report_days_write(report_id=report.pk, time_zone=report.billing_time_zone, end_date=report.end_date)
+    claim_pairs(report, expected=totals.lines)
 
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
     acting = actor if is_authenticated(actor) else created_by
@@ -369,6 +395,86 @@ def _generate(
         )
     AuditEvent.objects.bulk_create(events)
     return report
+
+
+def scope_key(customer_service_ids: Sequence[int] | None) -> str:
+    """The stored scope of a report: "" for the whole rate card, else its sorted line ids."""
+    if customer_service_ids is None:
+        return ""
+    return ",".join(str(i) for i in sorted(set(customer_service_ids)))
+
+
+def billed_pairs(orders) -> set[tuple[int, int]]:
+    """The (order id, service id) pairs of these orders that a live report bills."""
+    return set(BilledPair.objects.filter(order_id__in=orders.values("id")).values_list("order_id", "service_id"))
+
+
+class _UnbilledOnly:
+    """A compiled rate card that leaves out the charges of pairs already billed."""
+
+    def __init__(self, run: Any, billed: set[tuple[int, int]], line_info: dict[int, LineInfo]) -> None:
+        self.run = run
+        self.billed = billed
+        self.service_of = {cs_id: info.service_id for cs_id, info in line_info.items()}
+
+    def price_order(self, order: OrderData) -> list:
+        charges = self.run.price_order(order)
+        if not self.billed:
+            return charges
+        order_id, billed, service_of = order.order_id, self.billed, self.service_of
+        return [c for c in charges if (order_id, service_of[c.customer_service_id]) not in billed]
+
+
+def claim_pairs(report: BillingReport, *, expected: int) -> None:
+    """Claim the report's `expected` (order, line) pairs in one statement. The unique index of
+    BilledPair decides: a pair another live report holds (or a concurrent transaction is
+    claiming: the insert waits for it) is not inserted, and then AlreadyBilled names the holders.
+    """
+    rows = ReportLine.objects.filter(report_id=report.pk).values_list("report_id", "order_id", "service_id")
+    select_sql, params = rows.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(_column_of(BilledPair, name)) for name in ("report", "order_id", "service_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(BilledPair._meta.db_table)} ({columns}) {select_sql} ON CONFLICT DO NOTHING", params
+        )
+        claimed = cursor.rowcount
+    if claimed != expected:
+        raise already_billed(report)
+
+
+def already_billed(report: BillingReport) -> AlreadyBilled:
+    mine = ReportLine.objects.filter(
+        report_id=report.pk, order_id=OuterRef("order_id"), service_id=OuterRef("service_id")
+    )
+    counts = dict(
+        BilledPair.objects.filter(Exists(mine))
+        .exclude(report_id=report.pk)
+        .values("report_id")
+        .annotate(n=Count("id"))
+        .values_list("report_id", "n")
+    )
+    conflicting = [
+        {
+            "id": str(other.pk),
+            "status": other.status,
+            "invoice_number": other.invoice_number,
+            "start_date": other.start_date.isoformat(),
+            "end_date": other.end_date.isoformat(),
+            "pairs": counts[other.pk],
+        }
+        for other in BillingReport.objects.filter(pk__in=counts).order_by("start_date", "id")
+    ]
+    pair_count = sum(counts.values())
+    names = ", ".join(
+        f"{item['id']} ({item['invoice_number'] or item['status']}, {item['start_date']}..{item['end_date']})"
+        for item in conflicting
+    )
+    return AlreadyBilled(
+        f"{pair_count} (order, rate-card line) pairs of this period are already billed by {names}. "
+        "Ask to bill only what is not yet billed (only_unbilled), or void or regenerate those reports.",
+        details={"conflicting_reports": conflicting, "pair_count": pair_count},
+    )
 
 
 def _column_of(model: Any, name: str) -> str:

@@ -16,8 +16,10 @@ from billing.permissions import GENERATE_PERMISSION
 from billing.services.jobs import report_generate_idempotent, report_job_submit
 from billing.services.reports import report_generate
 from graphql_schema.errors import (
+    AlreadyBilledError,
     AuthenticationRequiredError,
     IdempotencyConflictError,
+    InvalidTransitionError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -34,7 +36,9 @@ GenerateReportResult = Annotated[
     | NotFoundError
     | PermissionDeniedError
     | AuthenticationRequiredError
-    | IdempotencyConflictError,
+    | IdempotencyConflictError
+    | AlreadyBilledError
+    | InvalidTransitionError,
     strawberry.union(
         "GenerateReportResult",
         description="The new report (or, with async, its job), or why nothing was generated.",
@@ -50,6 +54,7 @@ def _generate(info: Info, data: GenerateReportInput) -> BillingReport | ReportJo
         "end_date": data.end_date,
         "output_format": data.output_format.value,
         "customer_service_ids": data.customer_service_ids,
+        "only_unbilled": data.only_unbilled,
         "interface": Interface.GRAPHQL,
         "request_id": request_id(info),
     }
@@ -69,7 +74,8 @@ generate_report_field = strawberry.mutation(
     resolver=generate_report,
     description=(
         "Generate a billing report (needs the generate permission, and visibility of the customer). "
-        "Regenerating a period supersedes the previous report. Nothing is written on error."
+        "The report is a DRAFT; regenerating the same scope (period and rate-card lines) supersedes it. "
+        "Pairs another live report bills are refused (ALREADY_BILLED) unless onlyUnbilled. Nothing is written on error."
     ),
     extensions=[IsAuthenticated(), HasPerm(GENERATE_PERMISSION)],
 )

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing import models
+from billing.services.lifecycle import report_finalize, report_void
 from billing.services.reports import report_generate
 from billing.services.tokens import api_token_create
 from tests.factories import (
@@ -59,6 +60,10 @@ def data(superuser):
     period = {"customer_id": customer.pk, "start_date": dt.date(2026, 8, 1), "end_date": dt.date(2026, 8, 31)}
     report_generate(actor=superuser, **period)
     report = report_generate(actor=superuser, **period)  # supersedes the first
+    september = {**period, "start_date": dt.date(2026, 9, 1), "end_date": dt.date(2026, 9, 30)}
+    voided = report_generate(actor=superuser, **september)
+    report_finalize(actor=superuser, report_id=voided.pk)
+    report_void(actor=superuser, report_id=voided.pk, reason="Billed to the wrong entity")  # a credit note
     run = models.BillingRun.objects.create(start_date=dt.date(2026, 8, 1), end_date=dt.date(2026, 8, 31))
     job = models.ReportJob.objects.create(
         customer=customer, start_date=run.start_date, end_date=run.end_date, billing_run=run, report=report

@@ -191,7 +191,7 @@ class TestInChromium:
             assert cell.inner_text() == "2025-01-01 – 2025-01-31"
             assert cell.evaluate("cell => getComputedStyle(cell).whiteSpace") == "nowrap"  # on one line
             assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # no horizontal scrolling
-            assert page.locator("td.field-status").first.inner_text() == "Current"
+            assert page.locator("td.field-status").first.inner_text() == "Draft"
 
             page.goto(f"{live_server.url}{reverse('admin:billing_billingreport_change', args=[report.pk])}")
             totals = page.locator("#service_totals-group")

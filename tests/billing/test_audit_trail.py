@@ -252,7 +252,7 @@ def test_rest_regeneration_records_regenerated_and_superseded(rest, staff, custo
     assert (first.status_code, second.status_code) == (201, 201)
 
     old = BillingReport.objects.get(status=ReportStatus.SUPERSEDED)
-    new = BillingReport.objects.get(status=ReportStatus.CURRENT)
+    new = BillingReport.objects.get(status=ReportStatus.DRAFT)
     assert trail() == [
         (AuditAction.GENERATED, old.pk, staff, Interface.REST, "json", "gen-1"),
         (AuditAction.REGENERATED, new.pk, staff, Interface.REST, "pdf", "gen-2"),
@@ -381,7 +381,7 @@ def test_failed_regeneration_keeps_the_previous_report_current_and_writes_no_row
         report_generate(actor=None, customer_id=customer.pk, start_date=JAN_1, end_date=JAN_31)
 
     first.refresh_from_db()
-    assert first.status == ReportStatus.CURRENT
+    assert first.status == ReportStatus.DRAFT
     assert trail() == [(AuditAction.GENERATED, first.pk, None, Interface.COMMAND, "json", "")]
 
 

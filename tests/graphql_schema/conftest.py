@@ -57,14 +57,15 @@ def dataset(customer_a, customer_b):
     make_orders(customer_a, 2, prefix="A-FEB", month=2, day=10)
     make_orders(customer_b, 4, prefix="B-JAN", day=20)
 
-    def generate(customer, start, end):
-        return report_generate(actor=None, customer_id=customer.pk, start_date=start, end_date=end)
+    def generate(customer, start, end, **options):
+        return report_generate(actor=None, customer_id=customer.pk, start_date=start, end_date=end, **options)
 
     reports = {
         "a_jan_old": generate(customer_a, *JANUARY),
         "a_jan": generate(customer_a, *JANUARY),
         "a_feb": generate(customer_a, dt.date(2025, 2, 1), dt.date(2025, 2, 28)),
-        "a_q1": generate(customer_a, dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+        # Q1 overlaps January and February, which already bill its orders: it bills what is left (nothing).
+        "a_q1": generate(customer_a, dt.date(2025, 1, 1), dt.date(2025, 3, 31), only_unbilled=True),
         "b_jan": generate(customer_b, *JANUARY),
     }
     # Distinct creation instants, one per day from 2025-03-01, in the order above.

@@ -50,7 +50,7 @@ def test_generates_a_report(client, staff, billable_a):
     report = result(generate(client, customerId=billable_a.pk, outputFormat="CSV"))
 
     assert report["__typename"] == "BillingReport"
-    assert report["status"] == "CURRENT"
+    assert report["status"] == "DRAFT"
     assert report["outputFormat"] == "CSV"
     assert report["createdBy"] == "staff"
     assert report["customer"] == {"companyName": "Acme Outdoor"}

@@ -99,7 +99,7 @@ def test_reports_list_returns_every_field_of_a_report(client, staff, dataset):
             "lineCount": report.line_count,
             "unbilledOrderCount": 0,
         },
-        "status": "CURRENT",
+        "status": "DRAFT",
         "outputFormat": "JSON",
         "generatedAt": report.generated_at.isoformat(),
         "createdAt": report.created_at.isoformat(),

@@ -39,6 +39,10 @@ REPORT_FIELDS = {
     "output_format",
     "created_at",
     "created_by",
+    # additive: the lifecycle of the report
+    "status",
+    "invoice_number",
+    "is_partial",
 }
 ORDER_FIELDS = {
     "order_id",
@@ -147,6 +151,7 @@ def test_response_serializers_document_exactly_the_legacy_fields():
         "end_date",
         "output_format",
         "customer_service_ids",
+        "only_unbilled",
         "async",
     }
 

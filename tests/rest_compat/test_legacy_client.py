@@ -324,7 +324,7 @@ def test_generator_submit_csv_downloads_the_file_by_cookie_and_csrf(spa, custome
 
     assert response.status_code == 201
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    report = BillingReport.objects.get(status=ReportStatus.CURRENT)
+    report = BillingReport.objects.get(status=ReportStatus.DRAFT)
     assert response["Content-Disposition"] == f'attachment; filename="billing-report-{report.id}.csv"'
     text = b"".join(response.streaming_content).decode()
     assert f"{customer_a.pk}-TX00000" in text and "Order fee" in text

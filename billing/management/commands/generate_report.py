@@ -52,6 +52,11 @@ class Command(BaseCommand):
         parser.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte-order mark (Excel).")
         parser.add_argument("--no-progress", action="store_true", help="Never draw the progress bar.")
         parser.add_argument(
+            "--only-unbilled",
+            action="store_true",
+            help="Bill only the (order, rate-card line) pairs no live report bills yet (default: refuse them).",
+        )
+        parser.add_argument(
             "--user",
             metavar="NAME",
             help="Username recorded as the report's creator (default: the system user, BILLING_SYSTEM_USERNAME).",
@@ -120,6 +125,7 @@ class Command(BaseCommand):
                     output_format=fmt,
                     interface=Interface.COMMAND,
                     progress=progress,
+                    only_unbilled=options["only_unbilled"],
                 )
             result = report_export_unchecked(
                 report=report, fmt=fmt, actor=None, interface=Interface.COMMAND, bom=options["bom"]

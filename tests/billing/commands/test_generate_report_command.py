@@ -45,7 +45,7 @@ def test_json_and_pdf_go_to_a_file(customer, tmp_path):
     data = json.loads(json_path.read_text())
     assert data["customer_name"] == "Acme Outdoor" and len(data["orders"]) == 3
     assert "Acme Outdoor" in PdfReader(pdf_path).pages[0].extract_text()
-    current = BillingReport.objects.get(status="current")
+    current = BillingReport.objects.get(status="draft")
     assert current.output_format == "pdf"
 
 

@@ -89,7 +89,7 @@ def test_default_demo_data_set():
     # Reports: one per customer and month for Aug and Sep, August of the first customer regenerated.
     assert BillingReport.objects.count() == 7
     superseded = BillingReport.objects.get(status=ReportStatus.SUPERSEDED)
-    assert superseded.superseded_by.status == ReportStatus.CURRENT
+    assert superseded.superseded_by.status == ReportStatus.DRAFT
     assert superseded.customer.company_name == "Northwind Outfitters"
     assert all(report.total_amount > 0 for report in BillingReport.objects.all())
     # Users.

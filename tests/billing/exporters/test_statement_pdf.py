@@ -83,7 +83,7 @@ def test_the_first_page_names_issuer_customer_and_statement(statement):
     number = statement_number(report)
 
     assert first[:5] == [
-        "Harbor 3PL Fulfilment Inc. Statement",
+        "Harbor 3PL Fulfilment Inc. DRAFT statement",
         f"100 Dock Street Statement no. {number}",
         f"Springfield, IL 62701 Date {report.generated_at:%Y-%m-%d} (UTC)",
         "USA Period 2025-01-01 to 2025-01-31",
@@ -160,7 +160,7 @@ def test_a_customer_without_legal_name_or_address_is_billed_by_its_company_name(
     pages = PdfReader(io.BytesIO(render_pdf(report))).pages
     first = page_lines(pages[0])
 
-    assert len(pages) == 1 and first[0] == "LedgerLink Billing Statement"  # the default issuer name
+    assert len(pages) == 1 and first[0] == "LedgerLink Billing DRAFT statement"  # the default issuer name
     bill_to = first.index("Bill to Solo Shop")
     assert first[bill_to + 1] == "Service Charge type Orders Quantity Amount"  # no address, no contact
     assert not any("trading as" in line or "blended" in line for line in first)  # no tiered line, no note

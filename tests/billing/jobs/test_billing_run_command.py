@@ -34,7 +34,7 @@ def test_bills_every_active_customer_and_prints_a_summary():
     jobs = ReportJob.objects.filter(billing_run=run)
     assert {job.customer_id for job in jobs} == {first.pk, second.pk}
     assert all(job.interface == Interface.COMMAND and job.requested_by is None for job in jobs)
-    assert BillingReport.objects.filter(status=ReportStatus.CURRENT).count() == 2
+    assert BillingReport.objects.filter(status=ReportStatus.DRAFT).count() == 2
 
 
 def test_customer_option_limits_the_run():
@@ -51,7 +51,7 @@ def test_running_twice_keeps_one_current_report_per_customer():
     customers = [billed_customer(orders=1) for _ in range(2)]
     billing_run("--start", "2025-01-01", "--end", "2025-01-31")
     billing_run("--start", "2025-01-01", "--end", "2025-01-31")
-    current = BillingReport.objects.filter(status=ReportStatus.CURRENT)
+    current = BillingReport.objects.filter(status=ReportStatus.DRAFT)
     assert sorted(current.values_list("customer_id", flat=True)) == sorted(c.pk for c in customers)
     assert BillingReport.objects.count() == 4
 

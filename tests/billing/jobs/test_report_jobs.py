@@ -122,7 +122,7 @@ def test_unexpected_error_marks_the_job_failed_without_a_traceback_and_keeps_the
     assert "Traceback" not in job.error and "disk on fire" not in job.error
     assert list(BillingReport.objects.all()) == [previous]
     previous.refresh_from_db()
-    assert previous.status == ReportStatus.CURRENT
+    assert previous.status == ReportStatus.DRAFT
 
 
 @pytest.mark.django_db

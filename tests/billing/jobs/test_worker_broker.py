@@ -240,7 +240,7 @@ def test_workers_run_a_billing_run(workers):
     )
     assert (summary.total_jobs, summary.succeeded, summary.failed) == (3, 3, 0)
     assert str(summary.total_billed) == "9.00"
-    assert BillingReport.objects.filter(status=ReportStatus.CURRENT).count() == 3
+    assert BillingReport.objects.filter(status=ReportStatus.DRAFT).count() == 3
 
 
 def test_a_killed_worker_job_is_redelivered_and_completes_with_one_report(workers):
@@ -268,7 +268,7 @@ def test_a_killed_worker_job_is_redelivered_and_completes_with_one_report(worker
     assert job.attempts == 2
     assert (job.processed_orders, job.total_orders) == (40, 40)
     report = BillingReport.objects.get(customer=customer, start_date=JAN_1, end_date=JAN_31)
-    assert job.report == report and report.status == ReportStatus.CURRENT
+    assert job.report == report and report.status == ReportStatus.DRAFT
     assert report.order_count == 40
 
 
@@ -281,7 +281,7 @@ def test_billing_run_command_waits_for_the_workers(workers):
 
     assert "Jobs: 2 (queued: 0, running: 0, succeeded: 2, failed: 0)" in out.getvalue()
     assert "Total billed: 6.00 USD" in out.getvalue()
-    current = BillingReport.objects.filter(status=ReportStatus.CURRENT)
+    current = BillingReport.objects.filter(status=ReportStatus.DRAFT)
     assert sorted(current.values_list("customer_id", flat=True)) == sorted(c.pk for c in customers)
 
 

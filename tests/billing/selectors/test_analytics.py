@@ -188,8 +188,13 @@ def build(customers_spec, periods, regenerate_first: bool):
     for customer in customers:
         for offset, length in periods:
             start = YEAR_START + dt.timedelta(days=offset)
+            # Periods may overlap: each bills only what no live report bills yet.
             report_generate(
-                actor=None, customer_id=customer.pk, start_date=start, end_date=start + dt.timedelta(days=length)
+                actor=None,
+                customer_id=customer.pk,
+                start_date=start,
+                end_date=start + dt.timedelta(days=length),
+                only_unbilled=True,
             )
     if regenerate_first and customers and periods:
         # Change an order and regenerate: the first report becomes SUPERSEDED and must not count.
@@ -197,7 +202,11 @@ def build(customers_spec, periods, regenerate_first: bool):
         Order.objects.filter(customer=first).update(ship_to_country="CA")
         start = YEAR_START + dt.timedelta(days=periods[0][0])
         report_generate(
-            actor=None, customer_id=first.pk, start_date=start, end_date=start + dt.timedelta(days=periods[0][1])
+            actor=None,
+            customer_id=first.pk,
+            start_date=start,
+            end_date=start + dt.timedelta(days=periods[0][1]),
+            only_unbilled=True,
         )
     return customers
 

@@ -25,7 +25,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def report(customer, start, end, total, status=ReportStatus.CURRENT):
+def report(customer, start, end, total, status=ReportStatus.DRAFT):
     return BillingReport.objects.create(
         customer=customer,
         start_date=start,

@@ -48,7 +48,7 @@ def utc(*args):
     return dt.datetime(*args, tzinfo=dt.UTC)
 
 
-def make_report(customer, start=JAN_1, end=JAN_31, total="10.00", created_at=None, status=ReportStatus.CURRENT):
+def make_report(customer, start=JAN_1, end=JAN_31, total="10.00", created_at=None, status=ReportStatus.DRAFT):
     report = BillingReport.objects.create(
         customer=customer,
         start_date=start,

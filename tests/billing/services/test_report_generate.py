@@ -112,7 +112,7 @@ def test_generate_prices_orders_and_stores_the_snapshot(customer, card):
     assert (report.order_count, report.unbilled_order_count, report.line_count) == (2, 0, 5)
     assert report.currency == "CAD"
     assert report.output_format == "csv"
-    assert report.status == ReportStatus.CURRENT
+    assert report.status == ReportStatus.DRAFT
     assert report.created_by == user
     assert report.billing_time_zone == "UTC"
     assert report.generated_at is not None
@@ -192,7 +192,7 @@ def test_orders_no_line_applies_to_are_recorded_unbilled(customer):
 def test_empty_period_gives_an_empty_current_report(customer, card):
     report = generate(customer)
     assert (report.total_amount, report.order_count, report.line_count, report.unbilled_order_count) == (0, 0, 0, 0)
-    assert report.status == ReportStatus.CURRENT
+    assert report.status == ReportStatus.DRAFT
     assert not ReportServiceTotal.objects.filter(report=report).exists()
 
 
@@ -375,7 +375,7 @@ def test_regenerating_supersedes_the_current_report(customer, card):
     order_with_lines(customer=customer, lines={"A1": 1})
     user = staff_user()
     first = generate(customer)
-    other_period = generate(customer, start=JAN_1, end=dt.date(2025, 1, 15))
+    other_period = generate(customer, start=dt.date(2025, 2, 1), end=dt.date(2025, 2, 28))  # bills nothing of January
 
     second = report_generate(
         actor=user,
@@ -390,8 +390,8 @@ def test_regenerating_supersedes_the_current_report(customer, card):
     other_period.refresh_from_db()
     assert first.status == ReportStatus.SUPERSEDED
     assert first.superseded_by_id == second.pk
-    assert second.status == ReportStatus.CURRENT
-    assert other_period.status == ReportStatus.CURRENT  # a different period is untouched
+    assert second.status == ReportStatus.DRAFT
+    assert other_period.status == ReportStatus.DRAFT  # a different period is untouched
     # the old snapshot keeps its rows
     assert ReportLine.objects.filter(report=first).count() == ReportLine.objects.filter(report=second).count() == 2
     assert list(AuditEvent.objects.filter(report=second).values_list("action", "actor", "interface", "request_id")) == [
@@ -407,8 +407,7 @@ def test_regenerating_supersedes_the_current_report(customer, card):
     assert (second.status, second.superseded_by_id) == (ReportStatus.SUPERSEDED, third.pk)
     assert first.superseded_by_id == second.pk
     assert (
-        BillingReport.objects.filter(customer=customer, start_date=JAN_1, end_date=JAN_31, status="current").count()
-        == 1
+        BillingReport.objects.filter(customer=customer, start_date=JAN_1, end_date=JAN_31, status="draft").count() == 1
     )
 
 
@@ -449,7 +448,7 @@ def test_failure_midway_leaves_nothing_and_keeps_the_old_report_current(customer
         generate(customer, progress=fail_on_second_chunk)
 
     assert list(BillingReport.objects.values_list("id", "status", "superseded_by")) == [
-        (old.pk, ReportStatus.CURRENT, None)
+        (old.pk, ReportStatus.DRAFT, None)
     ]
     assert (ReportLine.objects.count(), ReportOrder.objects.count(), ReportServiceTotal.objects.count()) == counts
     assert AuditEvent.objects.count() == events
@@ -582,7 +581,7 @@ def test_staff_needs_the_generate_permission(customer, card):
         report_generate(actor=staff_user(generate=False), customer_id=customer.pk, start_date=JAN_1, end_date=JAN_31)
     assert_nothing_written()
     report = report_generate(actor=staff_user(), customer_id=customer.pk, start_date=JAN_1, end_date=JAN_31)
-    assert report.status == ReportStatus.CURRENT
+    assert report.status == ReportStatus.DRAFT
 
 
 def test_anonymous_cannot_generate(customer, card):
@@ -614,7 +613,7 @@ def test_query_count_does_not_grow_with_orders(card):
     rate_line(other, "Fee 3", price="5.0000")
     large = _queries_to_generate(other, 40)
     assert small == large
-    assert small <= 26  # the snapshot, its not-closed orders and its per-day totals
+    assert small <= 27  # the snapshot, its not-closed orders, its per-day totals and the claim of billed pairs
 
 
 # --- property: the stored report equals the reference engine ----------------------------
