@@ -391,7 +391,13 @@ class CustomerSerializer(serializers.Serializer):
 
 
 class CustomerListQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(required=False, help_text="Only customers whose name contains this text.")
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,  # blank or only spaces: no filter
+        # DRF refuses NUL characters in text; the pattern says so in the document.
+        validators=[RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")],
+        help_text="Only customers whose name contains this text.",
+    )
 
 
 class RateCardLineSerializer(serializers.Serializer):
