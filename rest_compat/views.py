@@ -436,13 +436,23 @@ class VoidReportView(FacadeView):
         return success(credit_note_data(note))
 
 
-def credit_note_responses(*, legacy: bool) -> dict:
+def file_responses(*, csv: str, json: type, json_description: str, legacy: bool) -> dict:
+    """The documented answers of a download: the file in each format, or the error envelope."""
     return {
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV: the credit note's facts."),
-        (200, "application/json"): OpenApiResponse(CreditNoteSerializer, description="JSON (no envelope)."),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=csv),
+        (200, "application/json"): OpenApiResponse(json, description=json_description),
         (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
         **openapi.error_responses(400, 404, media_type="application/json", legacy=legacy),
     }
+
+
+def credit_note_responses(*, legacy: bool) -> dict:
+    return file_responses(
+        csv="CSV: the credit note's facts.",
+        json=CreditNoteSerializer,
+        json_description="JSON (no envelope).",
+        legacy=legacy,
+    )
 
 
 class CreditNoteDownloadView(FacadeView):
@@ -468,16 +478,12 @@ class CreditNoteDownloadView(FacadeView):
 
 
 def download_responses(*, legacy: bool) -> dict:
-    return {
-        (200, "text/csv"): OpenApiResponse(
-            OpenApiTypes.BINARY, description="CSV: one row per report line, then summary rows (docs/exports.md)."
-        ),
-        (200, "application/json"): OpenApiResponse(
-            ReportDetailSerializer, description="JSON: the report detail `data` object (no envelope)."
-        ),
-        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF document."),
-        **openapi.error_responses(400, 404, media_type="application/json", legacy=legacy),
-    }
+    return file_responses(
+        csv="CSV: one row per report line, then summary rows (docs/exports.md).",
+        json=ReportDetailSerializer,
+        json_description="JSON: the report detail `data` object (no envelope).",
+        legacy=legacy,
+    )
 
 
 class ReportDownloadView(FacadeView):
