@@ -470,7 +470,7 @@ class VoidReportRequestSerializer(serializers.Serializer):
     """The void body: why the finalized report is cancelled (required)."""
 
     reason = serializers.RegexField(
-        r"^[^\x00]*\S[^\x00]*$",
+        r"^[^\x00]*[^\x00\s][^\x00]*$",  # \S alone would match a NUL
         max_length=2000,
         help_text="Why the report is voided (printed on the credit note); not blank.",
     )

@@ -345,8 +345,10 @@ def test_rest_generate_conflict_finalize_void_and_list(customer, orders, prefix)
     assert [(r["id"], r["status"], r["is_partial"]) for r in listed] == [(str(report_id), "finalized", False)]
     assert client.get(f"{prefix}/", {"status": "nope"}).status_code == 400
 
-    no_reason = client.post(f"{prefix}/{report_id}/void/", {}, content_type="application/json")
-    assert no_reason.status_code == 400
+    for body in ({}, {"reason": "   "}, {"reason": " a\x00b "}, {"reason": "\x00"}):
+        refused_void = client.post(f"{prefix}/{report_id}/void/", body, content_type="application/json")
+        assert refused_void.status_code == 400, body
+        assert refused_void.json()["error"]["code"] == "VALIDATION_ERROR"
     voided = client.post(f"{prefix}/{report_id}/void/", {"reason": "duplicate"}, content_type="application/json")
     assert voided.status_code == 200 and voided.json()["data"]["number"].startswith("CN-")
     pdf = client.get(f"{prefix}/{report_id}/credit-note/download/", {"format": "pdf"})
