@@ -1,7 +1,8 @@
 """Read access to the audit trail: who generated, regenerated, superseded or downloaded which report.
 
-The trail is for billing staff only: a user with ``billing.view_auditevent`` (or a superuser)
-reads every event; anyone else, including users linked to a customer, reads none. Events are
+The trail is for billing staff only (billing.permissions.can_view_audit_trail): a user with
+``billing.view_auditevent`` (or a superuser) reads every event; anyone else, including users
+linked to a customer, reads none. Events are
 written by the services that perform the actions (report generation and report exports), in
 the same transaction as the action.
 """
@@ -14,16 +15,9 @@ from django.db.models import QuerySet
 
 from billing.errors import ValidationFailed
 from billing.models import AuditAction, AuditEvent, Interface
-from billing.permissions import Actor, is_authenticated
+from billing.permissions import Actor, can_view_audit_trail
 
-__all__ = ["AUDIT_VIEW_PERMISSION", "audit_event_list", "audit_events_visible_to", "can_view_audit_trail"]
-
-AUDIT_VIEW_PERMISSION = "billing.view_auditevent"
-
-
-def can_view_audit_trail(actor: Actor) -> bool:
-    """True for an active superuser or a user with billing.view_auditevent."""
-    return is_authenticated(actor) and (actor.is_superuser or actor.has_perm(AUDIT_VIEW_PERMISSION))
+__all__ = ["audit_event_list", "audit_events_visible_to"]
 
 
 def audit_events_visible_to(actor: Actor) -> QuerySet[AuditEvent]:

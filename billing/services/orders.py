@@ -36,9 +36,8 @@ from django.db.models import BooleanField, Field, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from billing.errors import PermissionDenied
 from billing.models import STATUS_MAX_LENGTH, Customer, Order, OrderLine
-from billing.permissions import Actor, is_authenticated, visible_customer_ids
+from billing.permissions import Actor, ensure_can_import_orders, visible_customer_ids
 from billing.pricing import normalize_sku
 from billing.services.customers import customers_create_missing
 
@@ -858,15 +857,6 @@ def _statements_unprepared() -> Iterator[None]:
             raw.prepare_threshold = previous
 
 
-def _ensure_can_import(actor: Actor) -> None:
-    if actor is None:
-        return  # a command acting on the server
-    if not is_authenticated(actor):
-        raise PermissionDenied("You must be signed in to import orders.")
-    if not (actor.has_perm("billing.add_order") and actor.has_perm("billing.change_order")):  # type: ignore[union-attr]
-        raise PermissionDenied("You do not have permission to import orders.")
-
-
 def orders_upsert(
     *,
     rows: Iterable[Mapping[str, Any] | tuple[int, Mapping[str, Any]]],
@@ -888,11 +878,9 @@ def orders_upsert(
     On PostgreSQL the batch statements are never prepared: a plan prepared while the table was
     small (a sequential scan) would be kept for every later batch (see _statements_unprepared).
     """
-    _ensure_can_import(actor)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    if create_customers and actor is not None:
-        raise PermissionDenied("Only a server-side import may create customers.")
+    ensure_can_import_orders(actor, create_customers=create_customers)
     result = UpsertResult()
     state = _Batch(actor=actor, result=result, create_customers=create_customers)
     numbered = _numbered(rows)
