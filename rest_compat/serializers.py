@@ -2,8 +2,8 @@
 
 Request serializers validate input. Response serializers declare every documented field with
 its type and format; they drive the OpenAPI document, and the contract tests check that the
-bodies the views send (built by billing.exporters.shapes, the functions the JSON export uses
-too) have exactly these fields. Response bodies are not built through DRF serializers: a
+bodies the views send (built by rest_compat.shapes and billing.exporters.shapes, the functions
+the JSON export uses too) have exactly these fields. Response bodies are not built through DRF serializers: a
 10,000-order detail would take seconds that way.
 """
 
@@ -17,10 +17,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.errors import ErrorCode, ValidationFailed
-from billing.exporters.shapes import LEGACY_JOB_STATUS
 from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus
 from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
+from rest_compat.shapes import LEGACY_JOB_STATUS
 
 LIST_DEFAULT_LIMIT = 1000
 LIST_MAX_LIMIT = 1000

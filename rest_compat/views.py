@@ -38,16 +38,7 @@ from rest_framework.views import APIView
 from backend.csp import with_content_security_policy
 from billing.errors import NotFound, ValidationFailed
 from billing.exporters import ExportResult, credit_note_export, parse_flag, report_export
-from billing.exporters.shapes import (
-    credit_note_data,
-    customer_data,
-    customer_summary_data,
-    rate_card_line_data,
-    report_data,
-    report_detail_data,
-    report_job_data,
-    report_list_data,
-)
+from billing.exporters.shapes import credit_note_data, report_data, report_detail_data
 from billing.models import BillingReport, Interface
 from billing.permissions import can_generate
 from billing.selectors.customers import customer_list, customer_rate_card, customer_summaries
@@ -86,6 +77,13 @@ from rest_compat.serializers import (
     ReportListQuerySerializer,
     ReportPageQuerySerializer,
     VoidReportRequestSerializer,
+)
+from rest_compat.shapes import (
+    customer_data,
+    customer_summary_data,
+    rate_card_line_data,
+    report_job_data,
+    report_list_data,
 )
 from rest_compat.throttling import GenerateRateThrottle
 

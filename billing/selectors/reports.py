@@ -330,6 +330,34 @@ REPORT_ORDER_VALUES = (
 REPORT_LINE_VALUES = ("order_id", "service_id", "service_name", "charge_type", "quantity", "unit_price", "amount")
 
 
+# The columns of a report's list row, in the order of billing.exporters.shapes.report_row_data's
+# parameters.
+REPORT_LIST_VALUES = (
+    "id",
+    "customer_id",
+    "customer__company_name",
+    "start_date",
+    "end_date",
+    "total_amount",
+    "generated_at",
+    "output_format",
+    "created_at",
+    "created_by__username",
+    "status",
+    "invoice_number",
+    "scope_key",
+)
+
+
+def report_list_values(reports: QuerySet[BillingReport], *, currency: bool = False) -> list[tuple[Any, ...]]:
+    """The REPORT_LIST_VALUES columns of each report (then its currency, with `currency`), as tuples.
+
+    The REST list returns every visible report (1,000 and more); building three model instances
+    per row (report, customer, creator) took two thirds of such a request.
+    """
+    return list(reports.values_list(*REPORT_LIST_VALUES, *(("currency",) if currency else ())))
+
+
 def iter_report_values(
     *, report: BillingReport, chunk_size: int = 5000
 ) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
