@@ -14,6 +14,7 @@ import uuid
 from django.db.models import QuerySet
 
 from billing.errors import ValidationFailed
+from billing.ids import parse_uuid
 from billing.models import AuditAction, AuditEvent, Interface
 from billing.permissions import Actor, can_view_audit_trail
 
@@ -45,12 +46,9 @@ def audit_event_list(
     Raises ValidationFailed listing every invalid filter at once.
     """
     errors: dict[str, list[str]] = {}
-    report_key: uuid.UUID | None = None
-    if report_id is not None:
-        try:
-            report_key = report_id if isinstance(report_id, uuid.UUID) else uuid.UUID(str(report_id))
-        except ValueError:
-            errors["report_id"] = ["Enter a valid report id (a UUID)."]
+    report_key = parse_uuid(report_id) if report_id is not None else None
+    if report_id is not None and report_key is None:
+        errors["report_id"] = ["Enter a valid report id (a UUID)."]
     if action is not None and action not in AuditAction.values:
         errors["action"] = [f"Unknown action {action!r}. Allowed: {', '.join(AuditAction.values)}."]
     if interface is not None and interface not in Interface.values:

@@ -18,6 +18,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 
 from billing.errors import NotFound, ValidationFailed
+from billing.ids import MAX_ID, uuid_or_not_found
 from billing.models import (
     ISSUED_REPORT_STATUSES,
     LIVE_REPORT_STATUSES,
@@ -133,9 +134,6 @@ def _unknown_status(status: str) -> str:
     return f"Unknown status {status!r}. Allowed: {', '.join(ReportStatus.values)}."
 
 
-MAX_ID = 2**63 - 1  # the largest id a database BIGINT holds
-
-
 def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
     """Parse list filters from query parameters into report_list keyword arguments.
 
@@ -198,10 +196,7 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
 
 def report_get(*, actor: Actor, report_id: str | uuid.UUID) -> BillingReport:
     """The report, if it exists and the actor may see it; NotFound otherwise (never reveals which)."""
-    try:
-        key = report_id if isinstance(report_id, uuid.UUID) else uuid.UUID(str(report_id))
-    except (ValueError, TypeError, AttributeError):
-        raise NotFound(REPORT_NOT_FOUND) from None
+    key = uuid_or_not_found(report_id, REPORT_NOT_FOUND)
     report = reports_visible_to(actor).select_related("customer", "created_by").filter(pk=key).first()
     if report is None:
         raise NotFound(REPORT_NOT_FOUND)
