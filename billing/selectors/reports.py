@@ -24,6 +24,7 @@ from billing.models import (
     LIVE_REPORT_STATUSES,
     BillingReport,
     ChargeType,
+    CreditNote,
     CustomerService,
     ReportLine,
     ReportNotClosedOrder,
@@ -323,6 +324,11 @@ REPORT_ORDER_VALUES = (
     "total_amount",
 )
 REPORT_LINE_VALUES = ("order_id", "service_id", "service_name", "charge_type", "quantity", "unit_price", "amount")
+
+
+def report_credit_note(*, report: BillingReport) -> CreditNote | None:
+    """The credit note of a voided report (its report, customer and issuer loaded); None otherwise."""
+    return CreditNote.objects.select_related("report__customer", "issued_by").filter(report=report).first()
 
 
 # The columns of a report's list row, in the order of billing.exporters.shapes.report_row_data's
