@@ -56,13 +56,12 @@ from billing.pricing import (
     FIELDS,
     OPERATORS,
     RateLineData,
-    RuleData,
     RuleValidationError,
     TierData,
     normalize_sku,
     validate_rate_line,
-    validate_rule,
 )
+from billing.services.rate_cards import rule_check
 from billing.services.tokens import api_token_revoke
 
 BLANK_CHOICE = ("", "---------")
@@ -271,9 +270,9 @@ class RuleForm(forms.ModelForm):
             return cleaned
         label = f"#{self.instance.pk}" if self.instance.pk else ""  # new rules are named by their text
         try:
-            validate_rule(RuleData(field=field, operator=operator, value=value, label=label))
-        except RuleValidationError as exc:
-            raise forms.ValidationError(str(exc), code="invalid_rule") from None
+            rule_check(field=field, operator=operator, value=value, label=label)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message, code="invalid_rule") from None
         return cleaned
 
 

@@ -86,3 +86,14 @@ class InvalidTransition(BillingError):
 
     code = ErrorCode.INVALID_REPORT_TRANSITION
     http_status = 409
+
+
+def error_text(exc: BillingError, *, separator: str = " ") -> str:
+    """An error as text for a log, a job row or a terminal: its message, then `field: messages`
+    for each detail that says more than the message, parts joined by `separator`."""
+    parts = [exc.message]
+    for field, messages in exc.details.items():
+        text = "; ".join(str(m) for m in messages) if isinstance(messages, list | tuple) else str(messages)
+        if text and text != exc.message:
+            parts.append(f"{field}: {text}")
+    return separator.join(parts)

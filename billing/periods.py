@@ -8,13 +8,18 @@ here, so an invalid date reads the same in every endpoint:
   a date-time filter must fall on such a date;
 - a period (a report, a report job, a billing run) ends on or after its start and spans at most
   MAX_PERIOD_DAYS days, both dates included (a leap year).
+
+An order's close date falls on a day of a period in the billing time zone
+(:func:`billing_time_zone`, settings.BILLING_TIME_ZONE).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils.dateparse import parse_date as django_parse_date
 from django.utils.dateparse import parse_datetime
 
@@ -110,3 +115,8 @@ def period_errors(
     elif (end_date - start_date).days + 1 > MAX_PERIOD_DAYS:
         errors[end_field] = [PERIOD_TOO_LONG]
     return errors
+
+
+def billing_time_zone() -> ZoneInfo:
+    """The zone in which close dates are read as calendar dates (settings.BILLING_TIME_ZONE)."""
+    return ZoneInfo(settings.BILLING_TIME_ZONE)

@@ -9,14 +9,20 @@
   them for its own reports (they are refused whatever its permissions).
 - A customer-linked user sees finalized and voided reports and credit notes of its customers,
   and drafts only when BILLING_CUSTOMERS_SEE_DRAFTS is true.
+- Importing orders needs ``billing.add_order`` and ``billing.change_order``; only a server-side
+  import (no user) may create customers.
+- The audit trail is for billing staff: ``billing.view_auditevent`` reads every event, anyone
+  else (customer-linked users too) reads none.
 - Superusers may do everything.
 
 Selectors use :func:`visible_customer_ids` for row-level scoping; services call the
-``ensure_*`` functions. The API layers declare "must be authenticated" at the edge.
+``ensure_*`` functions. The API layers declare "must be authenticated" at the edge, and a
+GraphQL field that needs a permission names a :class:`Requirement` from here, which decides.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeGuard
 
 from django.conf import settings
@@ -29,6 +35,8 @@ VIEW_PERMISSION = "billing.view_billingreport"
 GENERATE_PERMISSION = "billing.generate_report"
 FINALIZE_PERMISSION = "billing.finalize_report"
 VOID_PERMISSION = "billing.void_report"
+AUDIT_VIEW_PERMISSION = "billing.view_auditevent"
+IMPORT_PERMISSIONS = ("billing.add_order", "billing.change_order")
 
 # The project uses Django's default user model (AUTH_USER_MODEL is not swapped).
 Actor = User | AnonymousUser | None
@@ -47,6 +55,26 @@ def _membership_ids(user: User) -> frozenset[int]:
 def is_authenticated(actor: Actor) -> TypeGuard[User]:
     """True for a signed-in, active user (and then the actor is a User)."""
     return actor is not None and bool(getattr(actor, "is_authenticated", False)) and actor.is_active
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """An action that needs a signed-in, active user holding every one of these permissions.
+
+    GraphQL declares it on the field (its ``@hasPerm`` directive lists `permissions`) and asks
+    :meth:`allows`; services ask the ``can_*``/``ensure_*`` functions built on it.
+    """
+
+    permissions: tuple[str, ...]
+
+    def allows(self, actor: Actor) -> bool:
+        # Django's has_perm is True for an active superuser, so superusers pass.
+        return is_authenticated(actor) and all(actor.has_perm(permission) for permission in self.permissions)
+
+
+GENERATE = Requirement((GENERATE_PERMISSION,))
+IMPORT_ORDERS = Requirement(IMPORT_PERMISSIONS)
+READ_AUDIT_TRAIL = Requirement((AUDIT_VIEW_PERMISSION,))
 
 
 def visible_customer_ids(actor: Actor) -> frozenset[int] | None:
@@ -70,7 +98,7 @@ def ensure_can_see_customer(actor: Actor, customer_id: int) -> None:
 
 
 def can_generate(actor: Actor) -> bool:
-    return is_authenticated(actor) and actor.has_perm(GENERATE_PERMISSION)
+    return GENERATE.allows(actor)
 
 
 def ensure_can_generate_for(actor: Actor, customer_id: int) -> None:
@@ -109,3 +137,25 @@ def ensure_can_transition(actor: Actor, customer_id: int, permission: str, verb:
         actor.is_superuser or (actor.has_perm(permission) and sees_all_reports(actor))
     ):
         raise PermissionDenied(f"You do not have permission to {verb} billing reports.")
+
+
+def can_view_audit_trail(actor: Actor) -> bool:
+    """True for an active superuser or a user with billing.view_auditevent."""
+    return READ_AUDIT_TRAIL.allows(actor)
+
+
+def ensure_can_import_orders(actor: Actor, *, create_customers: bool = False) -> None:
+    """Raise PermissionDenied unless the actor may create and update orders.
+
+    A command acting without a user (actor None) is trusted, and is the only one that may create
+    customers on the way. Which customers' orders a user may import is checked per row
+    (:func:`can_see_customer`).
+    """
+    if actor is None:
+        return
+    if not is_authenticated(actor):
+        raise PermissionDenied("You must be signed in to import orders.")
+    if not IMPORT_ORDERS.allows(actor):
+        raise PermissionDenied("You do not have permission to import orders.")
+    if create_customers:
+        raise PermissionDenied("Only a server-side import may create customers.")

@@ -1,7 +1,9 @@
 """Permission extensions declared on fields and mutations (the edge).
 
-Row-level visibility is the selectors' job (billing.permissions); these only decide whether a
-field may run at all. A refused field answers with the shared error codes:
+Access is decided in billing.permissions (row-level visibility by the selectors, permission
+requirements by :class:`billing.permissions.Requirement`); these adapt its answer to a field
+that may not run at all, and declare it in the schema (``@isAuthenticated``, ``@hasPerm``).
+A refused field answers with the shared error codes:
 
 - a mutation whose result union holds the typed errors gets AuthenticationRequiredError or
   PermissionDeniedError as its result;
@@ -20,11 +22,12 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.union import StrawberryUnion
 from strawberry_django.auth.utils import get_current_user
+from strawberry_django.permissions import DjangoNoPermission
 from strawberry_django.permissions import HasPerm as DjangoHasPerm
 from strawberry_django.permissions import IsAuthenticated as DjangoIsAuthenticated
 
 from billing.errors import ErrorCode
-from billing.permissions import Actor, is_authenticated
+from billing.permissions import Actor, Requirement, is_authenticated
 from graphql_schema.errors import (
     AUTHENTICATION_REQUIRED_MESSAGE,
     AuthenticationRequiredError,
@@ -74,15 +77,22 @@ class IsAuthenticated(_CodedRefusal, DjangoIsAuthenticated):
 
 
 class HasPerm(_CodedRefusal, DjangoHasPerm):
-    """The field needs the given Django permission(s); anonymous users are refused first.
+    """The field needs a billing.permissions Requirement (a permission name is one on its own).
 
-    Superusers pass (Django grants them every permission).
+    Anonymous users are refused first (by IsAuthenticated before it). The schema's ``@hasPerm``
+    lists the requirement's permissions; whether the user meets it is the requirement's answer.
     """
 
     DEFAULT_ERROR_MESSAGE = "You do not have permission to perform this action."
 
-    def __init__(self, perms: list[str] | str, *, message: str | None = None, any_perm: bool = False) -> None:
-        super().__init__(perms, message=message, any_perm=any_perm, fail_silently=True)
+    def __init__(self, requirement: Requirement | str, *, message: str | None = None) -> None:
+        self.requirement = requirement if isinstance(requirement, Requirement) else Requirement((requirement,))
+        super().__init__(list(self.requirement.permissions), message=message, any_perm=False, fail_silently=True)
+
+    def resolve_for_user_with_perms(self, resolver: Any, user: Any, *, info: Info, source: Any) -> Any:
+        if not self.requirement.allows(user):
+            raise DjangoNoPermission
+        return resolver()
 
 
 def login_url(info: Info) -> str:

@@ -13,8 +13,9 @@ from strawberry.types import Info
 
 from billing import models
 from billing.errors import NotFound
+from billing.permissions import READ_AUDIT_TRAIL
 from billing.selectors import customer_summaries, customers_visible_to, order_list, report_get, report_list
-from billing.selectors.audit import AUDIT_VIEW_PERMISSION, audit_event_list
+from billing.selectors.audit import audit_event_list
 from billing.selectors.jobs import billing_run_get, report_job_get
 from graphql_schema.analytics import analytics_field, report_jobs_field
 from graphql_schema.filters import AuditEventFilter, OrderFilter, OrderOrdering, ReportFilter, ReportOrdering
@@ -107,7 +108,7 @@ class Query:
 
     @strawberry_django.connection(
         CountedConnection[AuditEventType],
-        extensions=[IsAuthenticated(), HasPerm(AUDIT_VIEW_PERMISSION)],
+        extensions=[IsAuthenticated(), HasPerm(READ_AUDIT_TRAIL)],
         description=(
             "The audit trail, newest first: who generated, regenerated, superseded or downloaded which report. "
             "Billing staff only (billing.view_auditevent or superuser)."

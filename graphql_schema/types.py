@@ -23,7 +23,7 @@ from strawberry_django.relay import DjangoCursorConnection, DjangoListConnection
 
 from billing import models
 from billing.errors import ErrorCode as BillingErrorCode
-from billing.permissions import can_generate, visible_customer_ids
+from billing.permissions import can_generate, sees_all_reports
 from billing.selectors import customers_visible_to, report_orders
 from billing.selectors.audit import audit_event_list
 from billing.selectors.jobs import billing_run_summary, jobs_for_run
@@ -478,7 +478,7 @@ class UserType:
     @strawberry_django.field
     def permissions(self) -> UserPermissions:
         return UserPermissions(
-            can_view_all_reports=visible_customer_ids(self) is None,  # type: ignore[arg-type]
+            can_view_all_reports=sees_all_reports(self),  # type: ignore[arg-type]
             can_generate_reports=can_generate(self),  # type: ignore[arg-type]
         )
 

@@ -23,7 +23,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from billing.errors import BillingError, ErrorCode
-from billing.exporters.json import dumps
+from billing.jsonencoding import dumps
 
 logger = logging.getLogger("rest_compat")
 

@@ -2,7 +2,7 @@
 
 Money must reach the legacy frontend as a JSON number with two decimals (`1500.00`); DRF's
 JSONRenderer would go through float (`1500.0`). FacadeJSONRenderer writes Decimal values
-verbatim with billing.exporters.json.dumps, the encoder the JSON export uses.
+verbatim with billing.jsonencoding.dumps, the encoder the JSON export uses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
-from billing.exporters.json import dumps
+from billing.jsonencoding import dumps
 
 
 class FacadeJSONRenderer(JSONRenderer):

@@ -2,8 +2,8 @@
 
 Request serializers validate input. Response serializers declare every documented field with
 its type and format; they drive the OpenAPI document, and the contract tests check that the
-bodies the views send (built by billing.exporters.shapes, the functions the JSON export uses
-too) have exactly these fields. Response bodies are not built through DRF serializers: a
+bodies the views send (built by rest_compat.shapes and billing.exporters.shapes, the functions
+the JSON export uses too) have exactly these fields. Response bodies are not built through DRF serializers: a
 10,000-order detail would take seconds that way.
 """
 
@@ -17,14 +17,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.errors import ErrorCode, ValidationFailed
-from billing.exporters.shapes import LEGACY_JOB_STATUS
+from billing.ids import MAX_ID
 from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus
 from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
+from rest_compat.shapes import LEGACY_JOB_STATUS
 
 LIST_DEFAULT_LIMIT = 1000
 LIST_MAX_LIMIT = 1000
-BIGINT_MAX = 2**63 - 1
 
 REPORT_ORDER_BY_CHOICES = [name for field in REPORT_ORDERING_FIELDS for name in (field, f"-{field}")]
 
@@ -102,7 +102,7 @@ class ReportListQuerySerializer(serializers.Serializer):
     """Query parameters of GET /api/v2/reports/ (the filters are parsed by billing's parse_report_filters)."""
 
     customer_id = serializers.IntegerField(
-        required=False, min_value=1, max_value=BIGINT_MAX, help_text="Only this customer's reports."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only this customer's reports."
     )
     start_date = DateField(required=False, help_text="Reports whose period starts on or after this date.")
     end_date = DateField(required=False, help_text="Reports whose period ends on or before this date.")
@@ -128,7 +128,7 @@ class ReportListQuerySerializer(serializers.Serializer):
         help_text=f"At most this many reports (default and maximum {LIST_MAX_LIMIT}); X-Total-Count has the total.",
     )
     offset = serializers.IntegerField(
-        required=False, min_value=0, max_value=BIGINT_MAX, default=0, help_text="Skip this many reports."
+        required=False, min_value=0, max_value=MAX_ID, default=0, help_text="Skip this many reports."
     )
 
 
@@ -136,24 +136,24 @@ class ReportPageQuerySerializer(serializers.Serializer):
     """The paging part of ReportListQuerySerializer, validated by the list view."""
 
     limit = serializers.IntegerField(required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT)
-    offset = serializers.IntegerField(required=False, min_value=0, max_value=BIGINT_MAX, default=0)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID, default=0)
 
 
 class ReportDetailQuerySerializer(serializers.Serializer):
     orders_limit = serializers.IntegerField(
         required=False,
         min_value=1,
-        max_value=BIGINT_MAX,
+        max_value=MAX_ID,
         help_text="Return at most this many orders (default: every order). X-Total-Count has the number of orders.",
     )
     orders_offset = serializers.IntegerField(
-        required=False, min_value=0, max_value=BIGINT_MAX, help_text="Skip this many orders (default 0)."
+        required=False, min_value=0, max_value=MAX_ID, help_text="Skip this many orders (default 0)."
     )
 
 
 def _rate_card_line_ids(**kwargs) -> serializers.ListField:
     return serializers.ListField(
-        child=JSONIntegerField(min_value=1, max_value=BIGINT_MAX),
+        child=JSONIntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         allow_null=True,
         allow_empty=False,
@@ -171,7 +171,7 @@ class GenerateReportRequestSerializer(serializers.Serializer):
     """The generate body. A field the endpoint does not know is a 400 naming it, never ignored:
     a client asking for part of a bill must not silently get all of it."""
 
-    customer_id = JSONIntegerField(min_value=1, max_value=BIGINT_MAX)
+    customer_id = JSONIntegerField(min_value=1, max_value=MAX_ID)
     start_date = DateField(help_text="First day of the period (YYYY-MM-DD).")
     end_date = DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
     output_format = serializers.ChoiceField(choices=OutputFormat.values, default=OutputFormat.JSON)
@@ -237,12 +237,12 @@ class DownloadQuerySerializer(serializers.Serializer):
 
 class CustomerSummaryQuerySerializer(serializers.Serializer):
     customer_id = serializers.IntegerField(
-        required=False, min_value=1, max_value=BIGINT_MAX, help_text="Only this customer (listed even without reports)."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only this customer (listed even without reports)."
     )
 
 
 class ProgressQuerySerializer(serializers.Serializer):
-    customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
+    customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     start_date = DateField()
     end_date = DateField()
 

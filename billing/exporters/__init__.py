@@ -22,7 +22,7 @@ from billing.exporters.csv import export_csv
 from billing.exporters.json import export_json
 from billing.models import AuditAction, AuditEvent, BillingReport, CreditNote
 from billing.permissions import Actor, is_authenticated
-from billing.selectors.reports import report_get
+from billing.selectors.reports import report_credit_note, report_get
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -182,7 +182,7 @@ def credit_note_export(
     the report. NotFound when the report has no credit note (it was not voided); audited as a download."""
     name = _validated_format(fmt)
     report = report_get(actor=actor, report_id=report_id)
-    note = CreditNote.objects.select_related("report__customer", "issued_by").filter(report=report).first()
+    note = report_credit_note(report=report)
     if note is None:
         raise NotFound("This report has no credit note: only a voided report has one.")
     content_type, writer = _credit_note_writers()[name]

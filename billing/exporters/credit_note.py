@@ -12,8 +12,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from billing.exporters.csv import neutralise
-from billing.exporters.json import dumps
 from billing.exporters.shapes import credit_note_data, iso_date, local_date, money
+from billing.jsonencoding import dumps
 from billing.models import CreditNote
 
 CSV_HEADER = (

@@ -1,9 +1,10 @@
-"""The legacy report shapes (the /api/v2/ contract, docs/rest-api.md), defined once.
+"""The report shapes the REST facade and the exports share (the /api/v2/ contract, docs/rest-api.md).
 
-The REST facade's response bodies and the JSON export are built by these functions, so the
-two can never drift apart. Values are plain JSON-ready Python: str, int, bool, None, lists,
+A report, its orders and service totals and a credit note are built by these functions for both
+the REST bodies and the JSON export, so the two can never drift apart; shapes only REST answers
+are in rest_compat/shapes.py. Values are plain JSON-ready Python: str, int, bool, None, lists,
 dicts, and Decimal for money (always exactly two decimal places) and fractional quantities.
-Decimal is written as a JSON number by billing.exporters.json.dumps; never as a float.
+Decimal is written as a JSON number by billing.jsonencoding.dumps; never as a float.
 
 `legacy=True` adds, beside the spec's fields and never instead of them, the names the legacy
 frontend reads (served on /api/v1/billing-v2/, see docs/rest-api.md): `customer_id` and
@@ -20,14 +21,10 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
-
+from billing.jsonencoding import iso_datetime
 from billing.models import (
     BillingReport,
     CreditNote,
-    Customer,
-    CustomerService,
-    JobStatus,
     ReportLine,
     ReportNotClosedOrder,
     ReportOrder,
@@ -36,13 +33,6 @@ from billing.models import (
 from billing.pricing import CHARGE_TYPES, CHARGE_UNITS, DEFAULT_TIER_BASIS
 
 CENT = Decimal("0.01")
-# Job statuses as the legacy frontend's progress polling names them.
-LEGACY_JOB_STATUS = {
-    JobStatus.QUEUED: "pending",
-    JobStatus.RUNNING: "in_progress",
-    JobStatus.SUCCEEDED: "completed",
-    JobStatus.FAILED: "error",
-}
 QUANTITY_PLACES = Decimal("0.0001")
 
 
@@ -66,13 +56,6 @@ def quantity_number(value: Decimal | int) -> int | Decimal:
 
 def iso_date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def iso_datetime(value: dt.datetime | None) -> str | None:
-    """ISO 8601 in UTC with a 'Z' zone designator, e.g. 2025-01-15T10:30:00.123456Z."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @lru_cache(maxsize=64)
@@ -120,7 +103,7 @@ def credit_note_data(note: CreditNote) -> dict[str, Any]:
         "currency": note.currency,
         "amount": money(note.amount),
         "issued_at": iso_datetime(note.issued_at),
-        "issued_by": _username(note.issued_by),
+        "issued_by": username_or_none(note.issued_by),
     }
 
 
@@ -150,7 +133,7 @@ def quantity_with_unit(value: Decimal | int, unit: str) -> str:
 
 def report_data(report: BillingReport, *, legacy: bool = False) -> dict[str, Any]:
     """A report's list/generate representation (`customer` and `created_by` must be loaded)."""
-    data = _report_shape(
+    data = report_row_data(
         report.id,
         report.customer_id,
         report.customer.company_name,
@@ -160,55 +143,25 @@ def report_data(report: BillingReport, *, legacy: bool = False) -> dict[str, Any
         report.generated_at,
         report.output_format,
         report.created_at,
-        _username(report.created_by),
+        username_or_none(report.created_by),
         report.status,
         report.invoice_number,
         report.scope_key,
     )
-    return _with_legacy_report_fields(data, report.currency) if legacy else data
+    return with_legacy_report_fields(data, report.currency) if legacy else data
 
 
-def _with_legacy_report_fields(data: dict[str, Any], currency: str) -> dict[str, Any]:
+def with_legacy_report_fields(data: dict[str, Any], currency: str) -> dict[str, Any]:
     data["customer_id"] = data["customer"]
     data["currency"] = currency
     return data
 
 
-# The values report_list_data reads, in the order of _report_shape's parameters.
-REPORT_LIST_VALUES = (
-    "id",
-    "customer_id",
-    "customer__company_name",
-    "start_date",
-    "end_date",
-    "total_amount",
-    "generated_at",
-    "output_format",
-    "created_at",
-    "created_by__username",
-    "status",
-    "invoice_number",
-    "scope_key",
-)
-
-
-def report_list_data(reports: QuerySet[BillingReport], *, legacy: bool = False) -> list[dict[str, Any]]:
-    """report_data of each report, read as plain column values.
-
-    The REST list returns every visible report (1,000 and more); building three model instances
-    per row (report, customer, creator) took two thirds of such a request.
-    """
-    if not legacy:
-        return [_report_shape(*row) for row in reports.values_list(*REPORT_LIST_VALUES)]
-    rows = reports.values_list(*REPORT_LIST_VALUES, "currency")
-    return [_with_legacy_report_fields(_report_shape(*row), currency) for *row, currency in rows]
-
-
-def _username(user: Any) -> str | None:
+def username_or_none(user: Any) -> str | None:
     return user.get_username() if user is not None else None
 
 
-def _report_shape(
+def report_row_data(
     report_id: Any,
     customer_id: int,
     customer_name: str,
@@ -383,87 +336,3 @@ def report_detail_data(
         "service_totals": service_totals_data(service_totals, legacy=legacy),
         "not_closed_orders": not_closed_orders_data(not_closed_orders),
     }
-
-
-def customer_summary_data(customer: Any, *, legacy: bool = False) -> dict[str, Any]:
-    """A customer annotated by billing.selectors.customers.customer_summaries."""
-    data = {
-        "customer_id": customer.id,
-        "customer_name": customer.company_name,
-        "reports_count": customer.reports_count,
-        "total_billed": money(customer.total_billed),
-        "first_billing_date": iso_date(customer.first_billing_date),
-        "last_billing_date": iso_date(customer.last_billing_date),
-        "average_bill_amount": money(customer.average_bill_amount),
-    }
-    if legacy:
-        data["currency"] = customer.currency
-    return data
-
-
-def customer_data(customer: Customer) -> dict[str, Any]:
-    """A customer as the legacy frontend's customer picker reads it (GET /api/v1/customers/)."""
-    return {
-        "id": customer.id,
-        "company_name": customer.company_name,
-        "legal_business_name": customer.legal_business_name,
-        "email": customer.email,
-        "is_active": customer.is_active,
-        "currency": customer.currency,
-    }
-
-
-def rate_card_line_data(line: CustomerService) -> dict[str, Any]:
-    """A rate-card line (`service` loaded) as the generate form's service picker reads it."""
-    return {
-        "id": line.id,
-        "service_id": line.service_id,
-        "service_name": line.service.name,
-        "charge_type": line.service.charge_type,
-        "unit_price": line.unit_price.quantize(QUANTITY_PLACES),
-    }
-
-
-def report_job_data(job: Any, *, legacy: bool = False) -> dict[str, Any]:
-    """A report job (billing.selectors.jobs; `customer`, `report`, `requested_by` loaded) and its progress."""
-    if job.status == JobStatus.SUCCEEDED:
-        percent = 100
-    elif job.total_orders:
-        percent = min(100, job.processed_orders * 100 // job.total_orders)
-    else:
-        percent = 0
-    data = {
-        "id": str(job.id),
-        "status": job.status,
-        "customer": job.customer_id,
-        "customer_name": job.customer.company_name,
-        "start_date": iso_date(job.start_date),
-        "end_date": iso_date(job.end_date),
-        "output_format": job.output_format,
-        "processed_orders": job.processed_orders,
-        "total_orders": job.total_orders,
-        "progress_percent": percent,
-        "report_id": str(job.report_id) if job.report_id else None,
-        "error": job.error,
-        "created_at": iso_datetime(job.created_at),
-        "started_at": iso_datetime(job.started_at),
-        "finished_at": iso_datetime(job.finished_at),
-        "requested_by": _username(job.requested_by),
-    }
-    if legacy:
-        data["job_status"] = job.status
-        data["status"] = LEGACY_JOB_STATUS[job.status]
-        data["percent_complete"] = percent
-        data["current_step"] = _current_step(job)
-    return data
-
-
-def _current_step(job: Any) -> str:
-    """What a job is doing, in words; for a failed job, why it failed (the legacy frontend shows it)."""
-    if job.status == JobStatus.QUEUED:
-        return "Waiting for a worker"
-    if job.status == JobStatus.RUNNING:
-        return f"Pricing orders ({job.processed_orders} of {job.total_orders})"
-    if job.status == JobStatus.SUCCEEDED:
-        return "Report generated"
-    return job.error or "The generation failed"

@@ -1,7 +1,8 @@
 """Read access to the audit trail: who generated, regenerated, superseded or downloaded which report.
 
-The trail is for billing staff only: a user with ``billing.view_auditevent`` (or a superuser)
-reads every event; anyone else, including users linked to a customer, reads none. Events are
+The trail is for billing staff only (billing.permissions.can_view_audit_trail): a user with
+``billing.view_auditevent`` (or a superuser) reads every event; anyone else, including users
+linked to a customer, reads none. Events are
 written by the services that perform the actions (report generation and report exports), in
 the same transaction as the action.
 """
@@ -13,17 +14,11 @@ import uuid
 from django.db.models import QuerySet
 
 from billing.errors import ValidationFailed
+from billing.ids import parse_uuid
 from billing.models import AuditAction, AuditEvent, Interface
-from billing.permissions import Actor, is_authenticated
+from billing.permissions import Actor, can_view_audit_trail
 
-__all__ = ["AUDIT_VIEW_PERMISSION", "audit_event_list", "audit_events_visible_to", "can_view_audit_trail"]
-
-AUDIT_VIEW_PERMISSION = "billing.view_auditevent"
-
-
-def can_view_audit_trail(actor: Actor) -> bool:
-    """True for an active superuser or a user with billing.view_auditevent."""
-    return is_authenticated(actor) and (actor.is_superuser or actor.has_perm(AUDIT_VIEW_PERMISSION))
+__all__ = ["audit_event_list", "audit_events_visible_to"]
 
 
 def audit_events_visible_to(actor: Actor) -> QuerySet[AuditEvent]:
@@ -51,12 +46,9 @@ def audit_event_list(
     Raises ValidationFailed listing every invalid filter at once.
     """
     errors: dict[str, list[str]] = {}
-    report_key: uuid.UUID | None = None
-    if report_id is not None:
-        try:
-            report_key = report_id if isinstance(report_id, uuid.UUID) else uuid.UUID(str(report_id))
-        except ValueError:
-            errors["report_id"] = ["Enter a valid report id (a UUID)."]
+    report_key = parse_uuid(report_id) if report_id is not None else None
+    if report_id is not None and report_key is None:
+        errors["report_id"] = ["Enter a valid report id (a UUID)."]
     if action is not None and action not in AuditAction.values:
         errors["action"] = [f"Unknown action {action!r}. Allowed: {', '.join(AuditAction.values)}."]
     if interface is not None and interface not in Interface.values:

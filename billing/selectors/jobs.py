@@ -10,11 +10,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from billing.errors import NotFound, ValidationFailed
+from billing.ids import parse_uuid
 from billing.models import BillingRun, JobStatus, ReportJob, ReportStatus
 from billing.periods import filter_date_errors
 from billing.permissions import ALL, Actor, visible_customer_ids
@@ -53,18 +53,9 @@ def report_job_list(*, actor: Actor, customer_id: int | None = None) -> QuerySet
     return queryset.order_by("-created_at", "-pk")
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
 def report_job_get(*, actor: Actor, job_id: uuid.UUID | str) -> ReportJob:
     """The job, or NotFound when the id is malformed, unknown or not visible to the actor."""
-    pk = _uuid_or_none(job_id)
+    pk = parse_uuid(job_id)
     job = report_jobs_visible_to(actor).filter(pk=pk).first() if pk is not None else None
     if job is None:
         raise NotFound(JOB_NOT_FOUND)
@@ -100,7 +91,7 @@ def billing_runs_visible_to(actor: Actor) -> QuerySet[BillingRun]:
 
 def billing_run_get(*, actor: Actor, run_id: uuid.UUID | str) -> BillingRun:
     """The run, or NotFound when the id is malformed, unknown or not visible to the actor."""
-    pk = _uuid_or_none(run_id)
+    pk = parse_uuid(run_id)
     run = billing_runs_visible_to(actor).filter(pk=pk).first() if pk is not None else None
     if run is None:
         raise NotFound(RUN_NOT_FOUND)

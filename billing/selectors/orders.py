@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower, Trim
 
 from billing.errors import ValidationFailed
 from billing.models import Order, OrderLine
-from billing.periods import filter_date_errors
+from billing.periods import billing_time_zone, filter_date_errors
 from billing.permissions import Actor, visible_customer_ids
 from billing.selectors.common import ordering_from
 from billing.statuses import status_key, with_billable_status
@@ -25,10 +24,6 @@ ORDER_ORDERING_FIELDS: dict[str, str] = {
     "id": "id",
 }
 DEFAULT_ORDER_ORDERING = "close_date"
-
-
-def billing_time_zone() -> ZoneInfo:
-    return ZoneInfo(settings.BILLING_TIME_ZONE)
 
 
 def billing_period_bounds(

@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from billing.errors import BillingError, IdempotencyConflict, PermissionDenied, ValidationFailed
+from billing.errors import BillingError, IdempotencyConflict, PermissionDenied, ValidationFailed, error_text
 from billing.models import (
     BillingReport,
     BillingRun,
@@ -369,7 +369,7 @@ def report_job_run(*, job_id: uuid.UUID | str, worker: bool = True, final_attemp
     try:
         _job_generate(job)
     except BillingError as exc:
-        _job_fail(job, _billing_error_text(exc))
+        _job_fail(job, error_text(exc))
     except TRANSIENT_DB_ERRORS as exc:
         if worker and not final_attempt:
             logger.warning("Report job %s hit a transient database error; it will be retried: %s", job.pk, exc)
@@ -439,15 +439,6 @@ def _job_fail(job: ReportJob, message: str) -> None:
     ReportJob.objects.filter(pk=job.pk).exclude(status=JobStatus.SUCCEEDED).update(
         status=JobStatus.FAILED, error=message[:ERROR_MAX_LENGTH], finished_at=timezone.now()
     )
-
-
-def _billing_error_text(exc: BillingError) -> str:
-    parts = [exc.message]
-    for field, messages in exc.details.items():
-        text = "; ".join(str(m) for m in messages) if isinstance(messages, list | tuple) else str(messages)
-        if text and text != exc.message:
-            parts.append(f"{field}: {text}")
-    return " ".join(parts)
 
 
 def _progress_alias() -> str:

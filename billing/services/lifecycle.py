@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.errors import InvalidTransition, NotFound, ValidationFailed
+from billing.ids import uuid_or_not_found
 from billing.models import (
     AuditAction,
     AuditEvent,
@@ -51,10 +52,7 @@ def next_number(kind: str, number_format: str, when: dt.datetime) -> str:
 
 
 def _locked_report(actor: Actor, report_id: uuid.UUID | str) -> BillingReport:
-    try:
-        key = uuid.UUID(str(report_id))
-    except ValueError:
-        raise NotFound(REPORT_NOT_FOUND) from None
+    key = uuid_or_not_found(report_id, REPORT_NOT_FOUND)
     # A command acting without a user (actor None) is trusted, as for generation.
     reports = BillingReport.objects.all() if actor is None else reports_visible_to(actor)
     report = reports.select_for_update().filter(pk=key).first()

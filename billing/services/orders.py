@@ -22,7 +22,6 @@ import json
 import logging
 import queue
 import threading
-import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,15 +29,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Field, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from billing.errors import PermissionDenied
 from billing.models import STATUS_MAX_LENGTH, Customer, Order, OrderLine
-from billing.permissions import Actor, is_authenticated, visible_customer_ids
+from billing.periods import billing_time_zone
+from billing.permissions import Actor, ensure_can_import_orders, visible_customer_ids
 from billing.pricing import normalize_sku
 from billing.services.customers import customers_create_missing
 
@@ -278,15 +276,11 @@ def _optional_integer(name: str, value: Any) -> int | None:
     return None if _is_empty(value) else _integer(name, value)
 
 
-def billing_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.BILLING_TIME_ZONE)
-
-
 def parse_close_date(value: Any, *, zone: dt.tzinfo | None = None) -> dt.datetime | None:
     """An aware datetime from ISO 8601 or a common export layout; naive values are in the billing zone."""
     if _is_empty(value):
         return None
-    zone = zone or billing_zone()
+    zone = zone or billing_time_zone()
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, dt.date):
@@ -427,7 +421,7 @@ def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None
 
     Only transaction_id and customer_id are required; a column left out is read as empty.
     """
-    zone = zone or billing_zone()
+    zone = zone or billing_time_zone()
     get = row.get
     values: dict[str, Any] = {}
     problems: list[str] = []
@@ -531,7 +525,7 @@ class _Batch:
     def __init__(self, *, actor: Actor, result: UpsertResult, create_customers: bool = False) -> None:
         self.result = result
         self.create_customers = create_customers
-        self.zone = billing_zone()
+        self.zone = billing_time_zone()
         self.visible = visible_customer_ids(actor) if actor is not None else None
         self.known_customers: set[int] = set()
         self.unknown_customers: set[int] = set()
@@ -858,15 +852,6 @@ def _statements_unprepared() -> Iterator[None]:
             raw.prepare_threshold = previous
 
 
-def _ensure_can_import(actor: Actor) -> None:
-    if actor is None:
-        return  # a command acting on the server
-    if not is_authenticated(actor):
-        raise PermissionDenied("You must be signed in to import orders.")
-    if not (actor.has_perm("billing.add_order") and actor.has_perm("billing.change_order")):  # type: ignore[union-attr]
-        raise PermissionDenied("You do not have permission to import orders.")
-
-
 def orders_upsert(
     *,
     rows: Iterable[Mapping[str, Any] | tuple[int, Mapping[str, Any]]],
@@ -888,11 +873,9 @@ def orders_upsert(
     On PostgreSQL the batch statements are never prepared: a plan prepared while the table was
     small (a sequential scan) would be kept for every later batch (see _statements_unprepared).
     """
-    _ensure_can_import(actor)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    if create_customers and actor is not None:
-        raise PermissionDenied("Only a server-side import may create customers.")
+    ensure_can_import_orders(actor, create_customers=create_customers)
     result = UpsertResult()
     state = _Batch(actor=actor, result=result, create_customers=create_customers)
     numbered = _numbered(rows)

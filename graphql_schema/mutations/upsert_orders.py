@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from billing.permissions import IMPORT_ORDERS
 from billing.services.orders import UpsertResult, orders_upsert
 from graphql_schema.errors import (
     AuthenticationRequiredError,
@@ -19,7 +20,6 @@ from graphql_schema.inputs import OrderInput
 from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user
 
 MAX_ORDERS_PER_CALL = 1000
-IMPORT_PERMISSIONS = ["billing.add_order", "billing.change_order"]
 
 
 @strawberry.type(description="An order that was rejected, and why; the other orders were still written.")
@@ -78,5 +78,5 @@ upsert_orders_field = strawberry.mutation(
         "Invalid orders are listed in `errors` and skipped; the valid ones are written. "
         "Needs the add and change order permissions."
     ),
-    extensions=[IsAuthenticated(), HasPerm(IMPORT_PERMISSIONS)],
+    extensions=[IsAuthenticated(), HasPerm(IMPORT_ORDERS)],
 )

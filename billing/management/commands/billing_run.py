@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.celery import app
-from billing.errors import BillingError
+from billing.errors import BillingError, error_text
+from billing.management.arguments import date_argument
 from billing.management.progress import ProgressBar, count
 from billing.models import Interface, JobStatus
 from billing.selectors.jobs import BillingRunSummary, billing_run_summary, jobs_for_run
@@ -17,13 +17,6 @@ from billing.services.jobs import billing_run_start
 from billing.services.users import user_named
 
 POLL_INTERVAL = 1.0  # seconds between two looks at the run while waiting
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"Not a date (YYYY-MM-DD): {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -58,7 +51,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        start, end = _date(options["start"]), _date(options["end"])
+        start, end = date_argument(options["start"]), date_argument(options["end"])
         eager = bool(app.conf.task_always_eager)
         bar_enabled = False if options["no_progress"] else None
         bar: ProgressBar | None = None
@@ -80,7 +73,7 @@ class Command(BaseCommand):
                 progress=progress,
             )
         except BillingError as exc:
-            raise CommandError(_error_text(exc)) from exc
+            raise CommandError(error_text(exc)) from exc
         finally:
             if bar is not None:
                 bar.close()
@@ -125,11 +118,3 @@ class Command(BaseCommand):
             for job in jobs_for_run(run=summary.run).filter(status=JobStatus.FAILED):
                 self.stderr.write(f"  customer {job.customer_id} ({job.customer.company_name}): {job.error}")
             raise CommandError(f"{summary.failed} of {count(summary.total_jobs, 'report')} failed.")
-
-
-def _error_text(exc: BillingError) -> str:
-    details = "; ".join(
-        f"{field}: {' '.join(map(str, messages)) if isinstance(messages, list) else messages}"
-        for field, messages in exc.details.items()
-    )
-    return f"{exc.message} {details}".strip()

@@ -11,27 +11,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.errors import BillingError, ValidationFailed
+from billing.errors import BillingError, ValidationFailed, error_text
 from billing.exporters import EXPORT_FORMATS, ExportResult, report_export_unchecked
+from billing.management.arguments import date_argument
 from billing.management.files import AtomicOutput
 from billing.management.progress import ProgressBar, count, say
 from billing.models import BillingReport, Interface
 from billing.services.reports import report_generate
 from billing.services.users import user_named
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"Not a date (YYYY-MM-DD): {value!r}") from None
-
-
-def _validation_message(exc: ValidationFailed) -> str:
-    lines = [exc.message]
-    for field, messages in exc.fields.items():
-        lines.extend(f"  {field}: {message}" for message in messages)
-    return "\n".join(lines)
 
 
 class Command(BaseCommand):
@@ -63,7 +50,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        start, end = _date(options["start"]), _date(options["end"])
+        start, end = date_argument(options["start"]), date_argument(options["end"])
         fmt: str = options["format"]
         output: str | None = options["output"]
         if fmt == "pdf" and not output:
@@ -131,7 +118,7 @@ class Command(BaseCommand):
                 report=report, fmt=fmt, actor=None, interface=Interface.COMMAND, bom=options["bom"]
             )
         except ValidationFailed as exc:
-            raise CommandError(_validation_message(exc)) from None
+            raise CommandError(error_text(exc, separator="\n  ")) from None
         except BillingError as exc:
             raise CommandError(exc.message) from None
         return report, result

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from billing.errors import BillingError
+from billing.errors import BillingError, error_text
 from billing.management.demo import CUSTOMERS, DEMO_USERS, SERVICES, TRANSACTION_PREFIX, order_rows, rate_card_document
 from billing.models import (
     AuditEvent,
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         try:
             self._seed(count)
         except BillingError as exc:
-            raise CommandError(f"Seeding failed: {exc.message} {exc.details or ''}".strip()) from None
+            raise CommandError(f"Seeding failed: {error_text(exc)}") from None
 
     @transaction.atomic
     def _reset(self, names: list[str]) -> None:
