@@ -379,9 +379,16 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("id", "invoice_number", "customer__company_name")
     date_hierarchy = "created_at"
     inlines = (ServiceTotalInline, AuditEventInline)
+    # The claim table has the pair as its primary key, which the admin cannot list; each report
+    # shows how many pairs it holds instead (its lines are listed under Report lines).
+    readonly_fields = ("billed_pairs",)
 
     class Media:
         css = {"all": ("billing/admin.css",)}
+
+    @admin.display(description="Billed (order, rate-card line) pairs held")
+    def billed_pairs(self, report: BillingReport) -> int:
+        return BilledPair.objects.filter(report_id=report.pk).count()
 
     @admin.display(description="Report", ordering="id")
     def short_id(self, report: BillingReport) -> str:
@@ -450,15 +457,6 @@ class ReportLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("report__customer", "order")
     search_fields = ("=order__transaction_id", "=report__id")
     raw_id_fields = ("report", "order")
-    show_full_result_count = False
-
-
-@admin.register(BilledPair)
-class BilledPairAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("order_id", "service_id", "report")
-    list_select_related = ("report__customer",)
-    search_fields = ("=order_id", "=report__id")
-    raw_id_fields = ("report",)
     show_full_result_count = False
 
 

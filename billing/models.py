@@ -369,19 +369,19 @@ class BillingReport(models.Model):
 
 class BilledPair(models.Model):
     """An (order, rate-card line) pair billed by a live report: the database's guarantee that one
-    piece of work is billed once. The unique index refuses a second live report billing the pair;
+    piece of work is billed once. The primary key refuses a second live report billing the pair;
     superseding or voiding a report deletes its rows, which releases the pairs for billing again.
 
     `service_id` stands for the rate-card line: a customer has one line per service and an order
     belongs to one customer.
     """
 
+    # The pair is the primary key: its one index is the guarantee, with no surrogate id and
+    # sequence to keep up for the half a million rows a large report claims.
+    pk = models.CompositePrimaryKey("order_id", "service_id")
     report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     order_id = models.BigIntegerField()
     service_id = models.BigIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["order_id", "service_id"], name="uniq_billed_pair")]
 
     def __str__(self) -> str:
         return f"order {self.order_id} / service {self.service_id}"

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, UUIDField, Value
 from django.db.models.functions import Collate
 from django.utils import timezone
@@ -197,7 +197,7 @@ def report_generate(
 
     The report is a draft. It supersedes only the draft of the same scope: customer, period and
     set of rate-card lines (customer_service_ids, or the whole card). Each (order, rate-card line)
-    pair it bills is claimed in BilledPair, whose unique index refuses a pair another live report
+    pair it bills is claimed in BilledPair, whose primary key refuses a pair another live report
     bills: then AlreadyBilled (409) names those reports and counts the pairs, unless
     `only_unbilled`, which leaves such pairs out. A finalized report of the same scope is never
     replaced: InvalidTransition, unless `only_unbilled` (how late-closed orders get billed).
@@ -366,7 +366,7 @@ def _generate(
         update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count", "not_closed_order_count"]
     )
     report_days_write(report_id=report.pk, time_zone=report.billing_time_zone, end_date=report.end_date)
-    claim_pairs(report, expected=totals.lines)
+    claim_pairs(report)
 
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
     acting = actor if is_authenticated(actor) else created_by
@@ -425,22 +425,23 @@ class _UnbilledOnly:
         return [c for c in charges if (order_id, service_of[c.customer_service_id]) not in billed]
 
 
-def claim_pairs(report: BillingReport, *, expected: int) -> None:
-    """Claim the report's `expected` (order, line) pairs in one statement. The unique index of
-    BilledPair decides: a pair another live report holds (or a concurrent transaction is
-    claiming: the insert waits for it) is not inserted, and then AlreadyBilled names the holders.
+def claim_pairs(report: BillingReport) -> None:
+    """Claim the report's (order, line) pairs in one statement. BilledPair's primary
+    key decides: a pair another live report holds (or a concurrent transaction is claiming: the
+    insert waits for it) fails the statement, and then AlreadyBilled names the holders.
+
+    A plain INSERT in a savepoint, not ON CONFLICT DO NOTHING: the speculative insertion that
+    ON CONFLICT makes for every row costs more than the whole claim does without it.
     """
     rows = ReportLine.objects.filter(report_id=report.pk).values_list("report_id", "order_id", "service_id")
     select_sql, params = rows.query.sql_with_params()
     quote = connection.ops.quote_name
     columns = ", ".join(quote(_column_of(BilledPair, name)) for name in ("report", "order_id", "service_id"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(BilledPair._meta.db_table)} ({columns}) {select_sql} ON CONFLICT DO NOTHING", params
-        )
-        claimed = cursor.rowcount
-    if claimed != expected:
-        raise already_billed(report)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(BilledPair._meta.db_table)} ({columns}) {select_sql}", params)
+    except IntegrityError:
+        raise already_billed(report) from None
 
 
 def already_billed(report: BillingReport) -> AlreadyBilled:
@@ -451,7 +452,7 @@ def already_billed(report: BillingReport) -> AlreadyBilled:
         BilledPair.objects.filter(Exists(mine))
         .exclude(report_id=report.pk)
         .values("report_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("order_id"))
         .values_list("report_id", "n")
     )
     conflicting = [
