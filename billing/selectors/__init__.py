@@ -5,7 +5,6 @@ from billing.selectors.orders import billable_orders, billing_period_bounds, ord
 from billing.selectors.reports import (
     REPORT_ORDERING_FIELDS,
     ReportDetail,
-    iter_report_rows,
     parse_report_filters,
     report_detail,
     report_get,
@@ -25,7 +24,6 @@ __all__ = [
     "customer_rate_card",
     "customer_summaries",
     "customers_visible_to",
-    "iter_report_rows",
     "order_list",
     "orders_visible_to",
     "parse_report_filters",

@@ -34,6 +34,7 @@ from django.db.models import BooleanField, Field, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from billing.db_copy import copy_statement
 from billing.models import STATUS_MAX_LENGTH, Customer, Order, OrderLine
 from billing.periods import billing_time_zone
 from billing.permissions import Actor, ensure_can_import_orders, visible_customer_ids
@@ -723,12 +724,6 @@ def _order_copy_text(pk: int, parsed: ParsedOrder, stamp: str) -> str:
     )
 
 
-def _copy_statement(model: type[Order] | type[OrderLine], fields: Iterable[str]) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(_column(model, name)) for name in fields)
-    return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-
-
 def _one_of(model: type[Order] | type[OrderLine], name: str, values: list[Any]) -> Q:
     """`name IN values`; on PostgreSQL `= ANY(array)`: one parameter, planned in no time whatever the
     batch size (an IN list of 1,000 parameters cost more to plan than to run)."""
@@ -751,7 +746,7 @@ def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> dict[str, int
             )
             ids = [row[0] for row in cursor.fetchall()]
             stamp = now.isoformat()
-            with cursor.cursor.copy(_copy_statement(Order, _COPY_FIELDS)) as copy:
+            with cursor.cursor.copy(copy_statement(Order, _COPY_FIELDS)) as copy:
                 copy.write("".join(_order_copy_text(pk, parsed, stamp) for pk, parsed in zip(ids, orders, strict=True)))
         return {parsed.transaction_id: pk for pk, parsed in zip(ids, orders, strict=True)}
     created = Order.objects.bulk_create(
@@ -771,7 +766,7 @@ def _insert_lines(lines: list[tuple[int, str, int]]) -> None:
     if connection.vendor == "postgresql":
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(_copy_statement(OrderLine, ("order", "quantity", "sku"))) as copy,
+            cursor.cursor.copy(copy_statement(OrderLine, ("order", "quantity", "sku"))) as copy,
         ):
             copy.write("".join(f"{order_id}\t{quantity}\t{_copy_texts(sku)}\n" for order_id, sku, quantity in lines))
         return

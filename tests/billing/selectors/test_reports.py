@@ -14,8 +14,9 @@ from billing.errors import NotFound, ValidationFailed
 from billing.models import BillingReport, ChargeType, ReportStatus
 from billing.periods import DATE_OUT_OF_RANGE, LATEST_DATE
 from billing.selectors.reports import (
+    REPORT_LINE_VALUES,
     REPORT_ORDERING_FIELDS,
-    iter_report_rows,
+    iter_report_values,
     parse_report_filters,
     report_detail,
     report_get,
@@ -345,24 +346,27 @@ def test_report_detail_is_scoped(generated):
         report_detail(actor=outsider, report_id=report.pk)
 
 
-def test_iter_report_rows_streams_pairs_in_order(generated):
+def test_iter_report_values_streams_pairs_in_order(generated):
     report, orders, unbilled = generated
     expected = [(o.pk, name) for o in orders for name in ("Fee", "Pick")]
+    fields = {name: i for i, name in enumerate(REPORT_LINE_VALUES)}
 
     for chunk_size in (1, 2, 5000):
-        rows = list(iter_report_rows(report=report, chunk_size=chunk_size))
-        assert [(order.order_id, line.service_name) for order, line in rows] == expected
-        assert all(order.report_id == line.report_id == report.pk for order, line in rows)
+        rows = [
+            (line[fields["order_id"]], line[fields["service_name"]])
+            for _, lines in iter_report_values(report=report, chunk_size=chunk_size)
+            for line in lines
+        ]
+        assert rows == expected
 
-    with_unbilled = list(iter_report_rows(report=report, chunk_size=2, include_unbilled=True))
-    assert with_unbilled[-1][0].order_id == unbilled.pk
-    assert with_unbilled[-1][1] is None
+    streamed = [line[fields["order_id"]] for _, lines in iter_report_values(report=report) for line in lines]
+    assert unbilled.pk not in streamed  # unbilled orders are read with report_orders(billed=False)
 
 
-def test_iter_report_rows_queries_per_chunk_not_per_order(generated):
+def test_iter_report_values_queries_per_chunk_not_per_order(generated):
     report, _, _ = generated
     with CaptureQueriesContext(connection) as captured:
-        rows = list(iter_report_rows(report=report, chunk_size=2))
+        rows = [line for _, lines in iter_report_values(report=report, chunk_size=2) for line in lines]
     assert len(rows) == 6
     assert len(captured.captured_queries) == 4  # 2 chunks x (orders + their lines)
 
