@@ -232,10 +232,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "rest_compat.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"generate": env.str("GENERATE_RATE_LIMIT", default="30/min")},
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# Report generations per signed-in user, for REST and GraphQL together (billing/services/rate_limit.py):
+# "N/s", "N/min", "N/hour" or "N/day"; empty: no limit.
+GENERATE_RATE_LIMIT = env.str("GENERATE_RATE_LIMIT", default="30/min")
 
 # The 201 of POST /api/v1/billing-v2/reports/generate/ carries at most this many orders (docs/rest-api.md).
 LEGACY_GENERATE_MAX_ORDERS = env.int("LEGACY_GENERATE_MAX_ORDERS", default=1000)

@@ -88,6 +88,19 @@ class InvalidTransition(BillingError):
     http_status = 409
 
 
+class RateLimited(BillingError):
+    """Too many requests of one kind from one user; `retry_after` (seconds, or None when unknown)
+    says when the next one is allowed. details: {"retry_after": seconds} when known."""
+
+    code = ErrorCode.RATE_LIMITED
+    http_status = 429
+
+    def __init__(self, retry_after: int | None) -> None:
+        message = "Too many requests." + (f" Retry in {retry_after} seconds." if retry_after is not None else "")
+        super().__init__(message, details={"retry_after": retry_after} if retry_after is not None else {})
+        self.retry_after = retry_after
+
+
 def error_text(exc: BillingError, *, separator: str = " ") -> str:
     """An error as text for a log, a job row or a terminal: its message, then `field: messages`
     for each detail that says more than the message, parts joined by `separator`."""

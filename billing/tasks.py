@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from billing.services.jobs import idempotency_keys_delete_expired, report_job_run
+from billing.services.idempotency import idempotency_keys_delete_expired
+from billing.services.jobs import report_job_run
 
 
 @shared_task(

@@ -27,6 +27,7 @@ from billing.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ValidationFailed,
 )
 from billing.errors import ErrorCode as BillingErrorCode
@@ -104,6 +105,16 @@ class InvalidTransitionError(Error):
     pass
 
 
+@strawberry.type(
+    description="Too many generate requests: generateReport, startBillingRun and REST's generate draw on one "
+    "budget per user (GENERATE_RATE_LIMIT). `code` is RATE_LIMITED, as in REST's 429."
+)
+class RateLimitedError(Error):
+    retry_after: int | None = strawberry.field(
+        description="Seconds until the next request is allowed (null when that cannot be said)."
+    )
+
+
 ERROR_TYPES: tuple[type, ...] = (
     ValidationError,
     NotFoundError,
@@ -112,6 +123,7 @@ ERROR_TYPES: tuple[type, ...] = (
     IdempotencyConflictError,
     AlreadyBilledError,
     InvalidTransitionError,
+    RateLimitedError,
 )
 
 
@@ -152,6 +164,8 @@ def error_type_for(exc: BillingError) -> Error:
         )
     if isinstance(exc, InvalidTransition):
         return InvalidTransitionError(code=code, message=exc.message)
+    if isinstance(exc, RateLimited):
+        return RateLimitedError(code=code, message=exc.message, retry_after=exc.retry_after)
     raise exc  # an unexpected domain error is an internal error: masked by the extension
 
 
@@ -280,6 +294,7 @@ __all__ = [
     "IdempotencyConflictError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "ValidationError",
     "authentication_required",
     "error_type_for",

@@ -10,7 +10,6 @@ only the request id; the exception itself is logged with that id.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -22,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from billing.errors import BillingError, ErrorCode
+from billing.errors import BillingError, ErrorCode, RateLimited
 from billing.jsonencoding import dumps
 
 logger = logging.getLogger("rest_compat")
@@ -115,6 +114,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
     if isinstance(exc, BillingError):
         status, body = exc.http_status, error_body(exc.code, exc.message, exc.details)
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, drf.ValidationError):
         status, body = 400, error_body(ErrorCode.VALIDATION_ERROR, "Invalid input.", field_errors(exc.detail))
     elif isinstance(exc, drf.ParseError):
@@ -131,16 +132,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["WWW-Authenticate"] = auth_header
     elif isinstance(exc, drf.PermissionDenied) and _is_csrf_failure(exc):
         status, body = 403, error_body(ErrorCode.CSRF_FAILED, str(exc.detail))
-    elif isinstance(exc, drf.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else None
-        status = 429
-        body = error_body(
-            ErrorCode.RATE_LIMITED,
-            "Too many requests." + (f" Retry in {wait} seconds." if wait is not None else ""),
-            {"retry_after": wait} if wait is not None else {},
-        )
-        if wait is not None:
-            headers["Retry-After"] = str(wait)
     elif isinstance(exc, drf.APIException) and exc.status_code < 500:
         status = exc.status_code
         body = error_body(_CODE_BY_STATUS.get(status, ErrorCode.VALIDATION_ERROR), str(exc.detail))

@@ -40,8 +40,9 @@ from billing.errors import NotFound, ValidationFailed
 from billing.exporters import ExportResult, credit_note_export, parse_flag, report_export
 from billing.exporters.shapes import credit_note_data, report_data, report_detail_data
 from billing.ids import MAX_ID
-from billing.models import BillingReport, Interface
+from billing.models import BillingReport, Interface, ReportJob
 from billing.permissions import can_generate
+from billing.report_request import IDEMPOTENCY_KEY_MAX_LENGTH, ReportRequest
 from billing.selectors.customers import customer_list, customer_rate_card, customer_summaries
 from billing.selectors.jobs import report_job_get, report_job_latest
 from billing.selectors.reports import (
@@ -54,13 +55,8 @@ from billing.selectors.reports import (
     report_orders,
     report_service_totals,
 )
-from billing.services.jobs import (
-    IDEMPOTENCY_KEY_MAX_LENGTH,
-    report_generate_idempotent,
-    report_job_submit_replayable,
-)
+from billing.services.generate import report_request_submit
 from billing.services.lifecycle import report_finalize, report_void
-from billing.services.reports import report_generate
 from rest_compat import openapi
 from rest_compat.errors import field_errors, not_found, request_id_of
 from rest_compat.renderers import FacadeJSONRenderer, JSONOnlyNegotiation
@@ -85,7 +81,6 @@ from rest_compat.shapes import (
     report_job_data,
     report_list_data,
 )
-from rest_compat.throttling import GenerateRateThrottle
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 TOTAL_COUNT_HEADER = "X-Total-Count"
@@ -290,7 +285,6 @@ class GenerateReportView(FacadeView):
     """POST /api/v2/reports/generate/: price a customer's period now (201), or queue it with "async": true (202)."""
 
     permission_classes = [permissions.IsAuthenticated, CanGenerateReports]
-    throttle_classes = [GenerateRateThrottle]
     request_serializer: type[GenerateReportRequestSerializer] = GenerateReportRequestSerializer
 
     @extend_schema(
@@ -327,27 +321,25 @@ class GenerateReportView(FacadeView):
         serializer = self.request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
-        arguments = {
-            "actor": request.user,
-            "customer_id": values["customer_id"],
-            "start_date": values["start_date"],
-            "end_date": values["end_date"],
-            "output_format": values["output_format"],
-            "customer_service_ids": values.get("customer_service_ids"),
-            "only_unbilled": values.get("only_unbilled", False),
-            "interface": Interface.REST,
-            "request_id": request_id_of(request),
-        }
-        key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
-        if values["async"]:
-            job, replayed = report_job_submit_replayable(**arguments, idempotency_key=key)
-            return success(report_job_data(job, legacy=self.legacy), status=202, headers=replay_headers(replayed))
-        headers: dict[str, str] = {}
-        if key is not None:
-            report, replayed = report_generate_idempotent(**arguments, idempotency_key=key)
-            headers.update(replay_headers(replayed) or {})
-        else:
-            report = report_generate(**arguments)
+        submission = report_request_submit(
+            request.user,
+            ReportRequest(
+                customer_id=values["customer_id"],
+                start_date=values["start_date"],
+                end_date=values["end_date"],
+                output_format=values["output_format"],
+                customer_service_ids=values.get("customer_service_ids"),
+                only_unbilled=values.get("only_unbilled", False),
+                asynchronous=values["async"],
+                idempotency_key=request.headers.get(IDEMPOTENCY_KEY_HEADER),
+                interface=Interface.REST,
+                request_id=request_id_of(request),
+            ),
+        )
+        headers = replay_headers(submission.replayed) or {}
+        if isinstance(submission.result, ReportJob):
+            return success(report_job_data(submission.result, legacy=self.legacy), status=202, headers=headers)
+        report = submission.result
         if self.answers_csv(request, values["output_format"]):
             result = report_export(
                 actor=request.user,

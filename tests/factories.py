@@ -161,3 +161,11 @@ def make_orders(customer, count: int, *, month: int = 1, day: int = 15, prefix: 
         )
         for index in range(count)
     ]
+
+
+def submit_job(*, actor, **fields) -> models.ReportJob:
+    """Queue a report job as `actor` for the ReportRequest of `fields` (no rate limit)."""
+    from billing.report_request import ReportRequest
+    from billing.services.generate import report_job_submit
+
+    return report_job_submit(actor, ReportRequest(**fields))

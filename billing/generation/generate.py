@@ -38,6 +38,7 @@ from billing.models import (
 )
 from billing.permissions import Actor, is_authenticated
 from billing.pricing import RuleValidationError, compile_rate_card
+from billing.report_request import customer_problem
 from billing.selectors.orders import billable_orders, not_closed_orders
 from billing.selectors.rate_cards import LoadedRateCard, load_rate_card
 from billing.services.analytics import report_days_write
@@ -115,11 +116,9 @@ def _locked_customer_and_card(
     """The customer, locked until the transaction ends (generations for one customer are
     serialised), and its rate card restricted to the requested lines; ValidationFailed with
     every error otherwise."""
-    from billing.services.reports import _customer_problem  # the request's checks; that module imports this one
-
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     card: LoadedRateCard | None = None
-    problem = _customer_problem(customer, customer_id)
+    problem = customer_problem(customer, customer_id)
     if problem or customer is None:  # no problem means the customer exists
         errors["customer_id"] = [problem]
     else:

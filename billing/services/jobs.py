@@ -1,22 +1,16 @@
-"""Background report jobs, month-end billing runs and idempotent generation.
+"""Background report jobs and month-end billing runs.
 
-- report_job_submit: validate a generate request, persist a QUEUED ReportJob and hand it to
-  Celery after the transaction commits (with no broker the job runs in-process right then).
+- report_job_queue: persist a QUEUED ReportJob for a validated request and hand it to Celery
+  after the transaction commits (with no broker the job runs in-process right then); requests
+  reach it through billing.services.generate.
 - report_job_run: the task body. Report creation and the job's success marking are one
   transaction, so a job yields exactly one report however often it is delivered.
 - billing_run_start: one job per customer for one period (month-end).
-- report_generate_idempotent: synchronous generation guarded by an idempotency key.
-
-Idempotency keys are arbitrated by the database: the IdempotencyKey row (unique per user and
-key) is inserted first in the request's transaction; a concurrent request with the same key
-waits on that insert and then replays the winner's result. See docs/background-jobs.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import time
 import uuid
@@ -25,17 +19,16 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from billing.errors import BillingError, IdempotencyConflict, PermissionDenied, ValidationFailed, error_text
+from billing.errors import BillingError, PermissionDenied, ValidationFailed, error_text
 from billing.models import (
     BillingReport,
     BillingRun,
     Customer,
-    IdempotencyKey,
     Interface,
     JobStatus,
     OutputFormat,
@@ -44,25 +37,19 @@ from billing.models import (
 )
 from billing.periods import period_errors
 from billing.permissions import ALL, Actor, can_generate, is_authenticated, visible_customer_ids
-from billing.services.reports import report_generate, report_request_validate
+from billing.report_request import ReportRequest
+from billing.services.rate_limit import generation_rate_limit_take
+from billing.services.reports import report_generate
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "billing_run_start",
-    "idempotency_keys_delete_expired",
-    "report_generate_idempotent",
-    "report_job_run",
-    "report_job_submit",
-    "report_job_submit_replayable",
-]
+__all__ = ["billing_run_start", "report_job_queue", "report_job_run"]
 
 # Progress is written through this alias when it is configured (PostgreSQL): a separate
 # connection whose updates commit at once, while the generation transaction stays open.
 PROGRESS_DB_ALIAS = "progress"
 # At most one progress write per interval (plus the first and the last one).
 PROGRESS_WRITE_INTERVAL = 0.5  # seconds
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
 ERROR_MAX_LENGTH = 2000
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
@@ -72,107 +59,23 @@ ProgressCallback = Callable[[int, int], None]
 # --- submitting jobs --------------------------------------------------------------------
 
 
-def report_job_submit(**arguments: Any) -> ReportJob:
-    """Queue a report generation and return its job (the arguments of report_job_submit_replayable).
-
-    Validates like report_generate (ValidationFailed / PermissionDenied, nothing written),
-    then creates a QUEUED job that is sent to the workers once the transaction commits. With
-    no broker (eager mode) the job runs in-process at that commit, so when this call is the
-    outermost transaction the returned job is already finished. With an idempotency key the
-    same key and parameters return the job of the first request; other parameters raise
-    IdempotencyConflict.
-    """
-    job, _replayed = report_job_submit_replayable(**arguments)
-    return job
-
-
-def report_job_submit_replayable(
-    *,
-    actor: Actor,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str = OutputFormat.JSON,
-    customer_service_ids: Sequence[int] | None = None,
-    idempotency_key: str | None = None,
-    interface: str,
-    request_id: str = "",
-    only_unbilled: bool = False,
-) -> tuple[ReportJob, bool]:
-    """report_job_submit, returning (job, replayed): replayed is True when an earlier request with
-    the same idempotency key created the job (nothing new was queued). `interface` is required."""
-    _validate_request(
-        actor=actor,
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        idempotency_key=idempotency_key,
-    )
-    job, replayed = _job_submit(
-        actor=actor,
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        idempotency_key=idempotency_key,
-        interface=interface,
-        request_id=request_id,
-        only_unbilled=only_unbilled,
-    )
-    job.refresh_from_db()  # in eager mode the job has run at the commit above
-    return job, replayed
-
-
-@transaction.atomic
-def _job_submit(
-    *,
-    actor: Actor,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str,
-    customer_service_ids: Sequence[int] | None,
-    idempotency_key: str | None,
-    interface: str,
-    request_id: str,
-    only_unbilled: bool = False,
-) -> tuple[ReportJob, bool]:
-    key_row = None
-    if idempotency_key is not None:
-        request_hash = _request_hash(
-            customer_id=customer_id,
-            start_date=start_date,
-            end_date=end_date,
-            output_format=output_format,
-            customer_service_ids=customer_service_ids,
-            is_async=True,
-            only_unbilled=only_unbilled,
-        )
-        key_row, created = _idempotency_key_claim(actor=actor, key=idempotency_key, request_hash=request_hash)
-        if not created:
-            if key_row.job is None:  # defensive: async requests always link their job
-                raise _conflict(idempotency_key)
-            return key_row.job, True
+def report_job_queue(actor: Actor, request: ReportRequest) -> ReportJob:
+    """Create a QUEUED job for a validated `request`, sent to the workers when the caller's
+    transaction commits (billing.services.generate.report_job_submit validates and calls this)."""
     job = ReportJob.objects.create(
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=_canonical_ids(customer_service_ids),
-        only_unbilled=only_unbilled,
+        customer_id=request.customer_id,
+        start_date=request.start_date,
+        end_date=request.end_date,
+        output_format=request.output_format,
+        customer_service_ids=request.canonical_service_ids(),
+        only_unbilled=request.only_unbilled,
         status=JobStatus.QUEUED,
         requested_by=_user_or_none(actor),
-        interface=interface,
-        request_id=request_id[:64],
+        interface=request.interface,
+        request_id=request.request_id[:64],
     )
-    if key_row is not None:
-        key_row.job = job
-        key_row.save(update_fields=["job"])
     transaction.on_commit(partial(_dispatch, [job.pk]))
-    return job, False
+    return job
 
 
 def _dispatch(job_ids: Sequence[uuid.UUID], progress: ProgressCallback | None = None) -> None:
@@ -221,8 +124,10 @@ def billing_run_start(
     needs the generate permission and must see every listed customer (PermissionDenied);
     unknown or inactive ids raise ValidationFailed on customer_ids. Jobs are queued when the
     transaction commits. `progress(finished, total)` is called after each job that runs in
-    this process (eager mode); with a broker, poll billing_run_summary instead.
+    this process (eager mode); with a broker, poll billing_run_summary instead. A signed-in
+    actor's run takes one request from its generation budget (RateLimited when it is spent).
     """
+    generation_rate_limit_take(actor)
     run, job_ids = _billing_run_create(
         actor=actor,
         start_date=start_date,
@@ -414,15 +319,8 @@ def _job_generate(job: ReportJob) -> None:
         report = report_generate(
             actor=None if server_side else job.requested_by,
             created_by=job.requested_by if server_side else None,
-            customer_id=job.customer_id,
-            start_date=job.start_date,
-            end_date=job.end_date,
-            output_format=job.output_format,
-            customer_service_ids=job.customer_service_ids,
-            only_unbilled=job.only_unbilled,
-            interface=job.interface,
-            request_id=job.request_id,
             progress=progress,
+            **_request_of(job).generate_arguments(),
         )
         total = progress.total if progress.calls else report.order_count + report.unbilled_order_count
         ReportJob.objects.filter(pk=job.pk).update(
@@ -433,6 +331,20 @@ def _job_generate(job: ReportJob) -> None:
             finished_at=timezone.now(),
             error="",
         )
+
+
+def _request_of(job: ReportJob) -> ReportRequest:
+    """What the job was asked to make (its row stores the request's fields)."""
+    return ReportRequest(
+        customer_id=job.customer_id,
+        start_date=job.start_date,
+        end_date=job.end_date,
+        output_format=job.output_format,
+        customer_service_ids=job.customer_service_ids,
+        only_unbilled=job.only_unbilled,
+        interface=job.interface,
+        request_id=job.request_id,
+    )
 
 
 def _job_fail(job: ReportJob, message: str) -> None:
@@ -478,226 +390,6 @@ class _ProgressWriter:
             )
         if self.delay > 0:
             time.sleep(self.delay)  # debug hook (BILLING_JOB_PROGRESS_DELAY), off by default
-
-
-# --- synchronous generation with an idempotency key -------------------------------------
-
-
-def report_generate_idempotent(
-    *,
-    actor: Actor,
-    idempotency_key: str,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str = OutputFormat.JSON,
-    customer_service_ids: Sequence[int] | None = None,
-    interface: str,
-    request_id: str = "",
-    only_unbilled: bool = False,
-) -> tuple[BillingReport, bool]:
-    """Generate a report once per (actor, key): returns (report, replayed).
-
-    The first request with a key generates (report_generate) and remembers the key with a
-    hash of its parameters, in the same transaction. Later requests with the same key and
-    parameters get that report back (replayed=True, nothing written); different parameters
-    raise IdempotencyConflict. A concurrent request with the same key waits for the first
-    to commit, then replays it. A failed generation leaves no key behind.
-    """
-    _validate_request(
-        actor=actor,
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        idempotency_key=idempotency_key,
-    )
-    return _generate_with_key(
-        actor=actor,
-        idempotency_key=idempotency_key,
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        interface=interface,
-        request_id=request_id,
-        only_unbilled=only_unbilled,
-    )
-
-
-@transaction.atomic
-def _generate_with_key(
-    *,
-    actor: Actor,
-    idempotency_key: str,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str,
-    customer_service_ids: Sequence[int] | None,
-    interface: str,
-    request_id: str,
-    only_unbilled: bool = False,
-) -> tuple[BillingReport, bool]:
-    request_hash = _request_hash(
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        is_async=False,
-        only_unbilled=only_unbilled,
-    )
-    key_row, created = _idempotency_key_claim(actor=actor, key=idempotency_key, request_hash=request_hash)
-    if not created:
-        if key_row.report is None:  # defensive: synchronous requests always link their report
-            raise _conflict(idempotency_key)
-        return key_row.report, True
-    report = report_generate(
-        actor=actor,
-        customer_id=customer_id,
-        start_date=start_date,
-        end_date=end_date,
-        output_format=output_format,
-        customer_service_ids=customer_service_ids,
-        interface=interface,
-        request_id=request_id,
-        only_unbilled=only_unbilled,
-    )
-    key_row.report = report
-    key_row.save(update_fields=["report"])
-    return report, False
-
-
-# --- idempotency keys -------------------------------------------------------------------
-
-
-def _idempotency_key_claim(*, actor: Actor, key: str, request_hash: str) -> tuple[IdempotencyKey, bool]:
-    """Insert the key row first; on a unique violation replay or refuse the existing one.
-
-    Must run inside the caller's transaction. The insert is attempted in a savepoint: when
-    another transaction holds the same (user, key), PostgreSQL makes this insert wait for it
-    and then raise IntegrityError; the row it committed is then read (and locked) here.
-    """
-    user_id = getattr(actor, "pk", None)
-    if user_id is None:  # callers validate this first
-        raise ValidationFailed.for_field("idempotency_key", "Idempotency keys need an authenticated user.")
-    now = timezone.now()
-    expires_at = now + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    for _ in range(3):
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    user_id=user_id, key=key, request_hash=request_hash, expires_at=expires_at
-                )
-            return row, True
-        except IntegrityError:
-            pass
-        existing = (
-            IdempotencyKey.objects.select_for_update(of=("self",))
-            .select_related("report", "job")
-            .filter(user_id=user_id, key=key)
-            .first()
-        )
-        if existing is None:
-            continue  # removed meanwhile (expired): claim it again
-        if existing.expires_at <= now:
-            existing.delete()
-            continue
-        if existing.request_hash != request_hash:
-            raise _conflict(key)
-        return existing, False
-    raise IdempotencyConflict(
-        f"Idempotency key {key!r} is being used by another request; retry it.",
-        details={"idempotency_key": [key]},
-    )
-
-
-def _conflict(key: str) -> IdempotencyConflict:
-    message = f"Idempotency key {key!r} was used with different parameters."
-    return IdempotencyConflict(message, details={"idempotency_key": [message]})
-
-
-def _idempotency_key_errors(*, actor: Actor, key: str | None) -> dict[str, list[str]]:
-    if key is None:
-        return {}
-    if not is_authenticated(actor):
-        return {"idempotency_key": ["Idempotency keys need an authenticated user."]}
-    if not isinstance(key, str) or not key:
-        return {"idempotency_key": ["Idempotency key must be a non-empty string."]}
-    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        return {"idempotency_key": [f"Idempotency key must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
-    if not all(" " <= char <= "~" for char in key):
-        return {"idempotency_key": ["Idempotency key must contain printable ASCII characters only."]}
-    return {}
-
-
-def _validate_request(
-    *,
-    actor: Actor,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str,
-    customer_service_ids: Sequence[int] | None,
-    idempotency_key: str | None,
-) -> None:
-    """report_generate's validation plus the key's, every field error at once."""
-    key_errors = _idempotency_key_errors(actor=actor, key=idempotency_key)
-    try:
-        report_request_validate(
-            actor=actor,
-            customer_id=customer_id,
-            start_date=start_date,
-            end_date=end_date,
-            output_format=output_format,
-            customer_service_ids=customer_service_ids,
-        )
-    except ValidationFailed as exc:
-        if key_errors:
-            raise ValidationFailed(exc.message, fields={**exc.fields, **key_errors}) from exc
-        raise
-    if key_errors:
-        raise ValidationFailed("Invalid report request.", fields=key_errors)
-
-
-def _canonical_ids(ids: Sequence[int] | None) -> list[int] | None:
-    return None if ids is None else sorted({int(i) for i in ids})
-
-
-def _request_hash(
-    *,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str,
-    customer_service_ids: Sequence[int] | None,
-    is_async: bool,
-    only_unbilled: bool = False,
-) -> str:
-    """SHA-256 of the request's parameters as canonical JSON (only_unbilled only when set, so
-    keys stored before it existed keep their hash)."""
-    payload: dict[str, Any] = {
-        "async": is_async,
-        "customer_id": int(customer_id),
-        "customer_service_ids": _canonical_ids(customer_service_ids),
-        "end_date": end_date.isoformat(),
-        "output_format": str(output_format),
-        "start_date": start_date.isoformat(),
-    }
-    if only_unbilled:
-        payload["only_unbilled"] = True
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@transaction.atomic
-def idempotency_keys_delete_expired(*, now: dt.datetime | None = None) -> int:
-    """Delete every expired idempotency key; returns how many were deleted."""
-    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
 
 
 def _user_or_none(actor: Actor) -> Any:

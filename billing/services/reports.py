@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from django.contrib.auth.models import User
 
-from billing.errors import ValidationFailed
 from billing.generation import generate_report
-from billing.models import BillingReport, Customer, Interface, OutputFormat
-from billing.periods import period_errors
+from billing.models import BillingReport, Interface, OutputFormat
 from billing.permissions import Actor, ensure_can_generate_for
+from billing.report_request import period_and_format_errors as _validate_arguments
 from billing.selectors.rate_cards import load_rate_card
 
-__all__ = ["load_rate_card", "report_generate", "report_request_validate"]
+__all__ = ["load_rate_card", "report_generate"]
 
 
 def report_generate(
@@ -76,44 +74,3 @@ def report_generate(
         created_by=created_by,
         only_unbilled=only_unbilled,
     )
-
-
-def report_request_validate(
-    *,
-    actor: Actor,
-    customer_id: int,
-    start_date: dt.date,
-    end_date: dt.date,
-    output_format: str = OutputFormat.JSON,
-    customer_service_ids: Sequence[int] | None = None,
-) -> None:
-    """report_generate's checks without generating (nothing locked or written), e.g. before
-    queueing a background job. Raises PermissionDenied or ValidationFailed like it does."""
-    ensure_can_generate_for(actor, customer_id)
-    errors = _validate_arguments(start_date=start_date, end_date=end_date, output_format=output_format)
-    problem = _customer_problem(Customer.objects.filter(pk=customer_id).first(), customer_id)
-    if problem:
-        errors["customer_id"] = [problem]
-    elif customer_service_ids is not None:
-        problem = load_rate_card(customer_id=customer_id).select(customer_service_ids)
-        if problem:
-            errors["customer_service_ids"] = [problem]
-    if errors:
-        raise ValidationFailed("Invalid report request.", fields=errors)
-
-
-def _customer_problem(customer: Customer | None, customer_id: int) -> str:
-    if customer is None:
-        return f"Customer {customer_id} does not exist."
-    if not customer.is_active:
-        return f"Customer {customer_id} is inactive."
-    return ""
-
-
-def _validate_arguments(*, start_date: Any, end_date: Any, output_format: Any) -> dict[str, list[str]]:
-    errors = period_errors(start_date, end_date)
-    if output_format not in OutputFormat.values:
-        errors["output_format"] = [
-            f"Unknown output format {output_format!r}. Allowed: {', '.join(OutputFormat.values)}."
-        ]
-    return errors

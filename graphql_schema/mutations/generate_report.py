@@ -1,7 +1,8 @@
 """generateReport: price a customer's orders for a period and store the report.
 
 Synchronous by default (the new report is returned); with `async: true` the generation is
-queued and its ReportJob returned. An idempotency key makes either safe to retry.
+queued and its ReportJob returned. An idempotency key makes either safe to retry. Both count
+against the user's generation rate limit (RateLimitedError), shared with REST.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from strawberry.types import Info
 
 from billing.models import BillingReport, Interface, ReportJob
 from billing.permissions import GENERATE_PERMISSION
-from billing.services.jobs import report_generate_idempotent, report_job_submit
-from billing.services.reports import report_generate
+from billing.report_request import ReportRequest
+from billing.services.generate import report_request_submit
 from graphql_schema.errors import (
     AlreadyBilledError,
     AuthenticationRequiredError,
@@ -22,6 +23,7 @@ from graphql_schema.errors import (
     InvalidTransitionError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     ValidationError,
     returning_errors,
 )
@@ -38,7 +40,8 @@ GenerateReportResult = Annotated[
     | AuthenticationRequiredError
     | IdempotencyConflictError
     | AlreadyBilledError
-    | InvalidTransitionError,
+    | InvalidTransitionError
+    | RateLimitedError,
     strawberry.union(
         "GenerateReportResult",
         description="The new report (or, with async, its job), or why nothing was generated.",
@@ -47,23 +50,19 @@ GenerateReportResult = Annotated[
 
 
 def _generate(info: Info, data: GenerateReportInput) -> BillingReport | ReportJob:
-    request = {
-        "actor": current_user(info),
-        "customer_id": data.customer_id,
-        "start_date": data.start_date,
-        "end_date": data.end_date,
-        "output_format": data.output_format.value,
-        "customer_service_ids": data.customer_service_ids,
-        "only_unbilled": data.only_unbilled,
-        "interface": Interface.GRAPHQL,
-        "request_id": request_id(info),
-    }
-    if data.async_:
-        return report_job_submit(idempotency_key=data.idempotency_key, **request)
-    if data.idempotency_key is not None:
-        report, _replayed = report_generate_idempotent(idempotency_key=data.idempotency_key, **request)
-        return report
-    return report_generate(**request)
+    request = ReportRequest(
+        customer_id=data.customer_id,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        output_format=data.output_format.value,
+        customer_service_ids=data.customer_service_ids,
+        only_unbilled=data.only_unbilled,
+        asynchronous=data.async_,
+        idempotency_key=data.idempotency_key,
+        interface=Interface.GRAPHQL,
+        request_id=request_id(info),
+    )
+    return report_request_submit(current_user(info), request).result
 
 
 def generate_report(info: Info, input: GenerateReportInput) -> GenerateReportResult:

@@ -13,6 +13,7 @@ from billing.services.jobs import billing_run_start
 from graphql_schema.errors import (
     AuthenticationRequiredError,
     PermissionDeniedError,
+    RateLimitedError,
     ValidationError,
     returning_errors,
 )
@@ -21,7 +22,7 @@ from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user, r
 from graphql_schema.types import BillingRunType
 
 StartBillingRunResult = Annotated[
-    BillingRunType | ValidationError | PermissionDeniedError | AuthenticationRequiredError,
+    BillingRunType | ValidationError | PermissionDeniedError | AuthenticationRequiredError | RateLimitedError,
     strawberry.union("StartBillingRunResult", description="The run (poll billingRun(id)), or why it was refused."),
 ]
 

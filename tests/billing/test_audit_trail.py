@@ -32,7 +32,6 @@ from billing.models import (
     JobStatus,
     ReportStatus,
 )
-from billing.services.jobs import report_job_submit
 from billing.services.reports import report_generate
 from billing.services.tokens import api_token_create
 from tests.factories import (
@@ -43,6 +42,7 @@ from tests.factories import (
     UserFactory,
     order_with_lines,
     staff_user,
+    submit_job,
 )
 from tests.graphql_schema.helpers import data_of, gql
 
@@ -194,7 +194,7 @@ def test_background_job_records_the_requester_and_the_request_that_queued_it(
     django_capture_on_commit_callbacks, staff, customer
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        job = report_job_submit(
+        job = submit_job(
             actor=staff,
             customer_id=customer.pk,
             start_date=JAN_1,
@@ -417,7 +417,7 @@ def test_command_failure_writes_no_row(customer):
 
 def test_a_failed_background_job_writes_no_row(django_capture_on_commit_callbacks, staff, customer):
     with django_capture_on_commit_callbacks(execute=True):
-        job = report_job_submit(
+        job = submit_job(
             actor=staff, customer_id=customer.pk, start_date=JAN_1, end_date=JAN_31, interface=Interface.REST
         )
         Customer.objects.filter(pk=customer.pk).update(is_active=False)  # valid when queued, not when run

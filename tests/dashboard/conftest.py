@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from billing.models import ChargeType, Interface, Order
-from billing.services.jobs import report_job_submit
 from billing.services.reports import report_generate
 from tests.factories import (
     CustomerFactory,
@@ -15,6 +14,7 @@ from tests.factories import (
     RuleGroupFactory,
     ServiceFactory,
     make_orders,
+    submit_job,
 )
 from tests.graphql_schema.conftest import rate_card
 
@@ -44,7 +44,7 @@ def demo_billing() -> dict:
         for start, end in MONTHS[:2]:
             report_generate(actor=None, customer_id=customer.pk, start_date=start, end_date=end)
     report_generate(actor=None, customer_id=customers["acme"].pk, start_date=MONTHS[0][0], end_date=MONTHS[0][1])
-    job = report_job_submit(
+    job = submit_job(
         actor=None,
         customer_id=customers["maple"].pk,
         start_date=MONTHS[2][0],

@@ -10,9 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import Interface
-from billing.services.jobs import report_job_submit
 from billing.services.reports import report_generate
-from tests.factories import CustomerFactory, make_orders
+from tests.factories import CustomerFactory, make_orders, submit_job
 from tests.graphql_schema.conftest import billed_report, rate_card
 from tests.graphql_schema.helpers import data_of, error_codes, gql, nodes
 from tests.graphql_schema.test_docs_examples import dashboard_document
@@ -97,7 +96,7 @@ def test_series_over_graphql(client, staff, customer_a):
 def test_a_merchant_sees_only_its_customer(client, member_a, customer_a, customer_b):
     billed_report(customer_a, orders=2)
     billed_report(customer_b, orders=4)
-    report_job_submit(
+    submit_job(
         actor=None,
         customer_id=customer_b.pk,
         start_date=dt.date(2025, 2, 1),
@@ -118,7 +117,7 @@ def test_report_jobs_newest_first(client, staff, customer_a, customer_b):
     rate_card(customer_a)
     rate_card(customer_b)
     submitted = [
-        report_job_submit(
+        submit_job(
             actor=None,
             customer_id=customer.pk,
             start_date=dt.date(2025, month, 1),
@@ -167,7 +166,7 @@ def test_the_dashboard_query_has_a_constant_statement_count(client, staff, membe
             start = dt.date(2025, month, 1)
             end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
             report_generate(actor=None, customer_id=customer.pk, start_date=start, end_date=end)
-            report_job_submit(actor=None, customer_id=customer.pk, start_date=start, end_date=end, interface="command")
+            submit_job(actor=None, customer_id=customer.pk, start_date=start, end_date=end, interface="command")
 
     assert {"staff": statements(staff), "member": statements(member_a)} == few
     assert few["staff"] <= 12, few  # session, user, permissions, one per list and count, one per analytics field

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from billing.models import AuditEvent, BillingReport, ChargeType, IdempotencyKey, ReportJob, ReportLine, ReportOrder
@@ -73,14 +72,6 @@ def assert_error(response, status: int, code: str) -> dict[str, Any]:
     assert isinstance(payload["error"]["message"], str) and payload["error"]["message"]
     assert isinstance(payload["error"]["details"], dict)
     return payload["error"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle history lives in the cache: every test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -357,7 +357,7 @@ def test_generate_needs_a_json_body(api, ready, content, content_type):
 
 
 def test_generate_is_rate_limited_per_user(api, customer_a, ready, settings, client, staff_user_b):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"generate": "2/min"}}
+    settings.GENERATE_RATE_LIMIT = "2/min"
     payload = generate_body(customer_a.pk)
 
     statuses = [api.post(GENERATE, payload, content_type="application/json").status_code for _ in range(2)]

@@ -18,7 +18,7 @@ from schemathesis.checks import CHECKS as ALL_CHECKS
 from schemathesis.config import SchemathesisConfig
 
 from billing.models import Interface
-from billing.services.jobs import report_job_submit
+from tests.factories import submit_job
 from tests.rest_compat.conftest import JANUARY, assert_error, billed_report, body
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +119,7 @@ def fuzz_data(customer_a, customer_b, staff):
     """Reports and a job the fuzzer's requests can find, so 200 responses are checked too."""
     report = billed_report(customer_a, orders=3)
     billed_report(customer_b, orders=2, prefix="B ")
-    job = report_job_submit(
+    job = submit_job(
         actor=staff, customer_id=customer_a.pk, start_date=JANUARY[0], end_date=JANUARY[1], interface=Interface.REST
     )
     return {"report_id": str(report.id), "job_id": str(job.id)}

@@ -17,6 +17,7 @@ from billing.management.arguments import date_argument
 from billing.management.files import AtomicOutput
 from billing.management.progress import ProgressBar, count, say
 from billing.models import BillingReport, Interface
+from billing.report_request import ReportRequest
 from billing.services.reports import report_generate
 from billing.services.users import user_named
 
@@ -100,19 +101,19 @@ class Command(BaseCommand):
             bar.total = total or None
             bar.update(done)
 
+        request = ReportRequest(
+            customer_id=options["customer"],
+            start_date=start,
+            end_date=end,
+            output_format=fmt,
+            only_unbilled=options["only_unbilled"],
+            interface=Interface.COMMAND,
+        )
         try:
             created_by = user_named(options["user"]) if options["user"] is not None else None
             with bar:
                 report = report_generate(
-                    actor=None,
-                    created_by=created_by,
-                    customer_id=options["customer"],
-                    start_date=start,
-                    end_date=end,
-                    output_format=fmt,
-                    interface=Interface.COMMAND,
-                    progress=progress,
-                    only_unbilled=options["only_unbilled"],
+                    actor=None, created_by=created_by, progress=progress, **request.generate_arguments()
                 )
             result = report_export_unchecked(
                 report=report, fmt=fmt, actor=None, interface=Interface.COMMAND, bom=options["bom"]

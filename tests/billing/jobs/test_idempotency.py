@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from billing.errors import IdempotencyConflict, ValidationFailed
 from billing.models import BillingReport, IdempotencyKey, Interface, JobStatus, ReportJob, ReportStatus
-from billing.services.jobs import report_generate_idempotent, report_job_submit
+from billing.report_request import ReportRequest
+from billing.services.generate import report_request_submit
 from billing.tasks import cleanup_expired_idempotency_keys
 from tests.billing.jobs.helpers import JAN_1, JAN_31, billed_customer, needs_postgresql, run_in_threads
 from tests.factories import staff_user
@@ -15,12 +16,14 @@ from tests.factories import staff_user
 
 def generate(user, customer, key="key-1", **kwargs):
     params = {"start_date": JAN_1, "end_date": JAN_31, "interface": Interface.REST} | kwargs
-    return report_generate_idempotent(actor=user, idempotency_key=key, customer_id=customer.pk, **params)
+    submission = report_request_submit(user, ReportRequest(idempotency_key=key, customer_id=customer.pk, **params))
+    return submission.result, submission.replayed
 
 
 def submit(user, customer, key="key-1", **kwargs):
     params = {"start_date": JAN_1, "end_date": JAN_31, "interface": Interface.GRAPHQL} | kwargs
-    return report_job_submit(actor=user, idempotency_key=key, customer_id=customer.pk, **params)
+    request = ReportRequest(idempotency_key=key, customer_id=customer.pk, asynchronous=True, **params)
+    return report_request_submit(user, request).result
 
 
 @pytest.mark.django_db

@@ -18,7 +18,7 @@ from billing.models import (
 )
 from billing.selectors.jobs import report_job_get, report_job_latest
 from billing.services import jobs as jobs_service
-from billing.services.jobs import report_job_run, report_job_submit
+from billing.services.jobs import report_job_run
 from billing.services.reports import report_generate
 from billing.tasks import generate_report_job
 from tests.billing.jobs.helpers import JAN_1, JAN_31, billed_customer, needs_postgresql, run_in_threads
@@ -29,12 +29,13 @@ from tests.factories import (
     RuleGroupFactory,
     UserFactory,
     staff_user,
+    submit_job,
 )
 
 
 def submit(customer, actor=None, **kwargs):
     params = {"start_date": JAN_1, "end_date": JAN_31, "interface": Interface.REST} | kwargs
-    return report_job_submit(actor=actor, customer_id=customer.pk, **params)
+    return submit_job(actor=actor, customer_id=customer.pk, **params)
 
 
 def queued_job(customer, **kwargs) -> ReportJob:
@@ -74,7 +75,7 @@ def test_submit_validates_like_generate_and_writes_nothing(on_commit):
     assert set(caught.value.fields) == {"end_date", "output_format"}
 
     with on_commit(), pytest.raises(ValidationFailed) as caught:
-        report_job_submit(
+        submit_job(
             actor=None, customer_id=customer.pk + 1000, start_date=JAN_1, end_date=JAN_31, interface=Interface.REST
         )
     assert "customer_id" in caught.value.fields

@@ -28,8 +28,7 @@ def probe() -> dict:
     from django.db import close_old_connections
 
     from billing.models import Interface, JobStatus, ReportJob
-    from billing.services.jobs import report_job_submit
-    from tests.factories import JANUARY, CustomerFactory, make_orders, staff_user
+    from tests.factories import JANUARY, CustomerFactory, make_orders, staff_user, submit_job
     from tests.graphql_schema.conftest import rate_card
 
     call_command("migrate", verbosity=0)
@@ -48,7 +47,7 @@ def probe() -> dict:
     def submit(customer_id: int) -> None:
         try:
             start.wait()
-            report_job_submit(
+            submit_job(
                 actor=staff,
                 customer_id=customer_id,
                 start_date=JANUARY[0],
