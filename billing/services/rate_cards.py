@@ -40,7 +40,6 @@ from billing.pricing import (
     RateLineData,
     RuleData,
     RuleValidationError,
-    TierData,
     normalize_sku,
     validate_rate_line,
     validate_rule,
@@ -637,15 +636,13 @@ def _plan_line(
         return None  # the line's own problems are reported; do not pile engine errors on top
     if is_active is None:
         return None
-    line = RateLineData(
-        customer_service_id=0,
-        service_id=0,
+    line = RateLineData.build(
         service_name=service,
         charge_type=charge_types[service],
         unit_price=unit_price,
         tier_basis=tier_basis,
-        tiers=tuple(TierData(up_to=bound, unit_price=price) for bound, price in tiers),
-        skus=frozenset(skus),
+        tiers=tiers,
+        skus=skus,
     )
     try:
         validate_rate_line(line, path)
