@@ -57,7 +57,6 @@ from billing.pricing import (
     OPERATORS,
     RateLineData,
     RuleValidationError,
-    TierData,
     normalize_sku,
     validate_rate_line,
 )
@@ -186,18 +185,17 @@ class PriceTierFormSet(BaseInlineFormSet):
         tiers = []
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE"):
-                continue
-            tiers.append(TierData(up_to=data.get("up_to"), unit_price=data["unit_price"]))
-        tiers.sort(key=lambda tier: (tier.up_to is None, tier.up_to or 0))
-        candidate = RateLineData(
+            if data and not data.get("DELETE"):
+                tiers.append((data.get("up_to"), data["unit_price"]))
+        candidate = RateLineData.build(
             customer_service_id=line.pk or 0,
             service_id=service.pk,
             service_name=service.name,
             charge_type=service.charge_type,
             unit_price=line.unit_price,
             tier_basis=line.tier_basis,
-            tiers=tuple(tiers),
+            tiers=tiers,
+            open_band_last=True,
         )
         try:
             validate_rate_line(candidate, str(line))

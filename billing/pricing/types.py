@@ -6,8 +6,11 @@ Services build these from the database; tests build them directly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from .fields import normalize_sku
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,42 @@ class RateLineData:
     tiers: tuple[TierData, ...] = ()
     skus: frozenset[str] = frozenset()  # assigned SKUs (normalised)
     rule_groups: tuple[RuleGroupData, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        service_name: str,
+        charge_type: str,
+        unit_price: Decimal,
+        tier_basis: str = "",
+        tiers: Iterable[tuple[Decimal | None, Decimal]] = (),
+        skus: Iterable[str] = (),
+        rule_groups: Iterable[RuleGroupData] = (),
+        customer_service_id: int = 0,
+        service_id: int = 0,
+        open_band_last: bool = False,
+    ) -> RateLineData:
+        """A line from plain values: tiers as (up_to, unit_price) pairs, SKUs as entered (normalised here).
+
+        A line not stored yet (a document being imported, a form) has ids 0. `open_band_last`
+        sorts the tiers by bound, the open band (None) last, for tiers whose order means nothing
+        (database rows, admin forms); a rate-card document's tiers are checked in its order.
+        """
+        bands = [TierData(up_to=up_to, unit_price=price) for up_to, price in tiers]
+        if open_band_last:
+            bands.sort(key=lambda tier: (tier.up_to is None, tier.up_to or Decimal(0)))
+        return cls(
+            customer_service_id=customer_service_id,
+            service_id=service_id,
+            service_name=service_name,
+            charge_type=charge_type,
+            unit_price=unit_price,
+            tier_basis=tier_basis,
+            tiers=tuple(bands),
+            skus=frozenset(normalize_sku(sku) for sku in skus),
+            rule_groups=tuple(rule_groups),
+        )
 
 
 @dataclass(frozen=True, slots=True)
