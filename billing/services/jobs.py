@@ -25,6 +25,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from billing.errors import BillingError, PermissionDenied, ValidationFailed, error_text
+from billing.ids import parse_uuid
 from billing.models import (
     BillingReport,
     BillingRun,
@@ -289,11 +290,10 @@ def report_job_run(*, job_id: uuid.UUID | str, worker: bool = True, final_attemp
 
 
 def _job_pk(job_id: uuid.UUID | str) -> uuid.UUID | None:
-    try:
-        return job_id if isinstance(job_id, uuid.UUID) else uuid.UUID(str(job_id))
-    except ValueError:
+    key = parse_uuid(job_id)
+    if key is None:
         logger.warning("Malformed report job id %r", job_id)
-        return None
+    return key
 
 
 def _job_generate(job: ReportJob) -> None:

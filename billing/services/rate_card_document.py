@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import SkipField
 
 from billing.errors import ValidationFailed
+from billing.ids import MAX_ID
 from billing.models import ChargeType, Customer, CustomerService, Product, Rule, RuleGroupLogic, Service
 from billing.pricing import (
     RateLineData,
@@ -56,7 +57,6 @@ MAX_DEPTH = 12
 _PRICE_LIMIT = Decimal(10) ** 8  # DecimalField(max_digits=12, decimal_places=4)
 _BOUND_LIMIT = Decimal(10) ** 10  # DecimalField(max_digits=14, decimal_places=4)
 _MAX_CASE_SIZE = 2_147_483_647
-_MAX_ID = 2**63 - 1
 
 
 @dataclass(slots=True)
@@ -287,8 +287,8 @@ class CustomerSerializer(_DocumentObject):
             pk = self._checked("id", data)
             if pk is not None:
                 scope.existing = Customer.objects.filter(pk=pk).first()
-                if scope.existing is None and not 1 <= pk <= _MAX_ID:
-                    state.add(f"{path}.id", f"must be between 1 and {_MAX_ID}, got {pk}")
+                if scope.existing is None and not 1 <= pk <= MAX_ID:
+                    state.add(f"{path}.id", f"must be between 1 and {MAX_ID}, got {pk}")
                 elif scope.existing is None and company_name is not None:
                     scope.new_id = pk
         elif company_name is not None:

@@ -7,7 +7,7 @@ validators), reports every problem at once as `ValidationFailed` with details
 `{path: [messages]}`, and writes nothing unless everything is valid. Exporting, importing and
 exporting again gives the same document.
 
-Also here: `rule_save`, the one way to write a single rule with the engine's validation.
+Also here: `rule_check`, the engine's check of a single rule, which the admin's rule form runs.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ __all__ = [
     "rate_card_import",
     "rate_card_loads",
     "rule_check",
-    "rule_save",
 ]
 
 
@@ -345,15 +344,3 @@ def rule_check(*, field: str, operator: str, value: str, label: str = "") -> Non
         validate_rule(RuleData(field=field, operator=operator, value=value, label=label))
     except RuleValidationError as exc:
         raise ValidationFailed(str(exc), fields={"rule": [str(exc)]}) from None
-
-
-@transaction.atomic
-def rule_save(*, rule_group: RuleGroup, field: str, operator: str, value: str, rule: Rule | None = None) -> Rule:
-    """Create a rule in `rule_group` (or update `rule`) after validating it with the pricing engine."""
-    label = f"#{rule.pk}" if rule is not None and rule.pk else ""  # a new rule is named by its text
-    rule_check(field=field, operator=operator, value=value, label=label)
-    if rule is None:
-        rule = Rule(rule_group=rule_group)
-    rule.rule_group, rule.field, rule.operator, rule.value = rule_group, field, operator, value
-    rule.save()
-    return rule

@@ -13,7 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from billing.models import BillingReport, Interface, ReportJob
-from billing.permissions import GENERATE_PERMISSION
+from billing.permissions import GENERATE
 from billing.report_request import ReportRequest
 from billing.services.generate import report_request_submit
 from graphql_schema.errors import (
@@ -76,5 +76,5 @@ generate_report_field = strawberry.mutation(
         "The report is a DRAFT; regenerating the same scope (period and rate-card lines) supersedes it. "
         "Pairs another live report bills are refused (ALREADY_BILLED) unless onlyUnbilled. Nothing is written on error."
     ),
-    extensions=[IsAuthenticated(), HasPerm(GENERATE_PERMISSION)],
+    extensions=[IsAuthenticated(), HasPerm(GENERATE)],
 )

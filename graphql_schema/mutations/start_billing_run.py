@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from billing.models import Interface
-from billing.permissions import GENERATE_PERMISSION
+from billing.permissions import GENERATE
 from billing.services.jobs import billing_run_start
 from graphql_schema.errors import (
     AuthenticationRequiredError,
@@ -43,5 +43,5 @@ def start_billing_run(info: Info, input: StartBillingRunInput) -> StartBillingRu
 start_billing_run_field = strawberry.mutation(
     resolver=start_billing_run,
     description="Start a billing run: one background report job per customer (needs the generate permission).",
-    extensions=[IsAuthenticated(), HasPerm(GENERATE_PERMISSION)],
+    extensions=[IsAuthenticated(), HasPerm(GENERATE)],
 )
