@@ -47,7 +47,7 @@ from django.db import connection  # noqa: E402
 from generate_report import reset_peak_rss, rss_kib  # noqa: E402  (this folder's script)
 
 from billing.models import Customer, Order  # noqa: E402
-from billing.services.orders import ORDER_FIELDS  # noqa: E402
+from billing.services.order_rows import ORDER_FIELDS  # noqa: E402
 
 STATUSES = ("draft", "draft", "draft", "shipped", "delivered")
 CARRIERS = ("UPS", "ups", "FedEx", "USPS", "")

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from billing.services.orders import RowError
+from billing.services.order_rows import RowError
 
 
 def open_text(path: Path) -> TextIO:

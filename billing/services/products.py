@@ -22,7 +22,7 @@ from django.db import transaction
 from billing.models import Customer, Product
 from billing.pricing import normalize_sku
 from billing.services.customers import customers_create_missing
-from billing.services.orders import RowError, RowInvalid, _integer, _text
+from billing.services.order_rows import RowError, RowInvalid, _integer, _text
 
 LABELING_UNITS = 5
 CASE_UNIT = "case"

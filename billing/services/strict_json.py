@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
-from billing.services.orders import is_storable_text
+from billing.services.order_rows import is_storable_text
 
 PLACES = 4  # decimal places of a DecimalText
 _NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY

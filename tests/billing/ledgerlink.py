@@ -17,7 +17,7 @@ import io
 import json
 from pathlib import Path
 
-from billing.services.orders import ORDER_FIELDS
+from billing.services.order_rows import ORDER_FIELDS
 
 ORDER_COLUMNS = ORDER_FIELDS  # the columns of the orders export, in its order
 

@@ -12,15 +12,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing.errors import BillingError
 from billing.management.progress import ProgressBar, count, say, stream_is_tty
 from billing.management.textfiles import csv_rows, open_text, stdin_text, undecodable
-from billing.services.orders import (
+from billing.services.order_rows import (
     DEFAULT_BATCH_SIZE,
     ORDER_FIELDS,
     REQUIRED_FIELDS,
     RowError,
     RowInvalid,
     loads_json,
-    orders_upsert,
 )
+from billing.services.orders import orders_upsert
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.management.progress import count, say
 from billing.management.textfiles import csv_rows, open_text, undecodable
-from billing.services.orders import RowError
+from billing.services.order_rows import RowError
 from billing.services.products import products_import
 
 REQUIRED_COLUMNS = ("sku", "customer_id")

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import Order, OrderLine
-from billing.services.orders import ORDER_FIELDS
+from billing.services.order_rows import ORDER_FIELDS
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.errors import PermissionDenied
 from billing.models import Order, OrderLine
-from billing.services.orders import ORDER_FIELDS, RowError, orders_upsert
+from billing.services.order_rows import ORDER_FIELDS, RowError
+from billing.services.orders import orders_upsert
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, order_with_lines
 
 pytestmark = pytest.mark.django_db
