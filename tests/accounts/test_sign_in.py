@@ -11,7 +11,6 @@ from django.test import Client
 from accounts.tokens import RevocableAccessToken, SpaRefreshToken
 from billing.services.tokens import api_token_create, api_token_revoke
 from tests.factories import UserFactory, staff_user
-from tests.rest_compat.conftest import _fresh_cache  # noqa: F401  (failed sign-ins are counted in the cache)
 
 pytestmark = pytest.mark.django_db
 
