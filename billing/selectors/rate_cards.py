@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from billing.models import ChargeType, CustomerService, PriceTier, Product, Rule, RuleGroup
 from billing.pricing import normalize_sku
-from billing.pricing.types import RateCard, RateLineData, RuleData, RuleGroupData, TierData
+from billing.pricing.types import RateCard, RateLineData, RuleData, RuleGroupData
 
 __all__ = ["LineInfo", "LoadedRateCard", "load_rate_card"]
 
@@ -97,44 +97,41 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
     data = []
     per_unit: set[str] = set()
     for cs_id, service_id, service_name, charge_type, unit_price, tier_basis in lines:
-        line_skus = frozenset(skus.get(cs_id, ()))
-        if charge_type == ChargeType.PER_UNIT:
-            per_unit |= line_skus
-        data.append(
-            RateLineData(
-                customer_service_id=cs_id,
-                service_id=service_id,
-                service_name=service_name,
-                charge_type=charge_type,
-                unit_price=unit_price,
-                tier_basis=tier_basis,
-                tiers=tuple(tiers.get(cs_id, ())),
-                skus=line_skus,
-                rule_groups=rule_groups.get(cs_id, ()),
-            )
+        line = RateLineData.build(
+            customer_service_id=cs_id,
+            service_id=service_id,
+            service_name=service_name,
+            charge_type=charge_type,
+            unit_price=unit_price,
+            tier_basis=tier_basis,
+            tiers=tiers.get(cs_id, ()),
+            skus=skus.get(cs_id, ()),
+            rule_groups=rule_groups.get(cs_id, ()),
+            open_band_last=True,
         )
+        if charge_type == ChargeType.PER_UNIT:
+            per_unit |= line.skus
+        data.append(line)
     return LoadedRateCard(lines=tuple(data), case_sizes=case_sizes, per_unit_skus=frozenset(per_unit))
 
 
-def _tiers_of(line_ids: list[int]) -> dict[int, list[TierData]]:
-    tiers: dict[int, list[TierData]] = {}
-    for cs_id, up_to, price in (
-        PriceTier.objects.filter(customer_service_id__in=line_ids)
-        .order_by("customer_service_id", "up_to")
-        .values_list("customer_service_id", "up_to", "unit_price")
+def _tiers_of(line_ids: list[int]) -> dict[int, list[tuple[Decimal | None, Decimal]]]:
+    """(up_to, unit_price) per line; RateLineData.build puts the open band last."""
+    tiers: dict[int, list[tuple[Decimal | None, Decimal]]] = {}
+    for cs_id, up_to, price in PriceTier.objects.filter(customer_service_id__in=line_ids).values_list(
+        "customer_service_id", "up_to", "unit_price"
     ):
-        tiers.setdefault(cs_id, []).append(TierData(up_to=up_to, unit_price=price))
-    for bands in tiers.values():  # the open band (up_to NULL) last, whatever NULL ordering the database uses
-        bands.sort(key=lambda tier: (tier.up_to is None, tier.up_to or ZERO))
+        tiers.setdefault(cs_id, []).append((up_to, price))
     return tiers
 
 
-def _skus_of(line_ids: list[int]) -> dict[int, set[str]]:
-    skus: dict[int, set[str]] = {}
+def _skus_of(line_ids: list[int]) -> dict[int, list[str]]:
+    """The SKUs of each line as entered; RateLineData.build normalises them."""
+    skus: dict[int, list[str]] = {}
     for cs_id, sku in CustomerService.skus.through.objects.filter(customerservice_id__in=line_ids).values_list(
         "customerservice_id", "product__sku"
     ):
-        skus.setdefault(cs_id, set()).add(normalize_sku(sku))
+        skus.setdefault(cs_id, []).append(sku)
     return skus
 
 
