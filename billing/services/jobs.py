@@ -159,28 +159,7 @@ def _billing_run_create(
     ids = _customer_id_list(customer_ids, errors)
     if errors:
         raise ValidationFailed("Invalid billing run.", fields=errors)
-    visible = visible_customer_ids(actor) if actor is not None else ALL
-
-    if ids:
-        # As report_generate: a customer the actor cannot see is refused whether it exists or not.
-        if visible is not ALL and any(i not in visible for i in ids):
-            raise PermissionDenied("You may not generate billing reports for some of these customers.")
-        found = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "is_active"))
-        unknown = [i for i in ids if i not in found]
-        inactive = [i for i in ids if found.get(i) is False]
-        messages = []
-        if unknown:
-            messages.append(f"Unknown customer ids: {_id_text(unknown)}.")
-        if inactive:
-            messages.append(f"Inactive customers: {_id_text(inactive)}.")
-        if messages:
-            raise ValidationFailed("Invalid billing run.", fields={"customer_ids": messages})
-        targets = ids
-    else:
-        customers = Customer.objects.filter(is_active=True)
-        if visible is not ALL:
-            customers = customers.filter(pk__in=visible)
-        targets = list(customers.order_by("company_name", "pk").values_list("pk", flat=True))
+    targets = _run_targets(actor, ids)
 
     user = requested_by or _user_or_none(actor)
     run = BillingRun.objects.create(start_date=start_date, end_date=end_date, customer_ids=list(ids), requested_by=user)
@@ -213,6 +192,32 @@ def _billing_run_create(
         for customer_id in targets
     )
     return run, [job.pk for job in jobs if job.status == JobStatus.QUEUED]
+
+
+def _run_targets(actor: Actor, ids: list[int]) -> list[int]:
+    """The customers a billing run bills: the ids asked for (each known, active and visible to
+    the actor), or every active customer the actor sees."""
+    visible = visible_customer_ids(actor) if actor is not None else ALL
+    if ids:
+        # As report_generate: a customer the actor cannot see is refused whether it exists or not.
+        if visible is not ALL and any(i not in visible for i in ids):
+            raise PermissionDenied("You may not generate billing reports for some of these customers.")
+        found = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "is_active"))
+        unknown = [i for i in ids if i not in found]
+        inactive = [i for i in ids if found.get(i) is False]
+        messages = []
+        if unknown:
+            messages.append(f"Unknown customer ids: {_id_text(unknown)}.")
+        if inactive:
+            messages.append(f"Inactive customers: {_id_text(inactive)}.")
+        if messages:
+            raise ValidationFailed("Invalid billing run.", fields={"customer_ids": messages})
+        return ids
+    else:
+        customers = Customer.objects.filter(is_active=True)
+        if visible is not ALL:
+            customers = customers.filter(pk__in=visible)
+        return list(customers.order_by("company_name", "pk").values_list("pk", flat=True))
 
 
 def _skipped_reason(invoice_number: str) -> str:
