@@ -145,9 +145,11 @@ def broker(settings) -> Iterator[None]:
     if problem:
         pytest.skip(problem)
     _flush_broker()
+    # Read before the settings change: the Celery app reads the Django settings lazily, so
+    # afterwards it would already answer with the test's values and restore those.
+    previous = (app.conf.task_always_eager, app.conf.broker_url)
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = BROKER_URL
-    previous = (app.conf.task_always_eager, app.conf.broker_url)
     _reset_producer_pools()
     app.conf.task_always_eager = False
     app.conf.broker_url = BROKER_URL
