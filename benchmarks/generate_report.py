@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/generate_report.py --orders 20000          # SQLite (bulk_create path)
 
 Builds (once, reused by later runs with the same N) one customer with N orders of 2-4 SKU
-lines each (about 3) closed during January 2025, and a rate card of 8 lines: a per-order fee,
+lines each (about 3) closed during January 2025, and a rate card of 9 lines: a per-order fee,
 a per_unit line with assigned SKUs, case pick, each pick, a tiered line graduated over the
 period's units, and four lines with rules (package fee, heavy-order fee, per-SKU handling,
 Canada surcharge). Orders and lines are written with COPY on PostgreSQL.
