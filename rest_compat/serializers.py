@@ -20,7 +20,9 @@ from billing.errors import ErrorCode, ValidationFailed
 from billing.ids import MAX_ID
 from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus
 from billing.periods import INVALID_DATE, parse_date
+from billing.selectors.report_diff import DIFF_MAX_LIMIT
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
+from billing.services.preview import PREVIEW_MAX_ORDERS
 from rest_compat.shapes import LEGACY_JOB_STATUS
 
 LIST_DEFAULT_LIMIT = 1000
@@ -231,8 +233,6 @@ class LegacyGenerateReportRequestSerializer(GenerateReportRequestSerializer):
 
 
 DIFF_DEFAULT_LIMIT = 100
-DIFF_MAX_LIMIT = 1000
-PREVIEW_MAX_ORDERS = 1000
 
 
 def _against_field() -> serializers.UUIDField:

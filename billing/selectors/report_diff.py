@@ -39,6 +39,7 @@ __all__ = [
     "DiffLine",
     "ReportDiff",
     "ServiceTotalChange",
+    "diff_page_errors",
     "report_diff",
     "report_diff_between",
 ]
@@ -57,6 +58,7 @@ CAUSES: dict[str, str] = {
     "order_changed": CHANGED,
     "price_changed": CHANGED,
 }
+DIFF_MAX_LIMIT = 1000
 NO_EARLIER_REPORT = "This report superseded no report: give the report to compare it with (against)."
 OTHER_CUSTOMER = "Both reports must belong to the same customer."
 
@@ -148,6 +150,16 @@ class ReportDiff:
             while rows := cursor.fetchmany(batch):
                 for row in rows:
                     yield _line(row)
+
+
+def diff_page_errors(*, offset: int, limit: int) -> dict[str, list[str]]:
+    """The problems of a page of diff lines asked for, per field (both APIs check pages here)."""
+    errors: dict[str, list[str]] = {}
+    if not 1 <= limit <= DIFF_MAX_LIMIT:
+        errors["limit"] = [f"Ask for 1 to {DIFF_MAX_LIMIT} lines."]
+    if offset < 0:
+        errors["offset"] = ["The offset cannot be negative."]
+    return errors
 
 
 def report_diff(*, actor: Actor, report_id: str | uuid.UUID, against_id: str | uuid.UUID | None = None) -> ReportDiff:

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from billing.errors import ValidationFailed
+from billing.generation.claims import scope_key
 from billing.models import (
     LIVE_REPORT_STATUSES,
     BilledPair,
@@ -45,10 +46,11 @@ from billing.services.rate_cards import rate_card_import
 from billing.services.rate_limit import generation_rate_limit_take
 from billing.services.reports import report_generate
 
-__all__ = ["DOCUMENT_FIELD", "Preview", "PreviewRequest", "report_preview"]
+__all__ = ["DOCUMENT_FIELD", "PREVIEW_MAX_ORDERS", "Preview", "PreviewRequest", "report_preview"]
 
 DOCUMENT_FIELD = "rate_card_document"
 PREVIEW_ORDERS = 100
+PREVIEW_MAX_ORDERS = 1000
 PREVIEW_DIFF_LINES = 100
 
 
@@ -107,6 +109,8 @@ def report_preview(actor: Actor, request: PreviewRequest, *, interface: str = In
 
 def _preview(actor: Actor, request: PreviewRequest, interface: str) -> Preview:
     errors = period_errors(request.start_date, request.end_date)
+    if not 1 <= request.orders_limit <= PREVIEW_MAX_ORDERS:
+        errors["orders_limit"] = [f"Ask for 1 to {PREVIEW_MAX_ORDERS} orders."]
     if request.rate_card_document is not None:
         errors.update(_imported(request.rate_card_document, request.customer_id))
     if errors:
@@ -148,15 +152,16 @@ def _imported(document: Any, customer_id: int) -> dict[str, list[str]]:
             raise ValidationFailed("The document describes other customers.", fields=others)
         rate_card_import(document=document)
     except ValidationFailed as exc:
-        return {f"{DOCUMENT_FIELD}.{path}": messages for path, messages in exc.fields.items()}
+        return {
+            DOCUMENT_FIELD if path == "document" else f"{DOCUMENT_FIELD}.{path}": messages
+            for path, messages in exc.fields.items()
+        }
     return {}
 
 
 def _live_report(actor: Actor, request: PreviewRequest) -> BillingReport | None:
     """The live report of the same scope the actor may see: the draft a generation would
     supersede, else the finalized one."""
-    from billing.generation.claims import scope_key
-
     reports = BillingReport.objects.all() if actor is None else reports_visible_to(actor)
     candidates = reports.select_related("customer", "created_by").filter(
         customer_id=request.customer_id,
