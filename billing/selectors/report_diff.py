@@ -31,7 +31,7 @@ from django.db import connection
 from billing.errors import ValidationFailed
 from billing.models import BillingReport, ReportLine, ReportOrder, ReportServiceTotal
 from billing.permissions import Actor
-from billing.selectors.reports import report_get
+from billing.selectors.reports import report_get, reports_visible_to
 
 __all__ = [
     "CAUSES",
@@ -171,7 +171,7 @@ def report_diff(*, actor: Actor, report_id: str | uuid.UUID, against_id: str | u
     """
     report = report_get(actor=actor, report_id=report_id)
     if against_id is None:
-        earlier = BillingReport.objects.filter(superseded_by=report).order_by("-created_at", "id").first()
+        earlier = reports_visible_to(actor).filter(superseded_by=report).order_by("-created_at", "id").first()
         if earlier is None:
             raise ValidationFailed(NO_EARLIER_REPORT, fields={"against": [NO_EARLIER_REPORT]})
         against_id = earlier.pk

@@ -6,10 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import CustomerService
 from billing.services.rate_cards import rate_card_export
-from billing.services.reports import report_generate
-from tests.factories import JANUARY, staff_user
+from tests.factories import repriced_report, staff_user
 from tests.graphql_schema.conftest import billed_report
 from tests.graphql_schema.helpers import data_of, gql
 from tests.rest_compat.conftest import written_counts
@@ -49,12 +47,9 @@ mutation($input: PreviewReportInput!) { previewReport(input: $input) {
 
 @pytest.fixture
 def regenerated(customer_a):
+    """Report A of 3 orders, then B after the pick price rose: B superseded A."""
     old = billed_report(customer_a, orders=3)
-    pick = CustomerService.objects.get(customer=customer_a, service__name="Pick per unit")
-    pick.unit_price = Decimal("0.3000")
-    pick.save()
-    new = report_generate(actor=None, customer_id=customer_a.pk, start_date=JANUARY[0], end_date=JANUARY[1])
-    return old, new
+    return old, repriced_report(customer_a)
 
 
 def test_report_diff_against_the_superseded_report(client, staff, regenerated):

@@ -11,8 +11,7 @@ import pytest
 
 from billing.models import CustomerService, ReportLine
 from billing.services.rate_cards import rate_card_export
-from billing.services.reports import report_generate
-from tests.factories import JANUARY, staff_user
+from tests.factories import repriced_report, staff_user
 from tests.rest_compat.conftest import assert_error, billed_report, body, written_counts
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +30,7 @@ def exact(response) -> dict:
 def regenerated(customer_a):
     """Report A of 3 orders, then B after the pick price rose: B superseded A."""
     old = billed_report(customer_a, orders=3)
-    pick = CustomerService.objects.get(customer=customer_a, service__name="Pick per unit")
-    pick.unit_price = Decimal("0.3000")
-    pick.save()
-    new = report_generate(actor=None, customer_id=customer_a.pk, start_date=JANUARY[0], end_date=JANUARY[1])
-    return old, new
+    return old, repriced_report(customer_a)
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
