@@ -26,6 +26,7 @@ import signal
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,6 +110,23 @@ def timed_csv(diff) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
+@contextmanager
+def no_nested_loops():
+    """While the two reports are generated (not measured here): with statistics taken on empty
+    report tables the planner picks a nested loop for the generation's per-day totals, which then
+    takes minutes on 500,000 lines. The diff itself is measured with the default settings."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_nestloop = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_nestloop")
+
+
 def analyze() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -131,11 +149,13 @@ def main() -> None:
     customer = bench_customer(args.orders, args.rebuild, args.seed)
     clear_reports(customer)
     started = time.perf_counter()
-    old = generate(customer)
+    with no_nested_loops():
+        old = generate(customer)
     analyze()  # statistics that know a report: the second generation's joins are planned for its size
     saved = change_the_period(customer)
     try:
-        new = generate(customer)
+        with no_nested_loops():
+            new = generate(customer)
         print(
             f"two reports generated in {time.perf_counter() - started:.1f} s: {old.line_count:,} and "
             f"{new.line_count:,} lines ({ReportLine.objects.filter(report__in=[old, new]).count():,} in all)"
