@@ -18,10 +18,12 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from billing.errors import NotFound, ValidationFailed
 from billing.exporters import EXPORT_FORMATS, report_export
+from billing.exporters.report_diff import export_diff_csv
 from billing.models import (
     ApiToken,
     AuditEvent,
@@ -60,6 +62,8 @@ from billing.pricing import (
     normalize_sku,
     validate_rate_line,
 )
+from billing.selectors.report_diff import report_diff
+from billing.selectors.reports import report_get, reports_visible_to
 from billing.services.rate_cards import rule_check
 from billing.services.tokens import api_token_revoke
 
@@ -401,10 +405,61 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         download = self.admin_site.admin_view(self.download_view)
+        diff = self.admin_site.admin_view(self.diff_view)
+        diff_csv = self.admin_site.admin_view(self.diff_download_view)
         return [
             path("<uuid:report_id>/download/<str:fmt>/", download, name="billing_billingreport_download"),
+            path("<uuid:report_id>/diff/", diff, name="billing_billingreport_diff"),
+            path("<uuid:report_id>/diff/download/", diff_csv, name="billing_billingreport_diff_download"),
             *super().get_urls(),
         ]
+
+    def diff_view(self, request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
+        """What changed against another report of the customer (default: the one this report
+        superseded), through the selector the APIs use; 100 lines a page (?page=N)."""
+        against = request.GET.get("against") or None
+        page = _page_number(request.GET.get("page"))
+        error = ""
+        diff = None
+        try:
+            diff = report_diff(actor=request.user, report_id=report_id, against_id=against)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except ValidationFailed as exc:
+            error = exc.message
+        report = diff.report if diff is not None else report_get(actor=request.user, report_id=report_id)
+        others = (
+            reports_visible_to(request.user)
+            .filter(customer_id=report.customer_id)
+            .exclude(pk=report.pk)
+            .order_by("-start_date", "-created_at")[:200]
+        )
+        pages = max(1, -(-diff.line_count // ADMIN_DIFF_PAGE)) if diff is not None else 1
+        page = min(page, pages)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Diff of report {str(report.pk)[:8]}",
+            "original": report,
+            "diff": diff,
+            "lines": diff.lines(offset=(page - 1) * ADMIN_DIFF_PAGE, limit=ADMIN_DIFF_PAGE) if diff else [],
+            "page": page,
+            "pages": pages,
+            "others": others,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/billing/billingreport/diff.html", context)
+
+    def diff_download_view(self, request: HttpRequest, report_id: uuid.UUID) -> HttpResponseBase:
+        try:
+            diff = report_diff(actor=request.user, report_id=report_id, against_id=request.GET.get("against") or None)
+        except (NotFound, ValidationFailed) as exc:
+            raise Http404(exc.message) from None
+        response = StreamingHttpResponse(export_diff_csv(diff), content_type="text/csv; charset=utf-8")
+        filename = f"billing-report-diff-{diff.report.pk}-{diff.against.pk}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -428,6 +483,16 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+ADMIN_DIFF_PAGE = 100
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
 
 
 @admin.register(ReportOrder)

@@ -20,6 +20,7 @@ from billing.selectors.jobs import billing_run_get, report_job_get
 from graphql_schema.analytics import analytics_field, report_jobs_field
 from graphql_schema.filters import AuditEventFilter, OrderFilter, OrderOrdering, ReportFilter, ReportOrdering
 from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user
+from graphql_schema.report_diff import report_diff_field
 from graphql_schema.types import (
     AuditEventType,
     BillingReportType,
@@ -39,6 +40,7 @@ FilterArgument = strawberry.argument(name="filter")
 class Query:
     analytics = analytics_field
     report_jobs = report_jobs_field
+    report_diff = report_diff_field
 
     @strawberry_django.field(extensions=[IsAuthenticated()], description="The signed-in user.")
     def me(self, info: Info) -> UserType | None:

@@ -29,6 +29,7 @@ from graphql_schema.mutations.lifecycle import finalize_report_field, void_repor
 from graphql_schema.mutations.start_billing_run import start_billing_run_field
 from graphql_schema.mutations.upsert_orders import upsert_orders_field
 from graphql_schema.queries import Query
+from graphql_schema.report_diff import preview_report_field
 from graphql_schema.scalars import SCALAR_MAP
 from graphql_schema.strawberry_internals import QuerysetOptimizer
 
@@ -56,6 +57,7 @@ class Mutation:
     export_report = export_report_field
     finalize_report = finalize_report_field
     void_report = void_report_field
+    preview_report = preview_report_field
 
 
 class BillingSchema(strawberry.Schema):

@@ -23,11 +23,15 @@ from rest_compat.serializers import (
     ErrorEnvelopeSerializer,
     LegacyCustomerSummarySerializer,
     LegacyErrorEnvelopeSerializer,
+    LegacyPreviewSerializer,
     LegacyReportDetailSerializer,
+    LegacyReportDiffSerializer,
     LegacyReportJobSerializer,
     LegacyReportSerializer,
+    PreviewSerializer,
     RateCardLineSerializer,
     ReportDetailSerializer,
+    ReportDiffSerializer,
     ReportJobSerializer,
     ReportSerializer,
 )
@@ -143,6 +147,10 @@ LegacyReportDetailEnvelope = envelope("LegacyReportDetailResponse", LegacyReport
 LegacyCustomerSummaryEnvelope = envelope("LegacyCustomerSummaryResponse", LegacyCustomerSummarySerializer(many=True))
 LegacyReportJobEnvelope = envelope("LegacyReportJobResponse", LegacyReportJobSerializer())
 CustomerListEnvelope = envelope("CustomerListResponse", CustomerSerializer(many=True))
+ReportDiffEnvelope = envelope("ReportDiffResponse", ReportDiffSerializer())
+LegacyReportDiffEnvelope = envelope("LegacyReportDiffResponse", LegacyReportDiffSerializer())
+PreviewEnvelope = envelope("PreviewResponse", PreviewSerializer())
+LegacyPreviewEnvelope = envelope("LegacyPreviewResponse", LegacyPreviewSerializer())
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "VALIDATION_ERROR: invalid input; `details` maps each invalid field to its messages.",

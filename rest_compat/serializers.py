@@ -20,7 +20,9 @@ from billing.errors import ErrorCode, ValidationFailed
 from billing.ids import MAX_ID
 from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus
 from billing.periods import INVALID_DATE, parse_date
+from billing.selectors.report_diff import DIFF_MAX_LIMIT
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
+from billing.services.preview import PREVIEW_MAX_ORDERS
 from rest_compat.shapes import LEGACY_JOB_STATUS
 
 LIST_DEFAULT_LIMIT = 1000
@@ -167,7 +169,21 @@ def _rate_card_line_ids(**kwargs) -> serializers.ListField:
 _DID_YOU_MEAN = {"customer_services": "customer_service_ids"}
 
 
-class GenerateReportRequestSerializer(serializers.Serializer):
+class KnownFieldsOnly(serializers.Serializer):
+    """A body whose unknown fields are a 400 naming them, never ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise ValidationFailed(
+                    f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+                    fields={name: [_unknown_field_message(name, self.fields)] for name in unknown},
+                )
+        return super().to_internal_value(data)
+
+
+class GenerateReportRequestSerializer(KnownFieldsOnly):
     """The generate body. A field the endpoint does not know is a 400 naming it, never ignored:
     a client asking for part of a bill must not silently get all of it."""
 
@@ -183,16 +199,6 @@ class GenerateReportRequestSerializer(serializers.Serializer):
         default=False,
         help_text="Bill only the (order, rate-card line) pairs no live report bills yet, instead of a 409.",
     )
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(str(name) for name in data if name not in self.fields)
-            if unknown:
-                raise ValidationFailed(
-                    f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
-                    fields={name: [_unknown_field_message(name, self.fields)] for name in unknown},
-                )
-        return super().to_internal_value(data)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -224,6 +230,63 @@ class LegacyGenerateReportRequestSerializer(GenerateReportRequestSerializer):
                 )
             attrs["customer_service_ids"] = legacy
         return attrs
+
+
+DIFF_DEFAULT_LIMIT = 100
+
+
+def _against_field() -> serializers.UUIDField:
+    return serializers.UUIDField(
+        required=False,
+        help_text="The report to compare with (the old side), of the same customer; default: the report "
+        "this one superseded.",
+    )
+
+
+class ReportDiffQuerySerializer(serializers.Serializer):
+    against = _against_field()
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=DIFF_MAX_LIMIT,
+        default=DIFF_DEFAULT_LIMIT,
+        help_text=f"At most this many lines (default {DIFF_DEFAULT_LIMIT}, maximum {DIFF_MAX_LIMIT}); "
+        "X-Total-Count has the number of lines.",
+    )
+    offset = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_ID, default=0, help_text="Skip this many lines."
+    )
+
+
+class ReportDiffDownloadQuerySerializer(serializers.Serializer):
+    against = _against_field()
+    bom = serializers.BooleanField(
+        required=False, default=False, help_text="Start with a UTF-8 byte-order mark, so that Excel reads UTF-8."
+    )
+
+
+class PreviewReportRequestSerializer(KnownFieldsOnly):
+    """The preview body: generate's, without output or asynchrony, plus an optional draft rate card."""
+
+    customer_id = JSONIntegerField(min_value=1, max_value=MAX_ID)
+    start_date = DateField(help_text="First day of the period (YYYY-MM-DD).")
+    end_date = DateField(help_text="Last day of the period, inclusive (YYYY-MM-DD).")
+    customer_service_ids = _rate_card_line_ids(
+        help_text="Optional: price only these rate-card lines of the customer (default: all active ones)."
+    )
+    rate_card_document = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text="Optional: a draft rate-card document in the import format (docs/rate-card-format.md), "
+        "describing only this customer; the period is priced as if it were imported. Default: the current card.",
+    )
+    orders_limit = JSONIntegerField(
+        required=False,
+        min_value=1,
+        max_value=PREVIEW_MAX_ORDERS,
+        default=100,
+        help_text="How many of the first orders to return (default 100).",
+    )
 
 
 class DownloadQuerySerializer(serializers.Serializer):
@@ -379,6 +442,116 @@ class LegacyReportJobSerializer(ReportJobSerializer):
     job_status = serializers.ChoiceField(choices=JobStatus.choices, help_text="`status` of /api/v2/.")
     percent_complete = serializers.IntegerField(min_value=0, max_value=100, help_text="Same as `progress_percent`.")
     current_step = serializers.CharField(help_text="What the job is doing; for a failed job, why it failed.")
+
+
+DIFF_CHANGES = ["added", "removed", "changed"]
+DIFF_CAUSES = [
+    "order_new",
+    "rule_now_matches",
+    "order_gone",
+    "rule_no_longer_matches",
+    "order_changed",
+    "price_changed",
+]
+
+
+class DiffSideSerializer(serializers.Serializer):
+    quantity = QuantityField()
+    unit_price = PriceField()
+    amount = MoneyField()
+
+
+class DiffLineSerializer(serializers.Serializer):
+    order_id = serializers.CharField(help_text="The order's transaction id.")
+    service_id = serializers.IntegerField()
+    service_name = serializers.CharField()
+    cost_type = serializers.ChoiceField(choices=ChargeType.values, help_text="The service's charge type.")
+    change = serializers.ChoiceField(choices=DIFF_CHANGES)
+    cause = serializers.ChoiceField(
+        choices=DIFF_CAUSES,
+        help_text="order_new / order_gone: the order is only in the new / old report; rule_now_matches / "
+        "rule_no_longer_matches: the order is in both, the line only in the new / old one; order_changed: "
+        "the quantity differs; price_changed: the unit price or amount differs at the same quantity.",
+    )
+    old = DiffSideSerializer(allow_null=True, help_text="The line in the old report (`against`); null when added.")
+    new = DiffSideSerializer(allow_null=True, help_text="The line in the new report; null when removed.")
+    amount_change = MoneyField(help_text="New amount minus old amount (an absent line counts 0).")
+
+
+class AmountChangeSerializer(serializers.Serializer):
+    old = MoneyField()
+    new = MoneyField()
+    change = MoneyField()
+
+
+class ServiceTotalChangeSerializer(serializers.Serializer):
+    service_id = serializers.IntegerField()
+    service_name = serializers.CharField()
+    old_amount = MoneyField()
+    new_amount = MoneyField()
+    change = MoneyField()
+
+
+class DiffCausesSerializer(serializers.Serializer):
+    order_new = serializers.IntegerField()
+    rule_now_matches = serializers.IntegerField()
+    order_gone = serializers.IntegerField()
+    rule_no_longer_matches = serializers.IntegerField()
+    order_changed = serializers.IntegerField()
+    price_changed = serializers.IntegerField()
+
+
+class DiffCountsSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    by_cause = DiffCausesSerializer()
+
+
+class DiffSummarySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    total_amount = AmountChangeSerializer(help_text="The reports' totals and their difference.")
+    service_totals = ServiceTotalChangeSerializer(many=True, help_text="Per service, by name.")
+    counts = DiffCountsSerializer(help_text="Lines per change and per cause.")
+    line_count = serializers.IntegerField(help_text="Every line of the diff (the page holds `lines`).")
+    lines = DiffLineSerializer(many=True, help_text="A page of lines, by order id, then service id.")
+
+
+class ReportDiffSerializer(DiffSummarySerializer):
+    report = ReportSerializer(help_text="The new side.")
+    against = ReportSerializer(help_text="The old side.")
+
+
+class PreviewSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(help_text="Customer id.")
+    customer_name = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    currency = serializers.CharField()
+    is_partial = serializers.BooleanField(help_text="True when only some rate-card lines are priced.")
+    total_amount = MoneyField()
+    order_count = serializers.IntegerField()
+    unbilled_order_count = serializers.IntegerField()
+    line_count = serializers.IntegerField()
+    orders = ReportOrderSerializer(many=True, help_text="The first billed orders (orders_limit), in generation order.")
+    service_totals = serializers.DictField(child=ServiceTotalSerializer(), help_text="Keyed by service id.")
+    already_billed_pairs = serializers.IntegerField(
+        help_text="(order, rate-card line) pairs another live report bills: a generation would refuse them "
+        "(ALREADY_BILLED) unless only_unbilled."
+    )
+    live_report = ReportSerializer(allow_null=True, help_text="The live report of the same scope, or null.")
+    diff = DiffSummarySerializer(allow_null=True, help_text="Against live_report (null without one).")
+
+
+class LegacyReportDiffSerializer(DiffSummarySerializer):
+    report = LegacyReportSerializer()
+    against = LegacyReportSerializer()
+
+
+class LegacyPreviewSerializer(PreviewSerializer):
+    orders = LegacyReportOrderSerializer(many=True)
+    service_totals = serializers.DictField(child=LegacyServiceTotalSerializer())
+    live_report = LegacyReportSerializer(allow_null=True)
 
 
 class CustomerSerializer(serializers.Serializer):

@@ -38,6 +38,7 @@ from rest_framework.views import APIView
 from backend.csp import with_content_security_policy
 from billing.errors import NotFound, ValidationFailed
 from billing.exporters import ExportResult, credit_note_export, parse_flag, report_export
+from billing.exporters.report_diff import diff_data, export_diff_csv, preview_data
 from billing.exporters.shapes import credit_note_data, report_data, report_detail_data
 from billing.ids import MAX_ID
 from billing.models import BillingReport, Interface, ReportJob
@@ -45,6 +46,7 @@ from billing.permissions import can_generate
 from billing.report_request import IDEMPOTENCY_KEY_MAX_LENGTH, ReportRequest
 from billing.selectors.customers import customer_list, customer_rate_card, customer_summaries
 from billing.selectors.jobs import report_job_get, report_job_latest
+from billing.selectors.report_diff import report_diff
 from billing.selectors.reports import (
     parse_report_filters,
     report_detail,
@@ -57,6 +59,7 @@ from billing.selectors.reports import (
 )
 from billing.services.generate import report_request_submit
 from billing.services.lifecycle import report_finalize, report_void
+from billing.services.preview import PreviewRequest, report_preview
 from rest_compat import openapi
 from rest_compat.errors import field_errors, not_found, request_id_of
 from rest_compat.renderers import FacadeJSONRenderer, JSONOnlyNegotiation
@@ -67,9 +70,12 @@ from rest_compat.serializers import (
     DownloadQuerySerializer,
     GenerateReportRequestSerializer,
     LegacyGenerateReportRequestSerializer,
+    PreviewReportRequestSerializer,
     ProgressQuerySerializer,
     ReportDetailQuerySerializer,
     ReportDetailSerializer,
+    ReportDiffDownloadQuerySerializer,
+    ReportDiffQuerySerializer,
     ReportListQuerySerializer,
     ReportPageQuerySerializer,
     VoidReportRequestSerializer,
@@ -101,6 +107,9 @@ ORDERS_TOTAL_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[200],
     description="Billed orders in the report; sent when orders_limit or orders_offset is given.",
+)
+DIFF_TOTAL_HEADER = OpenApiParameter(
+    "X-Total-Count", int, OpenApiParameter.HEADER, response=[200], description="Lines in the diff."
 )
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed",
@@ -366,6 +375,99 @@ class GenerateReportView(FacadeView):
         if explicit is not None:
             return explicit
         return self.legacy and output_format == "csv"
+
+
+class PreviewReportView(FacadeView):
+    """POST /api/v2/reports/preview/: price a period as generate would (or under a draft rate card), saving nothing."""
+
+    permission_classes = [permissions.IsAuthenticated, CanGenerateReports]
+
+    @extend_schema(
+        operation_id="reports_preview",
+        summary="Preview a billing report: price a period without saving anything",
+        request=PreviewReportRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                openapi.PreviewEnvelope,
+                description="What the report would be, and its diff against the live report of the same scope.",
+            ),
+            **openapi.error_responses(400, 415, 429),
+        },
+        description="Runs the real generation (and, with rate_card_document, the real rate-card import) in a "
+        "transaction that is rolled back. 400 with `details` keyed rate_card_document.<path> for a bad document. "
+        "Counts against the generation rate limit.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PreviewReportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        preview = report_preview(
+            request.user,
+            PreviewRequest(
+                customer_id=values["customer_id"],
+                start_date=values["start_date"],
+                end_date=values["end_date"],
+                customer_service_ids=values.get("customer_service_ids"),
+                rate_card_document=values.get("rate_card_document"),
+                orders_limit=values["orders_limit"],
+            ),
+            interface=Interface.REST,
+        )
+        return success(preview_data(preview, legacy=self.legacy))
+
+
+class ReportDiffView(FacadeView):
+    """GET /api/v2/reports/{id}/diff/?against={id}: what changed against another report of the customer."""
+
+    blank_query_parameters = ("against", "limit", "offset")
+
+    @extend_schema(
+        operation_id="reports_diff",
+        summary="What changed between two reports of one customer",
+        parameters=[REPORT_ID_PARAMETER, ReportDiffQuerySerializer, DIFF_TOTAL_HEADER],
+        responses={
+            200: OpenApiResponse(
+                openapi.ReportDiffEnvelope,
+                description="Totals per service and overall, counts per cause, and a page of lines.",
+            ),
+            **openapi.error_responses(400, 404),
+        },
+        description="400 on `against` when the reports belong to different customers, or when it is omitted "
+        "and the report superseded none.",
+    )
+    def get(self, request: Request, report_id: str) -> Response:
+        query = validated_query(ReportDiffQuerySerializer, request)
+        diff = report_diff(actor=request.user, report_id=report_id, against_id=query.get("against"))
+        lines = diff.lines(offset=query["offset"], limit=query["limit"])
+        return success(diff_data(diff, lines, legacy=self.legacy), headers={TOTAL_COUNT_HEADER: str(diff.line_count)})
+
+
+def diff_download_responses(*, legacy: bool) -> dict:
+    return {
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.BINARY,
+            description="CSV: one row per diff line, then a row per service and a total row (docs/exports.md).",
+        ),
+        **openapi.error_responses(400, 404, media_type="application/json", legacy=legacy),
+    }
+
+
+class ReportDiffDownloadView(FacadeView):
+    """GET /api/v2/reports/{id}/diff/download/?against={id}: the whole diff as a CSV attachment (streamed)."""
+
+    blank_query_parameters = ("against", "bom")
+
+    @extend_schema(
+        operation_id="reports_diff_download",
+        summary="Download the diff of two reports as CSV",
+        parameters=[REPORT_ID_PARAMETER, ReportDiffDownloadQuerySerializer],
+        responses=diff_download_responses(legacy=False),
+    )
+    def get(self, request: Request, report_id: str) -> StreamingHttpResponse:
+        query = validated_query(ReportDiffDownloadQuerySerializer, request)
+        diff = report_diff(actor=request.user, report_id=report_id, against_id=query.get("against"))
+        filename = f"billing-report-diff-{diff.report.id}-{diff.against.id}.csv"
+        return file_response(ExportResult("text/csv; charset=utf-8", filename, export_diff_csv(diff, bom=query["bom"])))
 
 
 class FinalizeReportView(FacadeView):
@@ -639,6 +741,24 @@ LegacyGenerateReportView = _legacy(
     },
     attrs={"request_serializer": LegacyGenerateReportRequestSerializer},
     request=LegacyGenerateReportRequestSerializer,
+)
+LegacyPreviewReportView = _legacy(
+    PreviewReportView,
+    "post",
+    "legacy_reports_preview",
+    {200: openapi.LegacyPreviewEnvelope, **openapi.error_responses(400, 415, 429, legacy=True)},
+)
+LegacyReportDiffView = _legacy(
+    ReportDiffView,
+    "get",
+    "legacy_reports_diff",
+    {200: openapi.LegacyReportDiffEnvelope, **openapi.error_responses(400, 404, legacy=True)},
+)
+LegacyReportDiffDownloadView = _legacy(
+    ReportDiffDownloadView,
+    "get",
+    "legacy_reports_diff_download",
+    diff_download_responses(legacy=True),
 )
 LegacyReportDownloadView = _legacy(
     ReportDownloadView,

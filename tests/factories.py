@@ -169,3 +169,15 @@ def submit_job(*, actor, **fields) -> models.ReportJob:
     from billing.services.generate import report_job_submit
 
     return report_job_submit(actor, ReportRequest(**fields))
+
+
+def repriced_report(
+    customer, *, service_name: str = "Pick per unit", unit_price: str = "0.3000"
+) -> models.BillingReport:
+    """Set the price of the customer's rate-card line `service_name` and generate January again."""
+    from billing.services.reports import report_generate
+
+    line = models.CustomerService.objects.get(customer=customer, service__name=service_name)
+    line.unit_price = Decimal(unit_price)
+    line.save()
+    return report_generate(actor=None, customer_id=customer.pk, start_date=JANUARY[0], end_date=JANUARY[1])

@@ -66,15 +66,19 @@ def generate_report(
     errors: dict[str, list[str]],
     created_by: User | None,
     only_unbilled: bool = False,
+    preview: bool = False,
 ) -> BillingReport:
     """billing.services.reports.report_generate once the actor and the arguments are checked:
-    `errors` holds the argument errors found so far, raised with the customer's and the card's."""
+    `errors` holds the argument errors found so far, raised with the customer's and the card's.
+
+    `preview` (billing.services.preview, always rolled back): a finalized report of the scope is
+    no refusal and no pair is claimed; everything else is what a generation does."""
     customer, card = _locked_customer_and_card(customer_id, customer_service_ids, errors)
     run: Pricer = _compiled(card)
     orders = billable_orders(customer_id=customer.pk, start_date=start_date, end_date=end_date)
     total = orders.count() if progress is not None else 0
     scope = scope_key(customer_service_ids)
-    previous = _free_the_scope(customer, start_date, end_date, scope, only_unbilled=only_unbilled)
+    previous = _free_the_scope(customer, start_date, end_date, scope, only_unbilled=only_unbilled or preview)
     if only_unbilled:
         run = UnbilledOnly(run, billed_pairs(orders), card.line_info)
 
@@ -96,7 +100,8 @@ def generate_report(
     with _cyclic_gc_paused():
         _write_snapshot(report, run, orders, totals, on_progress)
     _store_totals(report, totals)
-    claim_pairs(report)
+    if not preview:
+        claim_pairs(report)
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
     acting = actor if is_authenticated(actor) else created_by
     _audit(

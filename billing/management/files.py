@@ -8,6 +8,8 @@
 
 A process killed midway leaves at most a hidden `.NAME.*.tmp` file beside the target, never a
 truncated file under the target's name; an error removes the temporary file.
+
+read_document reads a command's JSON input file (or standard input for "-").
 """
 
 from __future__ import annotations
@@ -16,9 +18,26 @@ import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from django.core.management.base import CommandError
+
+
+def read_document(name: str, stdin: TextIO) -> str:
+    """The UTF-8 text of file `name` (a BOM is dropped), or of `stdin` for "-"; CommandError otherwise."""
+    try:
+        if name == "-":
+            return stdin.read()
+        return Path(name).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CommandError(f"No such file: {name}") from None
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"{name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}). "
+            "Nothing was imported."
+        ) from None
+    except OSError as exc:
+        raise CommandError(f"Cannot read {name}: {exc}") from None
 
 
 class AtomicOutput:

@@ -35,6 +35,7 @@ def report_generate(
     progress: Callable[[int, int], None] | None = None,
     created_by: User | None = None,
     only_unbilled: bool = False,
+    preview: bool = False,
 ) -> BillingReport:
     """Price the customer's billable orders of [start_date, end_date] and store the report.
 
@@ -57,6 +58,7 @@ def report_generate(
     bills: then AlreadyBilled (409) names those reports and counts the pairs, unless
     `only_unbilled`, which leaves such pairs out. A finalized report of the same scope is never
     replaced: InvalidTransition, unless `only_unbilled` (how late-closed orders get billed).
+    `preview` is for billing.services.preview only, inside a transaction it rolls back.
     """
     ensure_can_generate_for(actor, customer_id)
     errors = _validate_arguments(start_date=start_date, end_date=end_date, output_format=output_format)
@@ -73,4 +75,5 @@ def report_generate(
         errors=errors,
         created_by=created_by,
         only_unbilled=only_unbilled,
+        preview=preview,
     )

@@ -333,3 +333,38 @@ def test_reports_list_has_a_short_id_and_the_period_in_one_column(client, data):
 
     assert f">{str(report.pk)[:8]}</a>" in page
     assert "2026-08-01 – 2026-08-31" in page
+
+
+def test_report_page_links_its_diff_against_the_report_it_superseded(client, data):
+    report = data["report"]
+    superseded = models.BillingReport.objects.get(superseded_by=report)
+    page = client.get(reverse("admin:billing_billingreport_change", args=[report.pk])).content.decode()
+    url = reverse("admin:billing_billingreport_diff", args=[report.pk])
+    assert f'href="{url}"' in page
+
+    line = models.CustomerService.objects.get(customer=report.customer, service__name="Pick")
+    line.unit_price = Decimal("0.7700")
+    line.save()
+    newer = report_generate(
+        actor=None, customer_id=report.customer_id, start_date=report.start_date, end_date=report.end_date
+    )
+    diff_page = client.get(reverse("admin:billing_billingreport_diff", args=[newer.pk]))
+
+    assert diff_page.status_code == 200
+    text = diff_page.content.decode()
+    assert "price_changed" in text and "1 line: 0 added, 0 removed, 1 changed" in text
+    chosen = client.get(url, {"against": str(superseded.pk)}).content.decode()
+    assert "The two reports charge the same." in chosen
+    csv_url = reverse("admin:billing_billingreport_diff_download", args=[newer.pk])
+    response = client.get(csv_url, {"against": str(report.pk)})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = b"".join(response.streaming_content).decode().splitlines()
+    assert rows[0].startswith("row_type,") and rows[1].startswith("line,") and rows[-1].startswith("total,")
+
+
+def test_a_report_diff_needs_the_right_to_see_the_report(client, data):
+    client.force_login(UserFactory(username="clerk", is_staff=True))  # staff, without view_billingreport
+
+    response = client.get(reverse("admin:billing_billingreport_diff", args=[data["report"].pk]))
+
+    assert response.status_code in (403, 404)

@@ -28,6 +28,9 @@ PATHS = {
     "/api/v2/reports/",
     "/api/v2/reports/{report_id}/",
     "/api/v2/reports/{report_id}/download/",
+    "/api/v2/reports/{report_id}/diff/",
+    "/api/v2/reports/{report_id}/diff/download/",
+    "/api/v2/reports/preview/",
     "/api/v2/reports/{report_id}/finalize/",
     "/api/v2/reports/{report_id}/void/",
     "/api/v2/reports/{report_id}/credit-note/download/",
@@ -40,6 +43,9 @@ PATHS = {
     "/api/v1/billing-v2/reports/",
     "/api/v1/billing-v2/reports/{report_id}/",
     "/api/v1/billing-v2/reports/{report_id}/download/",
+    "/api/v1/billing-v2/reports/{report_id}/diff/",
+    "/api/v1/billing-v2/reports/{report_id}/diff/download/",
+    "/api/v1/billing-v2/reports/preview/",
     "/api/v1/billing-v2/reports/{report_id}/finalize/",
     "/api/v1/billing-v2/reports/{report_id}/void/",
     "/api/v1/billing-v2/reports/{report_id}/credit-note/download/",
@@ -133,9 +139,12 @@ def fuzz_data(customer_a, customer_b, staff):
 # knows. Generate: an unknown customer, rate-card lines of another customer, an end date before the
 # start, a period longer than 366 days, or both names of the line subset. The report list and the
 # customer summary: a customer id that names no customer (staff are told so). Download: a
-# byte-order mark asked for a format other than CSV.
+# byte-order mark asked for a format other than CSV. Preview: as generate, and a draft document
+# only the import's checks can judge. Diff: a report of another customer, or none superseded.
 _REFUSED_WITH_400_ON_VALID_DATA = (
     r"/reports/generate/$",
+    r"/reports/preview/$",
+    r"/reports/\{report_id\}/diff/(download/)?$",
     r"/reports/(customer-summary/)?$",
     r"/reports/\{report_id\}/download/$",
 )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import ValidationFailed
+from billing.management.files import read_document
 from billing.services.rate_cards import rate_card_import, rate_card_loads
 
 
@@ -24,21 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="Path of the JSON document, or '-' for standard input.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        name: str = options["file"]
-        try:
-            if name == "-":
-                text = (options.get("stdin") or sys.stdin).read()
-            else:
-                text = Path(name).read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise CommandError(f"No such file: {name}") from None
-        except UnicodeDecodeError as exc:
-            raise CommandError(
-                f"{name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}). "
-                "Nothing was imported."
-            ) from None
-        except OSError as exc:
-            raise CommandError(f"Cannot read {name}: {exc}") from None
+        text = read_document(options["file"], options.get("stdin") or sys.stdin)
         try:
             summary = rate_card_import(document=rate_card_loads(text))
         except ValidationFailed as exc:
