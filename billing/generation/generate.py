@@ -45,7 +45,7 @@ from billing.services.analytics import report_days_write
 from billing.services.users import system_user
 
 from .bulk_writer import bulk_write
-from .claims import billed_pairs, claim_pairs, scope_key
+from .claims import ClaimedPairs, billed_pairs, claim_pairs, scope_key
 from .copy_writer import copy_report
 from .orders import chunked_records, streamed_records, tx_collation
 from .pricing import Pricer, Totals, UnbilledOnly, priced_orders
@@ -98,10 +98,10 @@ def generate_report(
     totals = Totals(card.line_info)
     on_progress = (lambda done: progress(done, total)) if progress is not None else None
     with _cyclic_gc_paused():
-        _write_snapshot(report, run, orders, totals, on_progress)
+        pairs = _write_snapshot(report, run, orders, totals, on_progress)
     _store_totals(report, totals)
     if not preview:
-        claim_pairs(report)
+        claim_pairs(report, pairs)
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
     acting = actor if is_authenticated(actor) else created_by
     _audit(
@@ -179,17 +179,21 @@ def _write_snapshot(
     orders: QuerySet[Order],
     totals: Totals,
     progress: Callable[[int], None] | None,
-) -> None:
+) -> ClaimedPairs | None:
     """Price the orders and write the report's orders and lines: COPY on PostgreSQL (a constant
     number of statements), bulk_create elsewhere. `progress` runs every
-    BILLING_GENERATION_CHUNK_SIZE orders and after the last one."""
+    BILLING_GENERATION_CHUNK_SIZE orders and after the last one. On PostgreSQL, returns the
+    (order, line) pairs of the lines written, for the claim."""
     every = max(1, int(settings.BILLING_GENERATION_CHUNK_SIZE))
     if connection.vendor == "postgresql":
+        pairs = ClaimedPairs(totals.line_info)
         with connection.wrap_database_errors, streamed_records(orders) as records:
-            copy_report(report, priced_orders(run, records, totals), totals.line_info, progress, every)
-    else:
-        chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))
-        bulk_write(report, chunks, totals.line_info, progress)
+            priced = pairs.collect(priced_orders(run, records, totals))
+            copy_report(report, priced, totals.line_info, progress, every)
+        return pairs
+    chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))
+    bulk_write(report, chunks, totals.line_info, progress)
+    return None
 
 
 def _store_totals(report: BillingReport, totals: Totals) -> None:
