@@ -28,6 +28,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from billing.db_copy import copy_text
 from billing.models import Customer, Order, OrderLine
 from billing.periods import billing_time_zone
 from billing.permissions import Actor, ensure_can_import_orders, visible_customer_ids
@@ -129,13 +130,19 @@ class _SeenTransactionIds:
             return
         with connection.cursor() as cursor:
             if not self.spilled:
+                # Byte order on PostgreSQL: the same equality, cheaper comparisons than the database's locale.
+                collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
                 cursor.execute(
                     "CREATE TEMPORARY TABLE billing_import_seen_ids "
-                    "(transaction_id varchar(64) PRIMARY KEY, row_number bigint)"
+                    f"(transaction_id varchar(64){collate} PRIMARY KEY, row_number bigint)"
                 )
                 self.spilled = True
                 pairs = [*self.memory.items(), *pairs]
                 self.memory = {}
+            if connection.vendor == "postgresql":  # COPY: far cheaper than one INSERT per id, on both sides
+                with cursor.cursor.copy("COPY billing_import_seen_ids (transaction_id, row_number) FROM STDIN") as copy:
+                    copy.write("".join(f"{copy_text(transaction_id)}\t{row}\n" for transaction_id, row in pairs))
+                return
             cursor.executemany(
                 "INSERT INTO billing_import_seen_ids (transaction_id, row_number) VALUES (%s, %s)", pairs
             )
