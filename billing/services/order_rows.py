@@ -90,6 +90,7 @@ _TEXT_LIMITS = tuple((name, _concrete_field(Order, name).max_length or 1_000_000
 
 DEFAULT_BATCH_SIZE = 5000
 MAX_INT = 2_147_483_647  # PositiveIntegerField's upper bound on every backend
+_SHORT_DIGITS = 18  # digit strings read with int(): well beyond MAX_INT, far below int()'s limit
 DECIMAL_PLACES = Decimal("0.001")
 MAX_DECIMAL = Decimal("999999999.999")  # DecimalField(max_digits=12, decimal_places=3)
 
@@ -195,7 +196,8 @@ def _decimal(name: str, value: Any) -> Decimal:
 
 def _integer(name: str, value: Any) -> int:
     """A non-negative whole number; 5, "5", 5.0 and "5.0" are accepted, 5.5 and -1 are not."""
-    if type(value) is str and value.isascii() and value.isdigit():  # the common case, without Decimal
+    # The common case, without Decimal (which reads the longer ones: int() refuses over 4,300 digits).
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= _SHORT_DIGITS:
         whole = int(value)
         if whole > MAX_INT:
             raise RowInvalid(f"{name} is too large: {value!r}")
@@ -320,6 +322,8 @@ def loads_json(text: str, what: str) -> Any:
         raise RowInvalid(f"{what} is not valid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
         raise RowInvalid(f"{what} is nested too deeply") from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise RowInvalid(f"{what} holds a number with too many digits") from None
 
 
 def _customer_id(value: Any) -> int:
@@ -465,7 +469,7 @@ class RecordParser:
         if not transaction_id or len(transaction_id) > 64:
             return None
         customer = record[index["customer_id"]]
-        if not (customer.isascii() and customer.isdigit()):
+        if not (customer.isascii() and customer.isdigit() and len(customer) <= _SHORT_DIGITS):
             return None
         customer_id = int(customer)
         texts = list(map(_STRIP, self._texts(record)))
@@ -503,7 +507,7 @@ class RecordParser:
         counts: list[int | None] = []
         for name in INT_FIELDS:
             raw = record[index[name]]
-            if raw.isascii() and raw.isdigit():
+            if raw.isascii() and raw.isdigit() and len(raw) <= _SHORT_DIGITS:
                 whole = int(raw)
                 if whole > MAX_INT:
                     return None
