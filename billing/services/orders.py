@@ -33,11 +33,11 @@ from billing.models import Customer, Order, OrderLine
 from billing.periods import billing_time_zone
 from billing.permissions import Actor, ensure_can_import_orders, visible_customer_ids
 from billing.services.customers import customers_create_missing
+from billing.services.order_records import RecordParser
 from billing.services.order_rows import (
     DEFAULT_BATCH_SIZE,
     WRITTEN_FIELDS,
     ParsedOrder,
-    RecordParser,
     RowError,
     RowInvalid,
     parse_row,

@@ -16,14 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.services.order_rows import (
-    ORDER_FIELDS,
-    REQUIRED_FIELDS,
-    ParsedOrder,
-    RecordParser,
-    RowInvalid,
-    parse_row,
-)
+from billing.services.order_records import RecordParser
+from billing.services.order_rows import ORDER_FIELDS, REQUIRED_FIELDS, ParsedOrder, RowInvalid, parse_row
 
 NAMES = ["Jane Roe", "", "  padded  ", "-", "----", "Ã©tÃ© mojibake", "Straße", "x" * 255, "y" * 256, "a\tb", "c\nd"]
 BAD_TEXTS = ["nul\x00inside", "lone \udcff byte", "\ud800"]
