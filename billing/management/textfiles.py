@@ -50,13 +50,25 @@ def csv_rows(
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """The records after the header of a csv.reader, as (physical line of the record, {column: value}).
 
+    As csv_records; `keep` limits the columns of each mapping.
+    """
+    kept = [(index, column) for index, column in enumerate(columns) if keep is None or column in keep]
+    for start, values in csv_records(reader, columns, key=key, errors=errors):
+        yield start, {column: values[index] for index, column in kept}
+
+
+def csv_records(
+    reader: Any, columns: list[str], *, key: str, errors: list[RowError]
+) -> Iterator[tuple[int, list[str]]]:
+    """The records after the header of a csv.reader, as (physical line of the record, values in header order).
+
     A record is numbered by the line it starts on (a quoted value may span several lines).
     Blank lines are skipped. A malformed record, one with another number of fields than the
     header, or one that is not UTF-8 text is appended to `errors` (named by its `key` column)
-    and skipped. `keep` limits the columns of each mapping.
+    and skipped.
     """
     key_index = columns.index(key)
-    kept = [(index, column) for index, column in enumerate(columns) if keep is None or column in keep]
+    width = len(columns)
     previous_end = reader.line_num
     while True:
         start = previous_end + 1
@@ -69,14 +81,19 @@ def csv_rows(
             previous_end = reader.line_num
             continue
         previous_end = reader.line_num
-        if not any(value.strip() for value in values):
+        if len(values) == width and values[key_index].strip():  # the common case: a full, non-blank record
+            joined = "\x1f".join(values)
+            if joined.isascii():
+                yield start, values
+                continue
+        elif not any(value.strip() for value in values):
             continue  # blank line
         name = printable(values[key_index].strip()) if len(values) > key_index else ""
-        if len(values) != len(columns):
-            errors.append(RowError(start, name, f"row has {len(values)} fields but the header has {len(columns)}"))
+        if len(values) != width:
+            errors.append(RowError(start, name, f"row has {len(values)} fields but the header has {width}"))
             continue
         bad = undecodable("\x1f".join(values))
         if bad:
             errors.append(RowError(start, name, f"the row is not UTF-8 text ({bad})"))
             continue
-        yield start, {column: values[index] for index, column in kept}
+        yield start, values

@@ -1,8 +1,9 @@
 """One row of the orders export, parsed and checked on its own (pure: no database access).
 
 The fields of the LedgerLink orders export (docs/import-orders-format.md), how each is read from
-text (CSV) or typed values (JSON Lines, GraphQL), and the reasons a row is refused. The import
-itself (batches, writing) is billing.services.orders.
+text (CSV) or typed values (JSON Lines, GraphQL), and the reasons a row is refused. A CSV file's
+records are read by billing.services.order_records, which falls back on these checks; the
+import itself (batches, writing) is billing.services.orders.
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ def _concrete_field(model: type[Order] | type[OrderLine], name: str) -> Field[An
     return field
 
 
-_TEXT_LIMITS = tuple((name, _concrete_field(Order, name).max_length or 1_000_000) for name in TEXT_FIELDS)
+TEXT_LIMITS = tuple((name, _concrete_field(Order, name).max_length or 1_000_000) for name in TEXT_FIELDS)
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 5000
 MAX_INT = 2_147_483_647  # PositiveIntegerField's upper bound on every backend
+SHORT_DIGITS = 18  # digit strings read with int(): well beyond MAX_INT, far below int()'s limit
 DECIMAL_PLACES = Decimal("0.001")
 MAX_DECIMAL = Decimal("999999999.999")  # DecimalField(max_digits=12, decimal_places=3)
 
@@ -194,7 +196,8 @@ def _decimal(name: str, value: Any) -> Decimal:
 
 def _integer(name: str, value: Any) -> int:
     """A non-negative whole number; 5, "5", 5.0 and "5.0" are accepted, 5.5 and -1 are not."""
-    if type(value) is str and value.isascii() and value.isdigit():  # the common case, without Decimal
+    # The common case, without Decimal (which reads the longer ones: int() refuses over 4,300 digits).
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= SHORT_DIGITS:
         whole = int(value)
         if whole > MAX_INT:
             raise RowInvalid(f"{name} is too large: {value!r}")
@@ -319,6 +322,8 @@ def loads_json(text: str, what: str) -> Any:
         raise RowInvalid(f"{what} is not valid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
         raise RowInvalid(f"{what} is nested too deeply") from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise RowInvalid(f"{what} holds a number with too many digits") from None
 
 
 def _customer_id(value: Any) -> int:
@@ -359,7 +364,7 @@ _PARSERS: tuple[tuple[str, Callable[[Any, dt.tzinfo], Any]], ...] = (
     ("customer_id", lambda value, zone: _customer_id(value)),
     ("status", lambda value, zone: parse_status(value)),
     ("close_date", lambda value, zone: parse_close_date(value, zone=zone)),
-    *((name, _text_parser(name, max_length)) for name, max_length in _TEXT_LIMITS),
+    *((name, _text_parser(name, max_length)) for name, max_length in TEXT_LIMITS),
     *((name, _decimal_parser(name)) for name in DECIMAL_FIELDS),
     ("packages", _packages),
     ("line_items", _optional_integer_parser("line_items")),
@@ -373,8 +378,11 @@ def parse_row(row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo | None
 
     Only transaction_id and customer_id are required; a column left out is read as empty.
     """
-    zone = zone or billing_time_zone()
-    get = row.get
+    return parse_fields(row.get, row_number, zone or billing_time_zone())
+
+
+def parse_fields(get: Callable[[str], Any], row_number: int, zone: dt.tzinfo) -> ParsedOrder:
+    """The full checks of every field, as parse_row (`get(column)` is a field's value, None when left out)."""
     values: dict[str, Any] = {}
     problems: list[str] = []
     for name, parse in _PARSERS:

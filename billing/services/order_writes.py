@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
@@ -32,6 +33,7 @@ _COPY_FIELDS = (
     *_COPY_TEXT_FIELDS,
 )
 _COPY_NULL = "\\N"
+_copy_text_values = itemgetter(*_COPY_TEXT_FIELDS[1:])  # an order's values -> its text columns but the first
 # COPY text escapes; NUL (never in a stored text: parsing refuses it) separates the text columns
 # while they are escaped together, and becomes the column separator in the same pass.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\t"})
@@ -51,7 +53,7 @@ def _order_copy_text(pk: int, parsed: ParsedOrder, stamp: str) -> str:
     """
     values = parsed.values
     close_date = values["close_date"]
-    texts = "\0".join((parsed.transaction_id, *(values[name] for name in _COPY_TEXT_FIELDS[1:])))
+    texts = "\0".join((parsed.transaction_id, *_copy_text_values(values)))
     return (
         f"{pk}\t{parsed.customer_id}\t{close_date.isoformat() if close_date is not None else _COPY_NULL}\t"
         f"{values['weight_lb']!s}\t{values['volume_cuft']!s}\t{values['packages']}\t{values['line_items']}\t"
@@ -70,8 +72,8 @@ def _one_of(model: type[Order] | type[OrderLine], name: str, values: list[Any]) 
     return Q(RawSQL(f"{column} = ANY(%s)", (values,), output_field=BooleanField()))  # noqa: S611
 
 
-def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> dict[str, int]:
-    """Insert new orders; returns transaction_id -> id. PostgreSQL takes ids from the table's
+def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> list[int]:
+    """Insert new orders; returns their ids, in order. PostgreSQL takes ids from the table's
     sequence first, then streams the rows with COPY (no lookup of the new ids afterwards)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -83,30 +85,48 @@ def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> dict[str, int
             stamp = now.isoformat()
             with cursor.cursor.copy(copy_statement(Order, _COPY_FIELDS)) as copy:
                 copy.write("".join(_order_copy_text(pk, parsed, stamp) for pk, parsed in zip(ids, orders, strict=True)))
-        return {parsed.transaction_id: pk for pk, parsed in zip(ids, orders, strict=True)}
+        return ids
     created = Order.objects.bulk_create(
         Order(transaction_id=parsed.transaction_id, customer_id=parsed.customer_id, **parsed.values)
         for parsed in orders
     )
     if any(order.pk is None for order in created):  # a database that cannot return ids from a bulk insert
-        return dict(
+        found = dict(
             Order.objects.filter(transaction_id__in=[order.transaction_id for order in created]).values_list(
                 "transaction_id", "pk"
             )
         )
-    return {order.transaction_id: order.pk for order in created}
+        return [found[order.transaction_id] for order in created]
+    return [order.pk for order in created]
 
 
-def _insert_lines(lines: list[tuple[int, str, int]]) -> None:
+def _lines_copy_text(orders: list[tuple[int, ParsedOrder]]) -> str:
+    """The SKU lines of `orders` ((id, order) pairs) in COPY text format: order, quantity, sku."""
+    text = "".join(f"{order_id}\t{quantity}\t{sku}\n" for order_id, parsed in orders for sku, quantity in parsed.lines)
+    count = sum(len(parsed.lines) for _, parsed in orders)
+    if text.count("\n") == count and text.count("\t") == 2 * count and "\\" not in text and "\r" not in text:
+        return text  # no SKU holds a character COPY escapes (nearly always): nothing to escape
+    return "".join(
+        f"{order_id}\t{quantity}\t{_copy_texts(sku)}\n" for order_id, parsed in orders for sku, quantity in parsed.lines
+    )
+
+
+def _insert_lines(orders: list[tuple[int, ParsedOrder]]) -> None:
+    """Insert the SKU lines of `orders`, (order id, parsed order) pairs."""
     if connection.vendor == "postgresql":
+        text = _lines_copy_text(orders)
+        if not text:
+            return
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(copy_statement(OrderLine, ("order", "quantity", "sku"))) as copy,
         ):
-            copy.write("".join(f"{order_id}\t{quantity}\t{_copy_texts(sku)}\n" for order_id, sku, quantity in lines))
+            copy.write(text)
         return
     OrderLine.objects.bulk_create(
-        OrderLine(order_id=order_id, sku=sku, quantity=quantity) for order_id, sku, quantity in lines
+        OrderLine(order_id=order_id, sku=sku, quantity=quantity)
+        for order_id, parsed in orders
+        for sku, quantity in parsed.lines
     )
 
 

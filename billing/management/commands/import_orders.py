@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
 from billing.management.progress import ProgressBar, count, say, stream_is_tty
-from billing.management.textfiles import csv_rows, open_text, stdin_text, undecodable
+from billing.management.textfiles import csv_records, open_text, stdin_text, undecodable
 from billing.services.order_rows import (
     DEFAULT_BATCH_SIZE,
     ORDER_FIELDS,
@@ -87,9 +87,12 @@ class Command(BaseCommand):
 
     def _import(self, handle: TextIO, fmt: str, path: Path | None, options: dict[str, Any]) -> None:
         parse_errors: list[RowError] = []
-        rows = self._csv_rows(handle, parse_errors) if fmt == "csv" else self._jsonl_rows(handle, parse_errors)
+        rows: Iterator[tuple[int, Any]]
+        columns: list[str] | None = None
         if fmt == "csv":
-            rows = self._checked_header(rows)
+            columns, rows = self._csv_records(handle, parse_errors)  # header errors surface before anything is written
+        else:
+            rows = self._jsonl_rows(handle, parse_errors)
 
         enabled = not options["no_progress"] and stream_is_tty(self.stdout)
         total = None
@@ -99,6 +102,7 @@ class Command(BaseCommand):
             with ProgressBar(self.stdout, total=total, label="Importing orders", enabled=enabled) as bar:
                 result = orders_upsert(
                     rows=rows,
+                    columns=columns,
                     source="command",
                     on_progress=bar.update,
                     batch_size=options["batch_size"],
@@ -120,20 +124,10 @@ class Command(BaseCommand):
         if rejected:
             raise CommandError(f"{count(rejected, 'row')} rejected.", returncode=1)
 
-    # --- readers: yield (physical line number, row mapping) -----------------------------
+    # --- readers: (physical line number, row) ---------------------------------------------
 
-    def _checked_header(self, rows: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Prime the CSV generator so header errors surface before anything is written."""
-        first = next(rows, None)
-
-        def chained() -> Iterator[tuple[int, dict[str, Any]]]:
-            if first is not None:
-                yield first
-            yield from rows
-
-        return chained()
-
-    def _csv_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _csv_records(self, handle: TextIO, errors: list[RowError]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+        """The header's columns (checked now) and the records after it, as values in header order."""
         reader = csv.reader(handle)
         try:
             header = next(reader)
@@ -165,7 +159,7 @@ class Command(BaseCommand):
                 style_func=self.style.WARNING,
             )
 
-        yield from csv_rows(reader, columns, key="transaction_id", errors=errors, keep=ORDER_FIELDS)
+        return columns, csv_records(reader, columns, key="transaction_id", errors=errors)
 
     def _jsonl_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
         for line_number, line in enumerate(handle, start=1):

@@ -109,6 +109,47 @@ def test_csv_imports_good_rows_and_reports_bad_ones_with_line_numbers(tmp_path, 
     assert out.strip().splitlines()[-1] == "created 3, updated 0, unchanged 0, rejected 6"
 
 
+def stored_orders():
+    fields = ["transaction_id", "customer_id", "close_date", "status", "weight_lb", "volume_cuft", "packages"]
+    fields += ["line_items", "total_item_qty", "ship_to_name", "ship_to_company", "ship_to_city", "notes", "carrier"]
+    orders = {order["transaction_id"]: order for order in Order.objects.values(*fields)}
+    return {tx: (order, lines_of(tx)) for tx, order in orders.items()}
+
+
+def test_a_csv_file_in_any_column_order_imports_as_the_same_rows_in_json_lines(tmp_path, customer):
+    """CSV records are read by one parser per header; JSON Lines rows by the checks of one row."""
+    rows = [
+        *messy_rows(customer),
+        order_row(f" {customer.pk} ", " PADDED ", weight_lb="1,234.5", packages=" 2"),
+        order_row(customer.pk, "US-DATE", close_date="09/01/2026 10:30", volume_cuft="", line_items="7"),
+        order_row(
+            customer.pk, "UNICODE", ship_to_name="Straße", notes="Ã©tÃ©", sku_quantity='[{"sku": "é-1", "quantity": 2}]'
+        ),
+        order_row(
+            customer.pk, "SUMMED", sku_quantity='[{"sku": "kit a1", "quantity": 2}, {"sku": "KIT-A1", "quantity": 3}]'
+        ),
+        order_row(customer.pk, "NUL", carrier="U\x00PS"),
+        order_row(customer.pk, "LONG-SKU", sku_quantity=json.dumps([{"sku": "Z" * 101, "quantity": 1}])),
+        order_row(customer.pk, "HUGE", weight_lb="1e30", packages="2147483648"),
+        order_row(customer.pk, "EMPTY", weight_lb="", packages="", sku_quantity="[]", total_item_qty=""),
+    ]
+    columns = [*reversed(ORDER_FIELDS), "comment"]
+    csv_out, csv_err, _ = run(write_csv(tmp_path / "orders.csv", rows, fields=columns))
+    from_csv = stored_orders()
+    Order.objects.all().delete()
+
+    jsonl_out, jsonl_err, _ = run(write_jsonl(tmp_path / "orders.jsonl", rows))
+
+    assert stored_orders() == from_csv
+    assert len(from_csv) == 8
+    # The same reasons, on the same rows: CSV counts the header as line 1.
+    csv_reasons = [line.split(" ", 2)[2] for line in csv_err.strip().splitlines() if line.startswith("row ")]
+    jsonl_reasons = [line.split(" ", 2)[2] for line in jsonl_err.strip().splitlines() if line.startswith("row ")]
+    assert csv_reasons == jsonl_reasons
+    assert len(csv_reasons) == 9
+    assert csv_out.strip().splitlines()[-1] == jsonl_out.strip().splitlines()[-1]
+
+
 def test_jsonl_imports_typed_rows_both_sku_shapes_and_reports_bad_lines(tmp_path, customer):
     path = write_jsonl(
         tmp_path / "orders.jsonl",

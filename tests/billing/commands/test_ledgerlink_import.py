@@ -123,9 +123,14 @@ def bad_file_case(tmp_path, customer, bad_row):
     [
         ({"weight_lb": "1e30"}, "row 3 (BAD): weight_lb is too large (at most 999999999.999): '1e30'"),
         ({"packages": "1e30"}, "row 3 (BAD): packages is too large: '1e30'"),
+        ({"packages": "9" * 5000}, "row 3 (BAD): packages is too large: '99999"),
         ({"sku_quantity": "[" * 50_000 + "]" * 50_000}, "row 3 (BAD): sku_quantity is nested too deeply"),
         ({"ship_to_name": "Ann\x00Lee"}, "row 3 (BAD): ship_to_name contains a NUL character"),
         ({"sku_quantity": '[{"sku": "A\\u0000", "quantity": 1}]'}, "row 3 (BAD): sku_quantity has a SKU with a NUL"),
+        (
+            {"sku_quantity": '[{"sku": "A", "quantity": ' + "9" * 5000 + "}]"},
+            "row 3 (BAD): sku_quantity holds a number with too many digits",
+        ),
     ],
 )
 def test_a_bad_value_rejects_its_row_only(tmp_path, customers, fields, message):
