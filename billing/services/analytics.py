@@ -118,6 +118,12 @@ def _insert_service_days(report_order, report_line, report_day_service, report_i
     of sorting half a million lines for a COUNT(DISTINCT). GROUP BY names
     the columns by position: PostgreSQL would not match a repeated day expression whose time
     zone is a separate bound parameter.
+
+    On PostgreSQL the join is kept from being a nested loop. The report's rows were written in
+    this transaction, so no ANALYZE has seen them: the statistics describe the tables as the last
+    ANALYZE found them (empty, or holding one other report), the planner estimates a row or two
+    for this report, and a nested loop over half a million lines then takes minutes. A hash join
+    of the report's lines and orders is the right plan at every size.
     """
     quote = connection.ops.quote_name
     orders = report_order.objects.filter(report_id=report_id)
@@ -137,4 +143,8 @@ def _insert_service_days(report_order, report_line, report_day_service, report_i
         f"WHERE {line_table}.report_id = %s GROUP BY 1, 2, 3"
     )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, [*day_params, key])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_nestloop = on")

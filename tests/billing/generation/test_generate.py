@@ -398,5 +398,6 @@ def test_query_count_does_not_grow_with_orders(card):
     rate_line(other, "Fee 3", price="5.0000")
     large = _queries_to_generate(other, 40)
     assert small == large
-    # the snapshot, its not-closed orders, its per-day totals and the claim of billed pairs (in a savepoint)
-    assert small <= 29
+    # the snapshot, its not-closed orders, its per-day totals (with the join-plan setting around
+    # them on PostgreSQL) and the claim of billed pairs (in a savepoint)
+    assert small <= 31
