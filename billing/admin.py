@@ -194,6 +194,7 @@ class PriceTierFormSet(BaseInlineFormSet):
             charge_type=service.charge_type,
             unit_price=line.unit_price,
             tier_basis=line.tier_basis,
+            tier_scope=line.tier_scope,
             tiers=tiers,
             open_band_last=True,
         )

@@ -32,6 +32,7 @@ from billing.models import (
     BillingReport,
     Customer,
     Order,
+    ReportExplanation,
     ReportNotClosedOrder,
     ReportServiceTotal,
     ReportStatus,
@@ -48,7 +49,7 @@ from .bulk_writer import bulk_write
 from .claims import billed_pairs, claim_pairs, scope_key
 from .copy_writer import copy_report
 from .orders import chunked_records, streamed_records, tx_collation
-from .pricing import Pricer, Totals, UnbilledOnly, priced_orders
+from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
 
 
 @transaction.atomic
@@ -176,8 +177,8 @@ def _write_snapshot(
     progress: Callable[[int], None] | None,
 ) -> None:
     """Price the orders and write the report's orders and lines: COPY on PostgreSQL (a constant
-    number of statements), bulk_create elsewhere. `progress` runs every
-    BILLING_GENERATION_CHUNK_SIZE orders and after the last one."""
+    number of statements), bulk_create elsewhere, then the explanations the lines refer to.
+    `progress` runs every BILLING_GENERATION_CHUNK_SIZE orders and after the last one."""
     every = max(1, int(settings.BILLING_GENERATION_CHUNK_SIZE))
     if connection.vendor == "postgresql":
         with connection.wrap_database_errors, streamed_records(orders) as records:
@@ -185,6 +186,7 @@ def _write_snapshot(
     else:
         chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))
         bulk_write(report, chunks, totals.line_info, progress)
+    ReportExplanation.objects.bulk_create(explanation_rows(report, run, totals))
 
 
 def _store_totals(report: BillingReport, totals: Totals) -> None:

@@ -26,6 +26,7 @@ from billing.models import (
     ChargeType,
     CreditNote,
     CustomerService,
+    ReportExplanation,
     ReportLine,
     ReportNotClosedOrder,
     ReportOrder,
@@ -34,6 +35,7 @@ from billing.models import (
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
 from billing.permissions import Actor, customers_see_drafts, visible_customer_ids
+from billing.pricing.explain import explanation_data
 from billing.selectors.common import ordering_from
 from billing.selectors.customers import check_customer_filter
 
@@ -293,7 +295,36 @@ REPORT_ORDER_VALUES = (
     "line_items",
     "total_amount",
 )
-REPORT_LINE_VALUES = ("order_id", "service_id", "service_name", "charge_type", "quantity", "unit_price", "amount")
+REPORT_LINE_VALUES = (
+    "order_id",
+    "service_id",
+    "service_name",
+    "charge_type",
+    "quantity",
+    "unit_price",
+    "amount",
+    "explanation",
+    "detail",
+)
+
+
+def report_explanations(*, report: BillingReport) -> dict[int, dict[str, Any]]:
+    """The payload of each explanation key of the report (one query, remembered on `report`).
+
+    Empty for a report generated before explanations were recorded.
+    """
+    cached = getattr(report, "_explanation_payloads", None)
+    if cached is None:
+        cached = dict(ReportExplanation.objects.filter(report=report).values_list("key", "payload"))
+        report._explanation_payloads = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def line_explanation(
+    explanations: Mapping[int, dict[str, Any]], key: int | None, detail: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A report line's explanation (billing.pricing.explain.explanation_data), None before they were recorded."""
+    return explanation_data(explanations.get(key) if key is not None else None, detail)
 
 
 def report_credit_note(*, report: BillingReport) -> CreditNote | None:

@@ -1,0 +1,214 @@
+"""Why a line was charged: what generation records, and how it reads back (docs/explanations.md).
+
+A report line's explanation has two parts:
+
+- a payload its rate-card line and matched rule group share with the report's other lines
+  (`line_payload`, stored once per report): the service, the rule group that matched with its
+  logic and rules as they stood (or none: the line applies to every order), the unit price or
+  the tier table with its basis and scope;
+- the line's own detail (Charge.detail, stored on the line, None for most lines): the tier
+  bands the quantity touched, and the SKUs a line restricted to assigned SKUs or a pick line
+  counted.
+
+`explanation_data` joins the two into the shape the APIs and exports show. Everything stored
+is JSON-ready: decimals as strings, so nothing is lost on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from .types import RateLineData, RuleGroupData
+
+__all__ = ["detail_json", "detail_value", "explanation_data", "explanation_text", "group_text", "line_payload"]
+
+EVERY_ORDER = "applies to every order"
+
+
+def _rule_text(field: str, operator: str, value: str) -> str:
+    return f"{field} {operator} {value}"
+
+
+def group_text(logic: str, rules: Sequence[dict[str, str]]) -> str:
+    """A rule group as one expression: 'ship_to_country eq CA AND weight_lb gt 50'."""
+    parts = [_rule_text(r["field"], r["operator"], r["value"]) for r in rules]
+    if not parts:
+        return "no rules (always true)"
+    if logic in ("AND", "OR"):
+        return f" {logic} ".join(parts)
+    if logic == "XOR":
+        return parts[0] if len(parts) == 1 else f"exactly one of ({'; '.join(parts)})"
+    inner = " AND ".join(parts) if logic == "NAND" else " OR ".join(parts)
+    return f"NOT {inner}" if len(parts) == 1 else f"NOT ({inner})"
+
+
+def line_payload(
+    line: RateLineData,
+    *,
+    charge_type: str,
+    unit_price: Decimal,
+    tiers: Sequence[tuple[Decimal | None, Decimal]],
+    basis: str,
+    scope: str,
+    group: int | None,
+) -> dict[str, Any]:
+    """What every line of `line` charged through rule group `group` (index, None: no groups) shares."""
+    groups: tuple[RuleGroupData, ...] = line.rule_groups
+    rule_group = None
+    if group is not None:
+        rules = [{"field": r.field, "operator": r.operator, "value": r.value} for r in groups[group].rules]
+        rule_group = {"position": group + 1, "of": len(groups), "logic": groups[group].logic, "rules": rules}
+    tier_table = None
+    if tiers:
+        lower = Decimal(0)
+        bands = []
+        for up_to, price in tiers:
+            bands.append([str(lower), None if up_to is None else str(up_to), str(price)])
+            if up_to is not None:
+                lower = up_to
+        tier_table = {"basis": basis, "scope": scope, "bands": bands}
+    return {
+        "service_name": line.service_name,
+        "charge_type": charge_type,
+        "rule_group": rule_group,
+        "unit_price": None if tiers else str(unit_price),
+        "tiers": tier_table,
+        "assigned_skus": bool(line.skus),
+    }
+
+
+# --- a line's own detail ----------------------------------------------------------------------
+
+
+def detail_value(detail: dict | None) -> dict[str, Any] | None:
+    """Charge.detail as stored (JSON-ready: decimals as strings)."""
+    if detail is None:
+        return None
+    value: dict[str, Any] = {}
+    bands = detail.get("bands")
+    if bands is not None:
+        value["bands"] = [[str(a), str(b), str(q), str(p), str(c)] for a, b, q, p, c in bands]
+    skus = detail.get("skus")
+    if skus is not None:
+        value["skus"] = [list(entry) for entry in skus]
+    return value
+
+
+_JSON_ESCAPES = {chr(i): f"\\u{i:04x}" for i in range(32)} | {'"': '\\"', "\\": "\\\\"}
+_TRANSLATE = str.maketrans(_JSON_ESCAPES)
+
+
+def _json_text(text: str) -> str:
+    return f'"{text.translate(_TRANSLATE)}"'
+
+
+def detail_json(detail: dict) -> str:
+    """detail_value(detail) as JSON text, written directly (the COPY writer formats one per line)."""
+    parts = []
+    bands = detail.get("bands")
+    if bands is not None:
+        rows = ",".join(f'["{a!s}","{b!s}","{q!s}","{p!s}","{c!s}"]' for a, b, q, p, c in bands)
+        parts.append(f'"bands":[{rows}]')
+    skus = detail.get("skus")
+    if skus is not None:
+        rows = ",".join(
+            f"[{_json_text(e[0])},{e[1]}]"
+            if len(e) == 2
+            else f"[{_json_text(e[0])},{e[1]},{'null' if e[2] is None else e[2]},{e[3]}]"
+            for e in skus
+        )
+        parts.append(f'"skus":[{rows}]')
+    return "{" + ",".join(parts) + "}"
+
+
+# --- reading back -----------------------------------------------------------------------------
+
+
+def _number(text: str | None) -> Decimal | int | None:
+    if text is None:
+        return None
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else value.normalize()
+
+
+def explanation_data(payload: dict[str, Any] | None, detail: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A line's explanation as the APIs and exports show it (docs/explanations.md), None when the
+    report was generated before explanations were recorded."""
+    if payload is None:
+        return None
+    group = payload.get("rule_group")
+    rule_group = None
+    if group is not None:
+        rule_group = {**group, "text": group_text(group["logic"], group["rules"])}
+    tiers = payload.get("tiers")
+    bands = None
+    if detail is not None and detail.get("bands") is not None:
+        bands = [
+            {
+                "from": _number(a),
+                "to": _number(b),
+                "quantity": _number(q),
+                "unit_price": Decimal(p),
+                "amount": _number(c),
+            }
+            for a, b, q, p, c in detail["bands"]
+        ]
+    skus = None
+    if detail is not None and detail.get("skus") is not None:
+        skus = []
+        for entry in detail["skus"]:
+            row: dict[str, Any] = {"sku": entry[0], "units": entry[1]}
+            if len(entry) == 4:
+                size, cases = entry[2], entry[3]
+                row |= {"case_size": size, "cases": cases, "eaches": entry[1] - cases * (size or 0)}
+            skus.append(row)
+    data = {
+        "applies_to_every_order": group is None,
+        "rule_group": rule_group,
+        "unit_price": None if payload.get("unit_price") is None else Decimal(payload["unit_price"]),
+        "tier_basis": tiers["basis"] if tiers else None,
+        "tier_scope": tiers["scope"] if tiers else None,
+        "tier_bands": bands,
+        "skus": skus,
+    }
+    data["text"] = explanation_text(data)
+    return data
+
+
+def _plain(value: Decimal | int | None) -> str:
+    if value is None:
+        return "no limit"
+    return f"{value:f}" if isinstance(value, Decimal) else str(value)
+
+
+def explanation_text(data: dict[str, Any]) -> str:
+    """One readable sentence per part, e.g. 'Rule group 1 of 1 (AND) matched: ship_to_country eq CA.
+    Tiers restart for each order: 0 to 1: 1 × 2.5000 = 2.5; 1 to 3: 2 × 0.5000 = 1.'"""
+    group = data["rule_group"]
+    parts = [
+        "Applies to every order."
+        if group is None
+        else f"Rule group {group['position']} of {group['of']} ({group['logic']}) matched: {group['text']}."
+    ]
+    if data["tier_bands"] is not None:
+        scope = "restart for each order" if data["tier_scope"] == "order" else "graduated over the period"
+        bands = "; ".join(
+            f"{_plain(b['from'])} to {_plain(b['to'])}: "
+            f"{_plain(b['quantity'])} × {b['unit_price']} = {_plain(b['amount'])}"
+            for b in data["tier_bands"]
+        )
+        parts.append(f"Tiers ({data['tier_basis']}, {scope}): {bands}.")
+    if data["skus"] is not None:
+        if data["skus"] and "case_size" in data["skus"][0]:
+            skus = "; ".join(
+                f"{s['sku']}: {s['units']} units, "
+                + (f"case of {s['case_size']}" if s["case_size"] else "no case size")
+                + f", {s['cases']} cases + {s['eaches']} eaches"
+                for s in data["skus"]
+            )
+        else:
+            skus = "; ".join(f"{s['sku']}: {s['units']}" for s in data["skus"])
+        parts.append(f"SKUs counted: {skus or 'none'}.")
+    return " ".join(parts)
