@@ -505,9 +505,11 @@ class ReportLine(models.Model):
     amount = models.DecimalField(max_digits=16, decimal_places=2)
     # Why the line was charged (docs/explanations.md): the key of its report's ReportExplanation
     # (what the lines of one rate-card line and rule group share), and what is the line's own:
-    # the tier bands it touched, the SKUs it counted. Both null on reports generated before.
+    # the tier bands it touched, the SKUs it counted, as JSON text (compact: less than half the
+    # size of jsonb for these small arrays, and nothing to parse while a report is written).
+    # Both null on reports generated before; detail also on lines with nothing of their own.
     explanation = models.PositiveSmallIntegerField(null=True, blank=True)
-    detail = models.JSONField(null=True, blank=True)
+    detail = models.TextField(null=True, blank=True)
 
     class Meta:
         ordering = ["report_id", "order_id", "service_name", "id"]

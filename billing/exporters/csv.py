@@ -109,7 +109,7 @@ def _field(value: Any) -> str:
     return buffer.getvalue()[:-2]  # without the "\r\n" line terminator
 
 
-def explanation_field(payloads: dict[int, dict[str, Any]], key: int | None, detail: dict[str, Any] | None) -> str:
+def explanation_field(payloads: dict[int, dict[str, Any]], key: int | None, detail: str | None) -> str:
     """The explanation column of a line: its text (docs/explanations.md), empty on older reports."""
     data = line_explanation(payloads, key, detail)
     return _field(neutralise(data["text"])) if data is not None else ""

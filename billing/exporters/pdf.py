@@ -18,6 +18,7 @@ split), and the numbering canvas keeps each page's drawing operations until the 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
@@ -299,12 +300,13 @@ def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: 
     return flowables, note
 
 
-def _band_rows(detail: dict[str, Any] | None, unit: str) -> list[tuple[str, ...]]:
+def _band_rows(detail: str | None, unit: str) -> list[tuple[str, ...]]:
     """One row per tier band a tiered line touched: 'tier 500 to 623', its quantity, price, exact amount."""
-    if detail is None or not detail.get("bands"):
+    bands = json.loads(detail).get("bands") if detail else None
+    if not bands:
         return []
     rows = []
-    for low, high, quantity, price, cost in detail["bands"]:
+    for low, high, quantity, price, cost in bands:
         band = f"{BAND_INDENT}tier {_plain_number(low)} to {_plain_number(high)}"
         rows.append(
             (

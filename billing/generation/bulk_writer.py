@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from billing.models import BillingReport, ReportLine, ReportOrder
-from billing.pricing.explain import detail_value
+from billing.pricing.explain import detail_json
 from billing.selectors.rate_cards import LineInfo
 
 from .pricing import PricedOrder
@@ -51,7 +51,7 @@ def bulk_write_chunk(report: BillingReport, priced: Iterable[PricedOrder], line_
                     unit_price=charge.unit_price,
                     amount=charge.amount,
                     explanation=charge.explanation,
-                    detail=detail_value(charge.detail),
+                    detail=None if charge.detail is None else detail_json(charge.detail),
                 )
             )
     ReportOrder.objects.bulk_create(report_orders, batch_size=SQLITE_BATCH_SIZE)

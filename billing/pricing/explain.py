@@ -6,12 +6,12 @@ A report line's explanation has two parts:
   (`line_payload`, stored once per report): the service, the rule group that matched with its
   logic and rules as they stood (or none: the line applies to every order), the unit price or
   the tier table with its basis and scope;
-- the line's own detail (Charge.detail, stored on the line, None for most lines): the tier
-  bands the quantity touched, and the SKUs a line restricted to assigned SKUs or a pick line
-  counted.
+- the line's own detail (Charge.detail, stored on the line as JSON text by `detail_json`,
+  None for most lines): the tier bands the quantity touched, and the SKUs a line restricted to
+  assigned SKUs or a pick line counted.
 
-`explanation_data` joins the two into the shape the APIs and exports show. Everything stored
-is JSON-ready: decimals as strings, so nothing is lost on the way.
+`explanation_data` joins the two (the detail decoded) into the shape the APIs and exports
+show. Everything stored is JSON with decimals as strings, so nothing is lost on the way.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 from .types import RateLineData, RuleGroupData
 
-__all__ = ["detail_json", "detail_value", "explanation_data", "explanation_text", "group_text", "line_payload"]
+__all__ = ["detail_json", "explanation_data", "explanation_text", "group_text", "line_payload"]
 
 EVERY_ORDER = "applies to every order"
 
@@ -82,20 +82,6 @@ def line_payload(
 # --- a line's own detail ----------------------------------------------------------------------
 
 
-def detail_value(detail: dict | None) -> dict[str, Any] | None:
-    """Charge.detail as stored (JSON-ready: decimals as strings)."""
-    if detail is None:
-        return None
-    value: dict[str, Any] = {}
-    bands = detail.get("bands")
-    if bands is not None:
-        value["bands"] = [[str(a), str(b), str(q), str(p), str(c)] for a, b, q, p, c in bands]
-    skus = detail.get("skus")
-    if skus is not None:
-        value["skus"] = [list(entry) for entry in skus]
-    return value
-
-
 _JSON_ESCAPES = {chr(i): f"\\u{i:04x}" for i in range(32)} | {'"': '\\"', "\\": "\\\\"}
 _TRANSLATE = str.maketrans(_JSON_ESCAPES)
 
@@ -105,7 +91,12 @@ def _json_text(text: str) -> str:
 
 
 def detail_json(detail: dict) -> str:
-    """detail_value(detail) as JSON text, written directly (the COPY writer formats one per line)."""
+    """Charge.detail as the JSON text a report line stores, decimals as strings: {"bands": [[from,
+    to, quantity, unit price, exact amount], ...], "skus": [[sku, units(, case size, cases)], ...]}.
+
+    Written directly rather than by json.dumps: both writers format one per tiered, pick or
+    SKU-restricted line, a few hundred thousand for a large report.
+    """
     parts = []
     bands = detail.get("bands")
     if bands is not None:
@@ -141,7 +132,15 @@ def explanation_data(payload: dict[str, Any] | None, detail: dict[str, Any] | No
     group = payload.get("rule_group")
     rule_group = None
     if group is not None:
-        rule_group = {**group, "text": group_text(group["logic"], group["rules"])}
+        # built key by key: a payload read back from jsonb has its keys in another order
+        rules = [{"field": r["field"], "operator": r["operator"], "value": r["value"]} for r in group["rules"]]
+        rule_group = {
+            "position": group["position"],
+            "of": group["of"],
+            "logic": group["logic"],
+            "rules": rules,
+            "text": group_text(group["logic"], rules),
+        }
     tiers = payload.get("tiers")
     bands = None
     if detail is not None and detail.get("bands") is not None:

@@ -7,6 +7,7 @@ the REST facade and GraphQL cannot disagree about who sees what.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -321,10 +322,12 @@ def report_explanations(*, report: BillingReport) -> dict[int, dict[str, Any]]:
 
 
 def line_explanation(
-    explanations: Mapping[int, dict[str, Any]], key: int | None, detail: dict[str, Any] | None
+    explanations: Mapping[int, dict[str, Any]], key: int | None, detail: str | None
 ) -> dict[str, Any] | None:
-    """A report line's explanation (billing.pricing.explain.explanation_data), None before they were recorded."""
-    return explanation_data(explanations.get(key) if key is not None else None, detail)
+    """A report line's explanation (billing.pricing.explain.explanation_data) from its key and its
+    detail (JSON text); None for a report generated before explanations were recorded."""
+    payload = explanations.get(key) if key is not None else None
+    return explanation_data(payload, json.loads(detail) if detail else None)
 
 
 def report_credit_note(*, report: BillingReport) -> CreditNote | None:
