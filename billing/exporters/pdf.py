@@ -263,15 +263,14 @@ def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: 
                 amount_text = amounts[amount] = _amount(amount)
             bands = _band_rows(detail, unit) if charge_type == ChargeType.TIERED else []
             blended = charge_type == ChargeType.TIERED and not bands
+            price_text = ""
             if bands:
-                price_text = ""
                 note = note or BANDS_NOTE
             else:
-                price_text = prices.get((unit_price, blended))
-                if price_text is None:
-                    price_text = prices[(unit_price, blended)] = format(unit_price, "f") + (
-                        BLENDED_MARK if blended else ""
-                    )
+                known = prices.get((unit_price, blended))
+                if known is None:
+                    known = prices[(unit_price, blended)] = format(unit_price, "f") + (BLENDED_MARK if blended else "")
+                price_text = known
                 if blended:
                     note = BLENDED_NOTE
             label = labels.get(charge_type)
@@ -305,7 +304,7 @@ def _band_rows(detail: str | None, unit: str) -> list[tuple[str, ...]]:
     bands = json.loads(detail).get("bands") if detail else None
     if not bands:
         return []
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for low, high, quantity, price, cost in bands:
         band = f"{BAND_INDENT}tier {_plain_number(low)} to {_plain_number(high)}"
         rows.append(

@@ -266,7 +266,7 @@ def graduated_cost(bands: Sequence[Band], start: Decimal | int, quantity: Decima
 
 def graduated_bands(
     bands: Sequence[Band], start: Decimal | int, quantity: Decimal | int
-) -> tuple[Decimal, list[tuple[Decimal, Decimal, Decimal, Decimal, Decimal]]]:
+) -> tuple[Decimal, list[tuple[Decimal | int, Decimal, Decimal, Decimal, Decimal]]]:
     """graduated_cost and the part of each band the quantity occupies: (from, to, quantity,
     unit price, exact amount), where [from, to) is the occupied part; the amounts add up to the cost.
     """
