@@ -519,6 +519,20 @@ class ReportLine(models.Model):
         return f"{self.service_name}: {self.amount}"
 
 
+# What a report line says about its charge, in the order the COPY writer writes and
+# billing.selectors.reports.iter_report_values reads (after the line's report / order).
+REPORT_LINE_CHARGE_FIELDS = (
+    "service_id",
+    "service_name",
+    "charge_type",
+    "quantity",
+    "unit_price",
+    "amount",
+    "explanation",
+    "detail",
+)
+
+
 class ReportExplanation(models.Model):
     """What the lines of one rate-card line and matched rule group have in common, as it stood
     when the report was generated: the rule group (its logic and rules), the price or the tier

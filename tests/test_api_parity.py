@@ -262,49 +262,29 @@ query($id: UUID!, $after: String) { report(id: $id) { orders(first: 10, after: $
 """
 
 
-def _graph_explanation(data: dict | None) -> tuple | None:
-    if data is None:
-        return None
-    group = data["ruleGroup"]
-    return (
-        data["text"],
-        data["appliesToEveryOrder"],
-        None if data["unitPrice"] is None else number(data["unitPrice"]),
-        (data["tierBasis"] or "").lower() or None,
-        (data["tierScope"] or "").lower() or None,
-        None if group is None else (group["position"], group["of"], group["logic"], group["text"], str(group["rules"])),
-        None
-        if data["tierBands"] is None
-        else [
-            tuple(number(band[k]) for k in ("from", "to", "quantity", "unitPrice", "amount"))
-            for band in data["tierBands"]
-        ],
-        None
-        if data["skus"] is None
-        else [(s["sku"], s["units"], s["caseSize"], s["cases"], s["eaches"]) for s in data["skus"]],
-    )
+GRAPH_NAMES = {"every": "appliesToEveryOrder", "price": "unitPrice", "basis": "tierBasis", "scope": "tierScope"}
+GRAPH_NAMES |= {"group": "ruleGroup", "bands": "tierBands", "case_size": "caseSize"}
+REST_NAMES = {"every": "applies_to_every_order", "price": "unit_price", "basis": "tier_basis", "scope": "tier_scope"}
+REST_NAMES |= {"group": "rule_group", "bands": "tier_bands", "case_size": "case_size"}
 
 
-def _rest_explanation(data: dict | None) -> tuple | None:
+def _explanation(data: dict | None, names: dict[str, str]) -> tuple | None:
+    """An explanation as comparable values, whichever API's field names (`names`) it has."""
     if data is None:
         return None
-    group = data["rule_group"]
+    group, bands, skus = data[names["group"]], data[names["bands"]], data["skus"]
+    band_keys = ("from", "to", "quantity", names["price"], "amount")
     return (
         data["text"],
-        data["applies_to_every_order"],
-        None if data["unit_price"] is None else number(data["unit_price"]),
-        data["tier_basis"],
-        data["tier_scope"],
-        None if group is None else (group["position"], group["of"], group["logic"], group["text"], str(group["rules"])),
+        data[names["every"]],
+        None if data[names["price"]] is None else number(data[names["price"]]),
+        (data[names["basis"]] or "").lower() or None,
+        (data[names["scope"]] or "").lower() or None,
+        None if group is None else (group["position"], group["of"], group["logic"], group["text"], group["rules"]),
+        None if bands is None else [tuple(number(band[k]) for k in band_keys) for band in bands],
         None
-        if data["tier_bands"] is None
-        else [
-            tuple(number(band[k]) for k in ("from", "to", "quantity", "unit_price", "amount"))
-            for band in data["tier_bands"]
-        ],
-        None
-        if data["skus"] is None
-        else [(s["sku"], s["units"], s.get("case_size"), s.get("cases"), s.get("eaches")) for s in data["skus"]],
+        if skus is None
+        else [(s["sku"], s["units"], s.get(names["case_size"]), s.get("cases"), s.get("eaches")) for s in skus],
     )
 
 
@@ -350,12 +330,14 @@ def test_explanations_agree(client, staff, customer_a):
         page = data_of(gql(client, EXPLANATIONS, {"id": report_id, "after": after}))["report"]["orders"]
         for order in nodes(page):
             for charge in order["charges"]:
-                graph_lines[order["transactionId"], charge["serviceId"]] = _graph_explanation(charge["explanation"])
+                graph_lines[order["transactionId"], charge["serviceId"]] = _explanation(
+                    charge["explanation"], GRAPH_NAMES
+                )
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
     rest_lines = {
-        (order["order_id"], service["service_id"]): _rest_explanation(service["explanation"])
+        (order["order_id"], service["service_id"]): _explanation(service["explanation"], REST_NAMES)
         for order in rest_report(client, report_id)["orders"]
         for service in order["services"]
     }

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import connection
 
 from billing.db_copy import COPY_NULL, copy_statement, copy_text
-from billing.models import BillingReport, ReportLine, ReportOrder
+from billing.models import REPORT_LINE_CHARGE_FIELDS, BillingReport, ReportLine, ReportOrder
 from billing.pricing.explain import detail_json
 from billing.selectors.rate_cards import LineInfo
 
@@ -29,18 +29,7 @@ COPY_FLUSH_ORDERS = 500
 SPOOL_MEMORY_BYTES = 16 * 2**20
 SPOOL_BLOCK_BYTES = 2**20
 
-LINE_FIELDS = (
-    "report",
-    "order",
-    "service_id",
-    "service_name",
-    "charge_type",
-    "quantity",
-    "unit_price",
-    "amount",
-    "explanation",
-    "detail",
-)
+LINE_FIELDS = ("report", "order", *REPORT_LINE_CHARGE_FIELDS)
 # The text columns first, so that they are escaped together (see _order_row).
 REPORT_ORDER_FIELDS = (
     "transaction_id",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from .types import RateLineData, RuleGroupData
@@ -90,6 +91,14 @@ def _json_text(text: str) -> str:
     return f'"{text.translate(_TRANSLATE)}"'
 
 
+@lru_cache(maxsize=131_072)  # the same (SKU, units, case size, cases) recur on line after line
+def _sku_json(entry: tuple) -> str:
+    if len(entry) == 2:
+        return f"[{_json_text(entry[0])},{entry[1]}]"
+    sku, units, size, cases = entry
+    return f"[{_json_text(sku)},{units},{'null' if size is None else size},{cases}]"
+
+
 def detail_json(detail: dict) -> str:
     """Charge.detail as the JSON text a report line stores, decimals as strings: {"bands": [[from,
     to, quantity, unit price, exact amount], ...], "skus": [[sku, units(, case size, cases)], ...]}.
@@ -104,13 +113,7 @@ def detail_json(detail: dict) -> str:
         parts.append(f'"bands":[{rows}]')
     skus = detail.get("skus")
     if skus is not None:
-        rows = ",".join(
-            f"[{_json_text(e[0])},{e[1]}]"
-            if len(e) == 2
-            else f"[{_json_text(e[0])},{e[1]},{'null' if e[2] is None else e[2]},{e[3]}]"
-            for e in skus
-        )
-        parts.append(f'"skus":[{rows}]')
+        parts.append(f'"skus":[{",".join(map(_sku_json, skus))}]')
     return "{" + ",".join(parts) + "}"
 
 

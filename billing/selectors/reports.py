@@ -23,6 +23,7 @@ from billing.ids import MAX_ID, uuid_or_not_found
 from billing.models import (
     ISSUED_REPORT_STATUSES,
     LIVE_REPORT_STATUSES,
+    REPORT_LINE_CHARGE_FIELDS,
     BillingReport,
     ChargeType,
     CreditNote,
@@ -296,17 +297,7 @@ REPORT_ORDER_VALUES = (
     "line_items",
     "total_amount",
 )
-REPORT_LINE_VALUES = (
-    "order_id",
-    "service_id",
-    "service_name",
-    "charge_type",
-    "quantity",
-    "unit_price",
-    "amount",
-    "explanation",
-    "detail",
-)
+REPORT_LINE_VALUES = ("order_id", *REPORT_LINE_CHARGE_FIELDS)
 
 
 def report_explanations(*, report: BillingReport) -> dict[int, dict[str, Any]]:
