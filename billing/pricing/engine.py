@@ -235,7 +235,7 @@ class PricingRun:
     @property
     def tier_consumed(self) -> dict[int, Decimal]:
         """Per tiered line graduated over the period (rate-card index): the quantity consumed so far."""
-        return {spec[-1]: self._consumed[spec[-3]] for spec in self._lines if spec[-3] is not None}
+        return {spec[-1]: self._consumed[spec[-2]] for spec in self._lines if spec[-2] is not None}
 
     def _normalize(self, sku: object) -> str:
         if not isinstance(sku, str):
