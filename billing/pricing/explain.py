@@ -106,15 +106,20 @@ def detail_json(detail: dict) -> str:
     Written directly rather than by json.dumps: both writers format one per tiered, pick or
     SKU-restricted line, a few hundred thousand for a large report.
     """
-    parts = []
     bands = detail.get("bands")
-    if bands is not None:
-        rows = ",".join(f'["{a!s}","{b!s}","{q!s}","{p!s}","{c!s}"]' for a, b, q, p, c in bands)
-        parts.append(f'"bands":[{rows}]')
     skus = detail.get("skus")
-    if skus is not None:
-        parts.append(f'"skus":[{",".join(map(_sku_json, skus))}]')
-    return "{" + ",".join(parts) + "}"
+    text = ""
+    if bands is not None:
+        if len(bands) == 1:  # most lines stay in one band
+            a, b, q, p, c = bands[0]
+            text = f'"bands":[["{a!s}","{b!s}","{q!s}","{p!s}","{c!s}"]]'
+        else:
+            rows = ",".join(f'["{a!s}","{b!s}","{q!s}","{p!s}","{c!s}"]' for a, b, q, p, c in bands)
+            text = f'"bands":[{rows}]'
+        if skus is None:
+            return f"{{{text}}}"
+        text += ","
+    return f'{{{text}"skus":[{",".join(map(_sku_json, skus))}]}}'
 
 
 # --- reading back -----------------------------------------------------------------------------

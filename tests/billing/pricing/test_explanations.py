@@ -316,3 +316,12 @@ def test_every_tiered_line_explains_its_amount(bounds, price_list, sizes, scope)
             assert sum(D(b["quantity"]) for b in bands) == charge.quantity
             if scope == "order":
                 assert bands[0]["from"] == 0
+
+
+def test_only_period_tiers_keep_state_between_orders():
+    period = line("tiered", "0", n=1, tiers=PICK_FEE)
+    per_order = line("tiered", "0", n=2, tiers=PICK_FEE, tier_scope="order")
+    run = compile_rate_card(card(period, per_order))
+    run.price_order(order(lines=(("A", 4),), close_date=at(1)))
+    run.price_order(order(lines=(("A", 3),), close_date=at(2)))
+    assert run.tier_consumed == {0: D(7)}  # the order-scoped line (index 1) keeps nothing
