@@ -119,7 +119,7 @@ def detail_json(detail: dict) -> str:
         if skus is None:
             return f"{{{text}}}"
         text += ","
-    return f'{{{text}"skus":[{",".join(map(_sku_json, skus))}]}}'
+    return f'{{{text}"skus":[{",".join(map(_sku_json, skus or ()))}]}}'
 
 
 # --- reading back -----------------------------------------------------------------------------
