@@ -43,6 +43,7 @@ from billing.models import (
     Product,
     ReportDay,
     ReportDayService,
+    ReportExplanation,
     ReportJob,
     ReportLine,
     ReportMonth,
@@ -62,6 +63,7 @@ from billing.pricing import (
     normalize_sku,
     validate_rate_line,
 )
+from billing.pricing.explain import EVERY_ORDER, group_text
 from billing.selectors.report_diff import report_diff
 from billing.selectors.reports import report_get, reports_visible_to
 from billing.services.rate_cards import rule_check
@@ -198,6 +200,7 @@ class PriceTierFormSet(BaseInlineFormSet):
             charge_type=service.charge_type,
             unit_price=line.unit_price,
             tier_basis=line.tier_basis,
+            tier_scope=line.tier_scope,
             tiers=tiers,
             open_band_last=True,
         )
@@ -521,6 +524,25 @@ class ReportLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=order__transaction_id", "=report__id")
     raw_id_fields = ("report", "order")
     show_full_result_count = False
+
+
+@admin.register(ReportExplanation)
+class ReportExplanationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What a report's lines of one rate-card line and rule group share (docs/explanations.md)."""
+
+    list_display = ("report", "key", "service_name", "rule_group")
+    list_select_related = ("report__customer",)
+    search_fields = ("=report__id",)
+    raw_id_fields = ("report",)
+
+    @admin.display(description="Service")
+    def service_name(self, explanation: ReportExplanation) -> str:
+        return explanation.payload.get("service_name", "")
+
+    @admin.display(description="Rule group")
+    def rule_group(self, explanation: ReportExplanation) -> str:
+        group = explanation.payload.get("rule_group")
+        return EVERY_ORDER if group is None else group_text(group["logic"], group["rules"])
 
 
 @admin.register(CreditNote)

@@ -86,6 +86,13 @@ class ChargeType(models.TextChoices):
     TIERED = "tiered", "Tiered (graduated)"
 
 
+class TierScope(models.TextChoices):
+    """Over what a tiered line's bands are graduated (billing.pricing.charges.TIER_SCOPES)."""
+
+    PERIOD = "period", "Graduated over the period"
+    ORDER = "order", "Restart for each order"
+
+
 class Service(models.Model):
     """A billable service in the catalogue."""
 
@@ -113,6 +120,13 @@ class CustomerService(models.Model):
         blank=True,
         help_text="For tiered services: the quantity the tiers are graduated over (default per_unit).",
     )
+    tier_scope = models.CharField(
+        max_length=16,
+        choices=TierScope.choices,
+        default=TierScope.PERIOD,
+        help_text="For tiered services: 'period' graduates the bands over the period's cumulative quantity; "
+        "'order' restarts them for each order (first unit at one price, each additional unit at another).",
+    )
     skus = models.ManyToManyField(Product, blank=True, related_name="customer_services")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -124,6 +138,9 @@ class CustomerService(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "service"], name="uniq_customer_service"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="customer_service_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(tier_scope__in=["period", "order"]), name="customer_service_tier_scope_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -486,6 +503,13 @@ class ReportLine(models.Model):
     quantity = models.DecimalField(max_digits=16, decimal_places=4)
     unit_price = models.DecimalField(max_digits=12, decimal_places=4)
     amount = models.DecimalField(max_digits=16, decimal_places=2)
+    # Why the line was charged (docs/explanations.md): the key of its report's ReportExplanation
+    # (what the lines of one rate-card line and rule group share), and what is the line's own:
+    # the tier bands it touched, the SKUs it counted, as JSON text (compact: less than half the
+    # size of jsonb for these small arrays, and nothing to parse while a report is written).
+    # Both null on reports generated before; detail also on lines with nothing of their own.
+    explanation = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.TextField(null=True, blank=True)
 
     class Meta:
         ordering = ["report_id", "order_id", "service_name", "id"]
@@ -493,6 +517,37 @@ class ReportLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_name}: {self.amount}"
+
+
+# What a report line says about its charge, in the order the COPY writer writes and
+# billing.selectors.reports.iter_report_values reads (after the line's report / order).
+REPORT_LINE_CHARGE_FIELDS = (
+    "service_id",
+    "service_name",
+    "charge_type",
+    "quantity",
+    "unit_price",
+    "amount",
+    "explanation",
+    "detail",
+)
+
+
+class ReportExplanation(models.Model):
+    """What the lines of one rate-card line and matched rule group have in common, as it stood
+    when the report was generated: the rule group (its logic and rules), the price or the tier
+    table and scope. A report has one row per such explanation; its lines refer to it by key."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="explanations", db_index=False)
+    key = models.PositiveSmallIntegerField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["report_id", "key"]
+        constraints = [models.UniqueConstraint(fields=["report", "key"], name="uniq_report_explanation_key")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} #{self.key}"
 
 
 class ReportServiceTotal(models.Model):

@@ -13,6 +13,7 @@ from billing.models import Interface as ModelInterface
 from billing.models import JobStatus as ModelJobStatus
 from billing.models import OutputFormat as ModelOutputFormat
 from billing.models import ReportStatus as ModelReportStatus
+from billing.models import TierScope as ModelTierScope
 from billing.selectors.orders import ORDER_ORDERING_FIELDS
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
 
@@ -33,6 +34,11 @@ OutputFormat = strawberry.enum(
 )
 JobStatus = strawberry.enum(
     _from_choices("JobStatus", ModelJobStatus), description="Where a background report job stands."
+)
+TierScope = strawberry.enum(
+    _from_choices("TierScope", ModelTierScope),
+    description="PERIOD: a tiered line's bands graduate over the period's cumulative quantity; "
+    "ORDER: they restart for each order.",
 )
 ReportStatus = strawberry.enum(
     _from_choices("ReportStatus", ModelReportStatus),

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from billing.models import BillingReport, ReportLine, ReportOrder
 from billing.selectors import report_lines_by_order
+from billing.selectors.reports import report_explanations
 
 _REPORTS_KEY = "_graphql_reports"
 
@@ -55,6 +56,10 @@ class ChargesLoader:
         if self._lines is None:
             report = remembered_report(self._info, order.report_id) or order.report
             self._lines = report_lines_by_order(report=report, order_ids=[item.order_id for item in self._orders])
+            explanations = report_explanations(report=report)
+            for lines in self._lines.values():
+                for line in lines:
+                    line.explanation_payloads = explanations  # type: ignore[attr-defined]
         return self._lines.get(order.order_id, [])
 
 

@@ -27,7 +27,7 @@ from billing.permissions import can_generate, sees_all_reports
 from billing.selectors import customers_visible_to, report_orders
 from billing.selectors.audit import audit_event_list
 from billing.selectors.jobs import billing_run_summary, jobs_for_run
-from billing.selectors.reports import report_not_closed_orders
+from billing.selectors.reports import line_explanation, report_not_closed_orders
 from graphql_schema.enums import (
     AuditAction,
     AuditInterface,
@@ -35,6 +35,7 @@ from graphql_schema.enums import (
     JobStatus,
     OutputFormat,
     ReportStatus,
+    TierScope,
 )
 from graphql_schema.errors import graphql_error
 from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
@@ -130,6 +131,15 @@ class RateCardLineType:
     def tier_basis(self) -> ChargeType | None:
         return self.tier_basis or None  # type: ignore[attr-defined]
 
+    @strawberry_django.field(
+        only=["tier_scope", "service__charge_type"],
+        description="For tiered lines: whether the bands graduate over the period or restart for each order.",
+    )
+    def tier_scope(self) -> TierScope | None:
+        if self.service.charge_type != models.ChargeType.TIERED:  # type: ignore[attr-defined]
+            return None
+        return TierScope(self.tier_scope)  # type: ignore[attr-defined]
+
 
 @model_type(models.Customer, name="Customer", description="A merchant whose orders are billed.")
 class CustomerType:
@@ -196,6 +206,105 @@ class ChargeType_:  # GraphQL name: Charge (ChargeType is the enum)
     quantity: Decimal
     unit_price: Decimal
     amount: Money
+
+    @strawberry.field(
+        description="Why it was charged, as recorded when the report was generated; null on reports "
+        "generated before explanations were recorded."
+    )
+    def explanation(self) -> ChargeExplanationType | None:
+        line: Any = self  # a ReportLine, its report's explanation payloads attached by the charges loader
+        data = line_explanation(getattr(line, "explanation_payloads", {}), line.explanation, line.detail)
+        return None if data is None else ChargeExplanationType.of(data)
+
+
+@strawberry.type(name="ExplainedRule", description="A rule of the matched group, as it stood.")
+class ExplainedRuleType:
+    field: str
+    operator: str
+    value: str
+
+
+@strawberry.type(name="MatchedRuleGroup", description="The rule group that made a line apply, as it stood.")
+class MatchedRuleGroupType:
+    position: int = strawberry.field(description="Its position among the line's rule groups (1 = first).")
+    of: int = strawberry.field(description="How many rule groups the line had.")
+    logic: str = strawberry.field(description="AND, OR, NOT, XOR, NAND or NOR.")
+    rules: list[ExplainedRuleType]
+    text: str = strawberry.field(description="e.g. 'ship_to_country eq CA AND weight_lb gt 50'.")
+
+
+@strawberry.type(name="TierBand", description="The part of one tier band a tiered line's quantity occupied.")
+class TierBandType:
+    from_: Decimal = strawberry.field(name="from")
+    to: Decimal
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal = strawberry.field(description="Exact, before rounding; the bands add up to the line.")
+
+
+@strawberry.type(name="SkuCount", description="A SKU a line counted: its units (and, for picks, the cases).")
+class SkuCountType:
+    sku: str = strawberry.field(description="As on the order.")
+    units: int
+    case_size: int | None = strawberry.field(description="Pick lines: units per case (null: no product).")
+    cases: int | None = strawberry.field(description="Pick lines: full cases.")
+    eaches: int | None = strawberry.field(description="Pick lines: units beyond the full cases.")
+
+
+@strawberry.type(name="ChargeExplanation", description="Why a report line was charged (docs/explanations.md).")
+class ChargeExplanationType:
+    text: str
+    applies_to_every_order: bool
+    rule_group: MatchedRuleGroupType | None
+    unit_price: Decimal | None = strawberry.field(description="The line's unit price; null for tiered lines.")
+    tier_basis: ChargeType | None
+    tier_scope: TierScope | None
+    tier_bands: list[TierBandType] | None
+    skus: list[SkuCountType] | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ChargeExplanationType:
+        group = data["rule_group"]
+        return cls(
+            text=data["text"],
+            applies_to_every_order=data["applies_to_every_order"],
+            rule_group=None
+            if group is None
+            else MatchedRuleGroupType(
+                position=group["position"],
+                of=group["of"],
+                logic=group["logic"],
+                rules=[ExplainedRuleType(**rule) for rule in group["rules"]],
+                text=group["text"],
+            ),
+            unit_price=data["unit_price"],
+            tier_basis=ChargeType(data["tier_basis"]) if data["tier_basis"] else None,
+            tier_scope=TierScope(data["tier_scope"]) if data["tier_scope"] else None,
+            tier_bands=None
+            if data["tier_bands"] is None
+            else [
+                TierBandType(
+                    from_=Decimal(band["from"]),
+                    to=Decimal(band["to"]),
+                    quantity=Decimal(band["quantity"]),
+                    unit_price=band["unit_price"],
+                    amount=Decimal(band["amount"]),
+                )
+                for band in data["tier_bands"]
+            ],
+            skus=None
+            if data["skus"] is None
+            else [
+                SkuCountType(
+                    sku=sku["sku"],
+                    units=sku["units"],
+                    case_size=sku.get("case_size"),
+                    cases=sku.get("cases"),
+                    eaches=sku.get("eaches"),
+                )
+                for sku in data["skus"]
+            ],
+        )
 
 
 @strawberry.type(

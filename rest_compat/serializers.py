@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from billing.errors import ErrorCode, ValidationFailed
 from billing.ids import MAX_ID
-from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus
+from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus, RuleGroupLogic, TierScope
 from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.report_diff import DIFF_MAX_LIMIT
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
@@ -335,12 +335,65 @@ class ReportSerializer(serializers.Serializer):
     is_partial = serializers.BooleanField(help_text="True when the report prices only some rate-card lines.")
 
 
+class RuleSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    operator = serializers.CharField()
+    value = serializers.CharField()
+
+
+class MatchedRuleGroupSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="The group's position among the line's groups (1 = first).")
+    of = serializers.IntegerField(help_text="How many rule groups the line had.")
+    logic = serializers.ChoiceField(choices=RuleGroupLogic.values)
+    rules = RuleSerializer(many=True)
+    text = serializers.CharField(help_text="e.g. 'ship_to_country eq CA AND weight_lb gt 50'.")
+
+
+class TierBandSerializer(serializers.Serializer):
+    from_ = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
+    to = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
+    quantity = QuantityField()
+    unit_price = PriceField()
+    amount = serializers.DecimalField(
+        max_digits=24, decimal_places=8, coerce_to_string=False, help_text="Exact, before rounding."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class SkuCountSerializer(serializers.Serializer):
+    sku = serializers.CharField(help_text="As on the order.")
+    units = serializers.IntegerField()
+    case_size = serializers.IntegerField(required=False, allow_null=True, help_text="Pick lines only.")
+    cases = serializers.IntegerField(required=False, help_text="Pick lines only: full cases.")
+    eaches = serializers.IntegerField(required=False, help_text="Pick lines only: units beyond full cases.")
+
+
+class ExplanationSerializer(serializers.Serializer):
+    """Why a line was charged, as recorded when the report was generated (docs/explanations.md)."""
+
+    text = serializers.CharField()
+    applies_to_every_order = serializers.BooleanField()
+    rule_group = MatchedRuleGroupSerializer(allow_null=True)
+    unit_price = PriceField(allow_null=True, help_text="The line's price; null for tiered lines.")
+    tier_basis = serializers.CharField(allow_null=True)
+    tier_scope = serializers.ChoiceField(choices=TierScope.values, allow_null=True)
+    tier_bands = TierBandSerializer(many=True, allow_null=True)
+    skus = SkuCountSerializer(many=True, allow_null=True)
+
+
 class ServiceChargeSerializer(serializers.Serializer):
     service_id = serializers.IntegerField()
     service_name = serializers.CharField()
     amount = MoneyField()
     quantity = QuantityField()
     cost_type = serializers.ChoiceField(choices=ChargeType.values, help_text="The service's charge type.")
+    explanation = ExplanationSerializer(
+        allow_null=True, help_text="Why it was charged; null on reports generated before explanations were recorded."
+    )
 
 
 class ReportOrderSerializer(serializers.Serializer):

@@ -249,3 +249,102 @@ def test_rest_and_graphql_agree_on_a_report(api, customer_a, customer_b):  # noq
     assert [graph_summary(item) for item in graph["data"]["customerSummaries"]] == [
         rest_summary(item) for item in summaries
     ]
+
+
+# --- explanations: the same in REST and GraphQL -----------------------------------------------
+
+EXPLANATIONS = """
+query($id: UUID!, $after: String) { report(id: $id) { orders(first: 10, after: $after) {
+  pageInfo { hasNextPage endCursor } edges { node { transactionId
+  charges { serviceId explanation { text appliesToEveryOrder unitPrice tierBasis tierScope
+    ruleGroup { position of logic text rules { field operator value } }
+    tierBands { from to quantity unitPrice amount } skus { sku units caseSize cases eaches } } } } } } } }
+"""
+
+
+GRAPH_NAMES = {"every": "appliesToEveryOrder", "price": "unitPrice", "basis": "tierBasis", "scope": "tierScope"}
+GRAPH_NAMES |= {"group": "ruleGroup", "bands": "tierBands", "case_size": "caseSize"}
+REST_NAMES = {"every": "applies_to_every_order", "price": "unit_price", "basis": "tier_basis", "scope": "tier_scope"}
+REST_NAMES |= {"group": "rule_group", "bands": "tier_bands", "case_size": "case_size"}
+
+
+def _explanation(data: dict | None, names: dict[str, str]) -> tuple | None:
+    """An explanation as comparable values, whichever API's field names (`names`) it has."""
+    if data is None:
+        return None
+    group, bands, skus = data[names["group"]], data[names["bands"]], data["skus"]
+    band_keys = ("from", "to", "quantity", names["price"], "amount")
+    return (
+        data["text"],
+        data[names["every"]],
+        None if data[names["price"]] is None else number(data[names["price"]]),
+        (data[names["basis"]] or "").lower() or None,
+        (data[names["scope"]] or "").lower() or None,
+        None if group is None else (group["position"], group["of"], group["logic"], group["text"], group["rules"]),
+        None if bands is None else [tuple(number(band[k]) for k in band_keys) for band in bands],
+        None
+        if skus is None
+        else [(s["sku"], s["units"], s.get(names["case_size"]), s.get("cases"), s.get("eaches")) for s in skus],
+    )
+
+
+def test_explanations_agree(client, staff, customer_a):
+    from billing.models import PriceTier, Product
+
+    rate_card(customer_a)
+    fee = customer_a.rate_card.get(service__name="Order fee")
+    group = RuleGroupFactory(customer_service=fee, logic_operator="NOR")
+    RuleFactory(rule_group=group, field="ship_to_country", operator="eq", value="MX")
+    RuleFactory(rule_group=group, field="carrier", operator="eq", value="DHL")
+    RuleGroupFactory(customer_service=fee, logic_operator="AND")  # a second group: always true
+    tiered = CustomerServiceFactory(
+        customer=customer_a,
+        service=ServiceFactory(name="Volume", charge_type=ChargeType.TIERED),
+        unit_price=Decimal("0"),
+        tier_scope="order",
+    )
+    PriceTier.objects.create(customer_service=tiered, up_to=Decimal("2"), unit_price=Decimal("0.7500"))
+    PriceTier.objects.create(customer_service=tiered, up_to=None, unit_price=Decimal("0.1250"))
+    Product.objects.create(customer=customer_a, sku="BASE", sku_key="BASE", case_size=2)
+    CustomerServiceFactory(
+        customer=customer_a,
+        service=ServiceFactory(name="Cases", charge_type=ChargeType.CASE_PICK),
+        unit_price=Decimal("0.5000"),
+    )
+    orders = make_orders(customer_a, 30)
+    for order in orders[::4]:
+        order.ship_to_country = "MX"
+        order.save()
+    client.force_login(staff)
+    report_id = data_of(
+        gql(
+            client,
+            "mutation($c: Int!, $s: Date!, $e: Date!) { generateReport(input: {customerId: $c, startDate: $s,"
+            " endDate: $e}) { ... on BillingReport { id } } }",
+            {"c": customer_a.pk, "s": JANUARY[0].isoformat(), "e": JANUARY[1].isoformat()},
+        )
+    )["generateReport"]["id"]
+
+    graph_lines, after = {}, None
+    while True:  # pages of 10: explanations nest three lists, the cost limit counts them
+        page = data_of(gql(client, EXPLANATIONS, {"id": report_id, "after": after}))["report"]["orders"]
+        for order in nodes(page):
+            for charge in order["charges"]:
+                graph_lines[order["transactionId"], charge["serviceId"]] = _explanation(
+                    charge["explanation"], GRAPH_NAMES
+                )
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    rest_lines = {
+        (order["order_id"], service["service_id"]): _explanation(service["explanation"], REST_NAMES)
+        for order in rest_report(client, report_id)["orders"]
+        for service in order["services"]
+    }
+    assert rest_lines == graph_lines
+    assert len(rest_lines) == 30 * 5
+    fee_groups = [rest_lines[order.transaction_id, fee.service_id][5][0] for order in orders]
+    # NOR (not MX, not DHL) explains the US orders; the always-true second group the MX ones
+    assert fee_groups == [2 if index % 4 == 0 else 1 for index in range(30)]
+    assert any(line[6] and len(line[6]) == 2 for line in rest_lines.values())  # bands of the order tiers
+    assert any(line[7] for line in rest_lines.values())  # the SKUs a pick counted

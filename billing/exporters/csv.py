@@ -30,7 +30,13 @@ from billing.exporters.shapes import (
     statement_number,
 )
 from billing.models import BillingReport
-from billing.selectors.reports import iter_report_values, report_service_totals, report_tier_bases
+from billing.selectors.reports import (
+    iter_report_values,
+    line_explanation,
+    report_explanations,
+    report_service_totals,
+    report_tier_bases,
+)
 
 HEADER = (
     "row_type",
@@ -54,6 +60,7 @@ HEADER = (
     "amount",
     "total_quantity",
     "total_amount",
+    "explanation",
 )
 # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
 UTF8_BOM = "\ufeff".encode()
@@ -102,6 +109,12 @@ def _field(value: Any) -> str:
     return buffer.getvalue()[:-2]  # without the "\r\n" line terminator
 
 
+def explanation_field(payloads: dict[int, dict[str, Any]], key: int | None, detail: str | None) -> str:
+    """The explanation column of a line: its text (docs/explanations.md), empty on older reports."""
+    data = line_explanation(payloads, key, detail)
+    return _field(neutralise(data["text"])) if data is not None else ""
+
+
 def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
     """The report as UTF-8 CSV chunks, `\r\n` line endings; with `bom`, a byte-order mark first (Excel).
 
@@ -145,13 +158,17 @@ def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
     quantities = _Memo(_quantity_text)
     prices = _Memo(lambda price: format(price, "f"))
     amounts = _Memo(lambda amount: format(money(amount), "f"))
+    payloads = report_explanations(report=report)
+    # Lines without a detail of their own share their explanation's text.
+    shared = _Memo(lambda key: explanation_field(payloads, key, None))
     rows: list[str] = []
     for order, lines in iter_report_values(report=report, chunk_size=ORDERS_PER_QUERY):
         order_part = f"{prefix}{_field(neutralise(order[1]))},{iso_date(order[2]) or ''},"
-        for _, service_id, service_name, charge_type, quantity, unit_price, amount in lines:
+        for _, service_id, service_name, charge_type, quantity, unit_price, amount, key, detail in lines:
+            why = shared[key] if detail is None else explanation_field(payloads, key, detail)
             rows.append(
                 f"{order_part}{numbers[service_id]},{texts[service_name]},{charges[charge_type, service_id]},"
-                f"{quantities[quantity]},{prices[unit_price]},{amounts[amount]},,\r\n"
+                f"{quantities[quantity]},{prices[unit_price]},{amounts[amount]},,,{why}\r\n"
             )
         if len(rows) >= ROWS_PER_CHUNK:
             buffer.write("".join(rows))
@@ -174,8 +191,9 @@ def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
                 "",
                 _quantity_text(total.quantity),
                 format(money(total.amount), "f"),
+                "",
             )
         )
     total_amount = format(money(report.total_amount), "f")
-    writer.writerow((ROW_TOTAL, *report_part, *[""] * 11, total_amount))
+    writer.writerow((ROW_TOTAL, *report_part, *[""] * 11, total_amount, ""))
     yield flush()

@@ -11,7 +11,12 @@ from collections.abc import Iterator
 from billing.exporters import shapes
 from billing.jsonencoding import dumps
 from billing.models import BillingReport
-from billing.selectors.reports import iter_report_values, report_not_closed_orders, report_service_totals
+from billing.selectors.reports import (
+    iter_report_values,
+    report_explanations,
+    report_not_closed_orders,
+    report_service_totals,
+)
 
 # Bytes written per chunk of a streamed export.
 CHUNK_BYTES = 64 * 1024
@@ -29,8 +34,9 @@ def export_json(report: BillingReport) -> Iterator[bytes]:
     buffer: list[str] = [head[:-1], ',"orders":[']
     size = 0
     first = True
+    explanations = report_explanations(report=report)
     for order, lines in iter_report_values(report=report, chunk_size=ORDERS_PER_QUERY):
-        text = dumps(shapes.order_data_from_values(order, lines))
+        text = dumps(shapes.order_data_from_values(order, lines, explanations))
         if first:
             first = False
         else:

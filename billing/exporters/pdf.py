@@ -4,9 +4,11 @@ Page 1: the issuer (settings.BILLING_ISSUER_*), the statement number, date, peri
 currency, the customer billed (legal name, address, contact), the per-service summary with
 charge-type labels and quantities in their unit, and the total. Then every report line, in
 report order: each page of lines is one table whose header row is the first row of the page,
-so column headers never appear mid-page. Tiered lines show a blended unit price (amount over
-quantity across the bands), marked with an asterisk explained in every page's footer. Every
-page carries the statement number and "Page N of M".
+so column headers never appear mid-page. Under a tiered line, one row per tier band the line
+touched (from, to, quantity, unit price, exact amount), so the bands add up to the line; a
+report generated before the bands were recorded shows a blended unit price (amount over
+quantity) marked with an asterisk instead. The footer explains either. Every page carries the
+statement number and "Page N of M".
 
 Speed: one table holding every line is quadratic in reportlab, so the lines are
 cut into page-sized tables (fixed row height and column widths, plain string cells, never
@@ -16,6 +18,7 @@ split), and the numbering canvas keeps each page's drawing operations until the 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
@@ -60,6 +63,8 @@ ROW_HEIGHT = 11.0
 ROWS_PER_PAGE = int(FRAME_HEIGHT // ROW_HEIGHT) - 2
 BLENDED_MARK = "*"
 BLENDED_NOTE = "* Tiered lines: blended price, the line's amount over its quantity across the tier bands."
+BANDS_NOTE = "Tiered lines: the tier bands a line touched are listed under it; its amount is their sum, rounded."
+BAND_INDENT = "   "
 
 LINE_HEADER = ("Order", "Date", "Service", "Charge type", "Quantity", "Unit price", "Amount")
 LINE_WIDTHS = (92.0, 48.0, 124.0, 70.0, 62.0, 56.0, CONTENT_WIDTH - 452.0)
@@ -233,8 +238,9 @@ def _totals_block(report: BillingReport, bases: dict[int, str]) -> list:
     return [table, Spacer(1, 6 * mm)]
 
 
-def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: int) -> list:
-    """The lines as page tables: `first_page_rows` rows under the summary (0: start on page 2)."""
+def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: int) -> tuple[list, str]:
+    """The lines as page tables: `first_page_rows` rows under the summary (0: start on page 2),
+    and the footer note they need (BANDS_NOTE, BLENDED_NOTE or none)."""
     flowables: list = [] if first_page_rows else [PageBreak()]
     capacity = first_page_rows or ROWS_PER_PAGE
     rows: list[tuple[str, ...]] = [LINE_HEADER]
@@ -242,25 +248,37 @@ def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: 
     amounts: dict[Decimal, str] = {}
     prices: dict[tuple[Decimal, bool], str] = {}
     labels: dict[str, str] = {}
+    note = ""
     for order, lines in iter_report_values(report=report, chunk_size=ORDERS_PER_QUERY):
         order_text = _fit(order[1], LINE_WIDTHS[0])
         date_text = iso_date(order[2]) or ""
-        for _, service_id, service_name, charge_type, quantity, unit_price, amount in lines:
+        for _, service_id, service_name, charge_type, quantity, unit_price, amount, _, detail in lines:
             key = (quantity, charge_type, service_id)
             quantity_text = quantities.get(key)
+            unit = charge_unit(charge_type, bases.get(service_id, ""))
             if quantity_text is None:
-                unit = charge_unit(charge_type, bases.get(service_id, ""))
                 quantity_text = quantities[key] = quantity_with_unit(quantity, unit)
             amount_text = amounts.get(amount)
             if amount_text is None:
                 amount_text = amounts[amount] = _amount(amount)
-            blended = charge_type == ChargeType.TIERED
-            price_text = prices.get((unit_price, blended))
-            if price_text is None:
-                price_text = prices[(unit_price, blended)] = format(unit_price, "f") + (BLENDED_MARK if blended else "")
+            bands = _band_rows(detail, unit) if charge_type == ChargeType.TIERED else []
+            blended = charge_type == ChargeType.TIERED and not bands
+            price_text = ""
+            if bands:
+                note = note or BANDS_NOTE
+            else:
+                known = prices.get((unit_price, blended))
+                if known is None:
+                    known = prices[(unit_price, blended)] = format(unit_price, "f") + (BLENDED_MARK if blended else "")
+                price_text = known
+                if blended:
+                    note = BLENDED_NOTE
             label = labels.get(charge_type)
             if label is None:
                 label = labels[charge_type] = _fit(charge_label(charge_type), LINE_WIDTHS[3])
+            if bands and len(rows) + len(bands) > capacity:  # a line and its bands on one page
+                flowables.append(_lines_table(rows))
+                rows, capacity = [LINE_HEADER], ROWS_PER_PAGE
             rows.append(
                 (
                     order_text,
@@ -272,12 +290,48 @@ def _line_tables(report: BillingReport, bases: dict[int, str], first_page_rows: 
                     amount_text,
                 )
             )
+            rows += bands
             if len(rows) > capacity:
                 flowables.append(_lines_table(rows))
                 rows, capacity = [LINE_HEADER], ROWS_PER_PAGE
     if len(rows) > 1:
         flowables.append(_lines_table(rows))
-    return flowables
+    return flowables, note
+
+
+def _band_rows(detail: str | None, unit: str) -> list[tuple[str, ...]]:
+    """One row per tier band a tiered line touched: 'tier 500 to 623', its quantity, price, exact amount."""
+    bands = json.loads(detail).get("bands") if detail else None
+    if not bands:
+        return []
+    rows: list[tuple[str, ...]] = []
+    for low, high, quantity, price, cost in bands:
+        band = f"{BAND_INDENT}tier {_plain_number(low)} to {_plain_number(high)}"
+        rows.append(
+            (
+                "",
+                "",
+                _fit_cached(band, LINE_WIDTHS[2]),
+                "",
+                quantity_with_unit(Decimal(quantity), unit),
+                format(Decimal(price), "f"),
+                _exact_amount(Decimal(cost)),
+            )
+        )
+    return rows
+
+
+def _plain_number(text: str) -> str:
+    value = Decimal(text)
+    return f"{value.normalize():,f}" if value != value.to_integral_value() else f"{int(value):,}"
+
+
+def _exact_amount(value: Decimal) -> str:
+    """A band's exact amount: two decimals when that is exact, else every decimal it has."""
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2:
+        return f"{value:,.2f}"
+    return f"{value.normalize():,f}"
 
 
 def _lines_table(rows: list[tuple[str, ...]]) -> Table:
@@ -348,14 +402,13 @@ def render_pdf(report: BillingReport) -> bytes:
     summary = [*_heading(report, number), *_totals_block(report, bases)]
     room = FRAME_HEIGHT - _height(summary)
     first_page_rows = int(room // ROW_HEIGHT) - 2
-    lines = _line_tables(report, bases, first_page_rows if first_page_rows >= 5 else 0)
-    has_tiered = report_service_totals(report=report).filter(charge_type=ChargeType.TIERED).exists()
+    lines, note = _line_tables(report, bases, first_page_rows if first_page_rows >= 5 else 0)
     title = f"{document_title(report)} {number}"
     footer = f"{title} · {settings.BILLING_ISSUER_NAME} · {report.customer.company_name} · {period}"
     numbered = type(
         "NumberedCanvas",
         (_NumberedCanvas,),
-        {"footer_text": _fit(footer, CONTENT_WIDTH - 80), "note_text": BLENDED_NOTE if has_tiered else ""},
+        {"footer_text": _fit(footer, CONTENT_WIDTH - 80), "note_text": note},
     )
     document.build([*summary, *lines, *_grand_total_block(report)], canvasmaker=numbered)
     return output.getvalue()

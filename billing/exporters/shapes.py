@@ -15,7 +15,7 @@ frontend reads (served on /api/v1/billing-v2/, see docs/rest-api.md): `customer_
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
@@ -31,6 +31,7 @@ from billing.models import (
     ReportServiceTotal,
 )
 from billing.pricing import CHARGE_TYPES, CHARGE_UNITS, DEFAULT_TIER_BASIS
+from billing.selectors.reports import line_explanation, report_explanations
 
 CENT = Decimal("0.01")
 QUANTITY_PLACES = Decimal("0.0001")
@@ -194,15 +195,22 @@ def report_row_data(
 
 
 def service_line_data(
-    *, service_id: int, service_name: str, amount: Decimal, quantity: Decimal, charge_type: str
+    *,
+    service_id: int,
+    service_name: str,
+    amount: Decimal,
+    quantity: Decimal,
+    charge_type: str,
+    explanation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One charged service of an order (a report line)."""
+    """One charged service of an order (a report line) and why it was charged (docs/explanations.md)."""
     return {
         "service_id": service_id,
         "service_name": service_name,
         "amount": money(amount),
         "quantity": quantity_number(quantity),
         "cost_type": charge_type,
+        "explanation": explanation,
     }
 
 
@@ -236,9 +244,14 @@ def order_data(
 
 
 def order_data_from_models(
-    order: ReportOrder, lines: Iterable[ReportLine], *, time_zone: str, legacy: bool = False
+    order: ReportOrder,
+    lines: Iterable[ReportLine],
+    *,
+    time_zone: str,
+    explanations: Mapping[int, dict[str, Any]],
+    legacy: bool = False,
 ) -> dict[str, Any]:
-    """order_data of a ReportOrder and its ReportLine rows."""
+    """order_data of a ReportOrder and its ReportLine rows (`explanations`: report_explanations)."""
     data = order_data(
         transaction_id=order.transaction_id,
         transaction_date=local_day(order.close_date, time_zone),
@@ -255,6 +268,7 @@ def order_data_from_models(
                 amount=line.amount,
                 quantity=line.quantity,
                 charge_type=line.charge_type,
+                explanation=line_explanation(explanations, line.explanation, line.detail),
             )
             for line in lines
         ],
@@ -266,7 +280,9 @@ def order_data_from_models(
     return data
 
 
-def order_data_from_values(order: tuple[Any, ...], lines: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+def order_data_from_values(
+    order: tuple[Any, ...], lines: Iterable[tuple[Any, ...]], explanations: Mapping[int, dict[str, Any]]
+) -> dict[str, Any]:
     """order_data of the tuples billing.selectors.reports.iter_report_values yields."""
     _, transaction_id, transaction_date, status, ship_to_name, ship_to_address, total_items, line_items, total = order
     return order_data(
@@ -285,8 +301,9 @@ def order_data_from_values(order: tuple[Any, ...], lines: Iterable[tuple[Any, ..
                 amount=amount,
                 quantity=quantity,
                 charge_type=charge_type,
+                explanation=line_explanation(explanations, key, detail),
             )
-            for _, service_id, service_name, charge_type, quantity, _, amount in lines
+            for _, service_id, service_name, charge_type, quantity, _, amount, key, detail in lines
         ],
     )
 
@@ -330,9 +347,13 @@ def report_detail_data(
     the shape: the streaming JSON export writes the same keys in the same order.
     """
     time_zone = report.billing_time_zone
+    explanations = report_explanations(report=report)
     return {
         **report_data(report, legacy=legacy),
-        "orders": [order_data_from_models(order, lines, time_zone=time_zone, legacy=legacy) for order, lines in orders],
+        "orders": [
+            order_data_from_models(order, lines, time_zone=time_zone, explanations=explanations, legacy=legacy)
+            for order, lines in orders
+        ],
         "service_totals": service_totals_data(service_totals, legacy=legacy),
         "not_closed_orders": not_closed_orders_data(not_closed_orders),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from billing.models import BillingReport, ReportLine, ReportOrder
+from billing.pricing.explain import detail_json
 from billing.selectors.rate_cards import LineInfo
 
 from .pricing import PricedOrder
@@ -49,6 +50,8 @@ def bulk_write_chunk(report: BillingReport, priced: Iterable[PricedOrder], line_
                     quantity=charge.quantity,
                     unit_price=charge.unit_price,
                     amount=charge.amount,
+                    explanation=charge.explanation,
+                    detail=None if charge.detail is None else detail_json(charge.detail),
                 )
             )
     ReportOrder.objects.bulk_create(report_orders, batch_size=SQLITE_BATCH_SIZE)

@@ -16,7 +16,8 @@ from decimal import Decimal
 from django.db import connection
 
 from billing.db_copy import COPY_NULL, copy_statement, copy_text
-from billing.models import BillingReport, ReportLine, ReportOrder
+from billing.models import REPORT_LINE_CHARGE_FIELDS, BillingReport, ReportLine, ReportOrder
+from billing.pricing.explain import detail_json
 from billing.selectors.rate_cards import LineInfo
 
 from .orders import OrderRecord
@@ -28,7 +29,7 @@ COPY_FLUSH_ORDERS = 500
 SPOOL_MEMORY_BYTES = 16 * 2**20
 SPOOL_BLOCK_BYTES = 2**20
 
-LINE_FIELDS = ("report", "order", "service_id", "service_name", "charge_type", "quantity", "unit_price", "amount")
+LINE_FIELDS = ("report", "order", *REPORT_LINE_CHARGE_FIELDS)
 # The text columns first, so that they are escaped together (see _order_row).
 REPORT_ORDER_FIELDS = (
     "transaction_id",
@@ -91,7 +92,11 @@ def _write_rows(
             head = f"{key}\t{order.order_id}\t"
             for c in charges:
                 # !s: a Decimal's str() is more than twice as fast as its __format__.
-                add_line(f"{head}{prefixes[c.customer_service_id]}{c.quantity!s}\t{c.unit_price!s}\t{c.amount!s}\n")
+                detail = COPY_NULL if c.detail is None else _detail_field(c.detail)
+                add_line(
+                    f"{head}{prefixes[c.customer_service_id]}{c.quantity!s}\t{c.unit_price!s}\t{c.amount!s}"
+                    f"\t{c.explanation}\t{detail}\n"
+                )
         add_order(_order_row(key, order, order_total, bool(charges)))
         processed += 1
         if processed % COPY_FLUSH_ORDERS == 0:
@@ -108,6 +113,13 @@ def _write_rows(
         write_orders("".join(order_rows).encode())
     if report_progress is not None and processed % every:
         report_progress(processed)
+
+
+def _detail_field(detail: dict) -> str:
+    """A line's detail as a COPY field: its JSON, escaped only when it holds a backslash (an
+    escaped character of a SKU); JSON text has no raw tab or newline."""
+    text = detail_json(detail)
+    return copy_text(text) if "\\" in text else text
 
 
 def _order_row(key: str, order: OrderRecord, order_total: Decimal, is_billed: bool) -> str:

@@ -32,6 +32,7 @@ from billing.models import (
     BillingReport,
     Customer,
     Order,
+    ReportExplanation,
     ReportNotClosedOrder,
     ReportServiceTotal,
     ReportStatus,
@@ -48,7 +49,7 @@ from .bulk_writer import bulk_write
 from .claims import ClaimedPairs, billed_pairs, claim_pairs, scope_key
 from .copy_writer import copy_report
 from .orders import chunked_records, streamed_records, tx_collation
-from .pricing import Pricer, Totals, UnbilledOnly, priced_orders
+from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
 
 
 @transaction.atomic
@@ -181,19 +182,21 @@ def _write_snapshot(
     progress: Callable[[int], None] | None,
 ) -> ClaimedPairs | None:
     """Price the orders and write the report's orders and lines: COPY on PostgreSQL (a constant
-    number of statements), bulk_create elsewhere. `progress` runs every
-    BILLING_GENERATION_CHUNK_SIZE orders and after the last one. On PostgreSQL, returns the
-    (order, line) pairs of the lines written, for the claim."""
+    number of statements), bulk_create elsewhere, then the explanations the lines refer to.
+    `progress` runs every BILLING_GENERATION_CHUNK_SIZE orders and after the last one. On
+    PostgreSQL, returns the (order, line) pairs of the lines written, for the claim."""
     every = max(1, int(settings.BILLING_GENERATION_CHUNK_SIZE))
     if connection.vendor == "postgresql":
         pairs = ClaimedPairs(totals.line_info)
         with connection.wrap_database_errors, streamed_records(orders) as records:
             priced = pairs.collect(priced_orders(run, records, totals))
             copy_report(report, priced, totals.line_info, progress, every)
-        return pairs
-    chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))
-    bulk_write(report, chunks, totals.line_info, progress)
-    return None
+    else:
+        pairs = None
+        chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))
+        bulk_write(report, chunks, totals.line_info, progress)
+    ReportExplanation.objects.bulk_create(explanation_rows(report, run, totals))
+    return pairs
 
 
 def _store_totals(report: BillingReport, totals: Totals) -> None:

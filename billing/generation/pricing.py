@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from billing.errors import ValidationFailed
-from billing.models import BillingReport, ReportServiceTotal
+from billing.models import BillingReport, ReportExplanation, ReportServiceTotal
 from billing.pricing import PricingError
 from billing.pricing.types import Charge, OrderData
 from billing.selectors.rate_cards import LineInfo
@@ -25,6 +25,9 @@ PricedOrder = tuple[OrderRecord, list[Charge], Decimal]
 
 
 class Pricer(Protocol):
+    explanations: dict[int, dict]  # explanation key -> payload (billing.pricing.explain)
+    explanation_lines: dict[int, int]  # explanation key -> customer_service_id
+
     def price_order(self, order: OrderData) -> list[Charge]: ...
 
 
@@ -62,6 +65,17 @@ class Totals:
                 )
             )
         return totals
+
+
+def explanation_rows(report: BillingReport, run: Pricer, totals: Totals) -> list[ReportExplanation]:
+    """The report's explanations: one row per key of the rate-card lines that charged something."""
+    charged = {cs_id for cs_id, (_, _, order_count) in totals.per_service.items() if order_count}
+    lines = run.explanation_lines
+    return [
+        ReportExplanation(report=report, key=key, payload=payload)
+        for key, payload in run.explanations.items()
+        if lines[key] in charged
+    ]
 
 
 def priced_orders(run: Pricer, records: Iterable[OrderRecord], totals: Totals) -> Iterator[PricedOrder]:
@@ -108,6 +122,8 @@ class UnbilledOnly:
 
     def __init__(self, run: Any, billed: set[tuple[int, int]], line_info: dict[int, LineInfo]) -> None:
         self.run = run
+        self.explanations = run.explanations
+        self.explanation_lines = run.explanation_lines
         self.billed = billed
         self.service_of = {cs_id: info.service_id for cs_id, info in line_info.items()}
 

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Final
 
 from .errors import PricingError
+from .fields import normalize_sku
 from .money import EXACT
 from .types import OrderData
 
@@ -26,10 +27,14 @@ __all__ = [
     "SKU_RESTRICTABLE",
     "TIERED",
     "TIER_BASES",
+    "TIER_SCOPES",
     "Band",
     "QuantityFunction",
+    "SkusFunction",
+    "graduated_bands",
     "graduated_cost",
     "quantity_function",
+    "skus_function",
     "tier_bands",
 ]
 
@@ -75,6 +80,14 @@ TIER_BASES: Final = (
     "per_volume_cuft",
 )
 DEFAULT_TIER_BASIS: Final = "per_unit"
+#: over what a tiered line's bands graduate: the period's cumulative quantity (the default), or each order alone
+TIER_SCOPES: Final = MappingProxyType(
+    {
+        "period": "graduated over the period's cumulative quantity",
+        "order": "restart for each order",
+    }
+)
+DEFAULT_TIER_SCOPE: Final = "period"
 #: charge models whose quantity is limited to the line's assigned SKUs (tiered: through its basis)
 SKU_RESTRICTABLE: Final = frozenset({"per_unit", "per_sku", "case_pick", "each_pick"})
 
@@ -179,6 +192,52 @@ def _pick_function(
     return each_pick
 
 
+# --- which SKUs a line counted (explanations) -----------------------------------------------
+
+# (order, units, normalised SKU of each SKU as entered) -> one entry per SKU the line considered
+SkusFunction = Callable[[OrderData, dict[str, int], dict[str, str]], list[tuple]]
+
+
+def skus_function(
+    charge_type: str,
+    *,
+    skus: frozenset[str] = frozenset(),
+    case_sizes: Mapping[str, int] | None = None,
+    excluded_skus: frozenset[str] = frozenset(),
+) -> SkusFunction | None:
+    """The per-SKU detail of a line whose quantity depends on which SKUs it counts, else None.
+
+    per_unit and per_sku lines with assigned SKUs give (SKU, units) per assigned SKU of the
+    order; case_pick and each_pick give (SKU, units, case size or None, full cases) per SKU
+    they pick (not excluded, among the assigned ones if any). A SKU is given as on the
+    order's first line of it; entries follow the order's lines.
+    """
+    picks = charge_type in PICK_CHARGE_TYPES
+    if not picks and not (skus and charge_type in ("per_unit", "per_sku")):
+        return None
+    sizes = dict(case_sizes or {})
+
+    def counted(order: OrderData, units: dict[str, int], normalised: dict[str, str]) -> list[tuple]:
+        entries: list[tuple] = []
+        seen: set[str] = set()
+        for line in order.lines:
+            sku = normalised.get(line.sku) or normalize_sku(line.sku)
+            if sku in seen or sku not in units:
+                continue
+            seen.add(sku)
+            if (skus and sku not in skus) or (picks and sku in excluded_skus):
+                continue
+            qty = units[sku]
+            if picks:
+                size = sizes.get(sku)
+                entries.append((line.sku, qty, size, qty // size if size else 0))
+            else:
+                entries.append((line.sku, qty))
+        return entries
+
+    return counted
+
+
 # --- graduated tiers ----------------------------------------------------------------------
 
 # (lower bound, upper bound or None for open, unit price): the band [lower, upper)
@@ -202,8 +261,18 @@ def graduated_cost(bands: Sequence[Band], start: Decimal | int, quantity: Decima
     Raises PricingError if the quantity reaches beyond a finite last bound: nothing is priced
     at a price the rate card does not state.
     """
+    return graduated_bands(bands, start, quantity)[0]
+
+
+def graduated_bands(
+    bands: Sequence[Band], start: Decimal | int, quantity: Decimal | int
+) -> tuple[Decimal, list[tuple[Decimal | int, Decimal, Decimal, Decimal, Decimal]]]:
+    """graduated_cost and the part of each band the quantity occupies: (from, to, quantity,
+    unit price, exact amount), where [from, to) is the occupied part; the amounts add up to the cost.
+    """
     end = EXACT.add(start, quantity)
     cost = Decimal(0)
+    touched = []
     for lower, upper, price in bands:
         if upper is not None and upper <= start:
             continue
@@ -211,11 +280,14 @@ def graduated_cost(bands: Sequence[Band], start: Decimal | int, quantity: Decima
             break
         low = lower if lower > start else start
         high = end if upper is None or upper > end else upper
-        cost = EXACT.add(cost, EXACT.multiply(EXACT.subtract(high, low), price))
+        part = EXACT.subtract(high, low)
+        band_cost = EXACT.multiply(part, price)
+        touched.append((low, high, part, price, band_cost))
+        cost = EXACT.add(cost, band_cost)
     last_upper = bands[-1][1]
     if last_upper is not None and end > last_upper:
         raise PricingError(
             f"cumulative quantity {end} exceeds the last tier bound {last_upper}; "
             "give the last tier no upper bound to price any quantity"
         )
-    return cost
+    return cost, touched

@@ -4,9 +4,11 @@
     for order in orders_in_canonical_sequence:
         charges = run.price_order(order)
 
-Tiered lines are graduated over the whole period, like graduated charges in usage billing:
-the run remembers, per tiered line, the quantity earlier orders consumed, so an order's
-price depends on the orders priced before it. The canonical sequence is
+Tiered lines are graduated over the whole period by default (tier scope "period"), like
+graduated charges in usage billing: the run remembers, per tiered line, the quantity earlier
+orders consumed, so an order's price depends on the orders priced before it. A tiered line
+of scope "order" restarts its bands for each order ("first unit 2.50, each additional unit
+0.50") and keeps no state. The canonical sequence is
 `canonical_order_key`: close_date ascending with orders without a close_date first, then
 transaction_id (compared by code point, i.e. `ORDER BY close_date NULLS FIRST,
 transaction_id COLLATE "C", id` in SQL), then order_id. `price_orders` sorts into that
@@ -22,19 +24,23 @@ from decimal import ROUND_HALF_UP, Decimal
 from .charges import (
     CHARGE_TYPES,
     DEFAULT_TIER_BASIS,
+    DEFAULT_TIER_SCOPE,
     SKU_RESTRICTABLE,
     TIER_BASES,
+    TIER_SCOPES,
     TIERED,
     Band,
     QuantityFunction,
-    graduated_cost,
+    graduated_bands,
     quantity_function,
+    skus_function,
     tier_bands,
 )
 from .errors import PricingError, RuleValidationError
+from .explain import line_payload
 from .fields import ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
 from .money import CENT, EXACT, PRICE_PLACES, ROUNDING, quantize_price
-from .rules import compile_groups
+from .rules import Predicate, compile_group, compile_groups
 from .types import Charge, OrderData, RateCard, RateLineData
 
 __all__ = [
@@ -46,6 +52,9 @@ __all__ = [
 ]
 
 _SKU_CACHE_LIMIT = 200_000
+# Explanation keys are stored as a small integer (ReportLine.explanation).
+MAX_EXPLANATIONS = 32_767
+ZERO = Decimal(0)
 
 
 def _line_error(label: str, reason: str) -> RuleValidationError:
@@ -121,9 +130,15 @@ def _check_line(line: RateLineData, label: str) -> tuple[str, Decimal, list[tupl
                 f"empty means {DEFAULT_TIER_BASIS})",
             )
         tiers = _tiers(line, label)
+        if line.tier_scope not in TIER_SCOPES:
+            raise _line_error(
+                label, f"tier scope {line.tier_scope!r} is not valid (use one of: {', '.join(TIER_SCOPES)})"
+            )
     else:
         if line.tier_basis:
             raise _line_error(label, f"tier basis {line.tier_basis!r} is only used by tiered lines")
+        if line.tier_scope != DEFAULT_TIER_SCOPE:
+            raise _line_error(label, f"tier scope {line.tier_scope!r} is only used by tiered lines")
         if line.tiers:
             raise _line_error(label, f"tiers are only used by tiered lines, this line is {charge_type!r}")
     model = basis or charge_type
@@ -142,9 +157,9 @@ def validate_rate_line(line: RateLineData, label: str) -> None:
 
     Checks: known charge type; unit price and tier prices finite and >= 0; a tiered line has
     at least one tier, upper bounds > 0 and strictly increasing, only the last without a
-    bound, and a tier basis among TIER_BASES (empty = per_unit); tiers and tier basis only on
-    tiered lines; assigned SKUs only on per_unit, per_sku, case_pick, each_pick (or tiered
-    over per_unit / per_sku); every rule group and rule.
+    bound, a tier basis among TIER_BASES (empty = per_unit) and a tier scope among TIER_SCOPES;
+    tiers, tier basis and the "order" scope only on tiered lines; assigned SKUs only on
+    per_unit, per_sku, case_pick, each_pick (or tiered over per_unit / per_sku); every rule group and rule.
     """
     _check_line(line, label)
     compile_groups(line.rule_groups, label)
@@ -190,17 +205,28 @@ def _check_order_attributes(order: OrderData, decimals: tuple[str, ...], ints: t
 class PricingRun:
     """A compiled rate card plus the period state of its tiered lines. Build with compile_rate_card.
 
-    Not thread-safe: one run prices one (customer, period) sequence of orders.
+    `explanations` maps each explanation key a Charge may carry to its payload
+    (billing.pricing.explain.line_payload); `explanation_lines` maps it to the rate-card line's
+    customer_service_id. Not thread-safe: one run prices one (customer, period) sequence of orders.
     """
 
-    __slots__ = ("_attrs", "_consumed", "_lines", "_sku_cache", "card")
+    __slots__ = ("_attrs", "_consumed", "_lines", "_sku_cache", "card", "explanation_lines", "explanations")
 
-    def __init__(self, card: RateCard, lines: list[tuple], attrs: tuple[tuple[str, ...], ...], tiered: int) -> None:
+    def __init__(
+        self,
+        card: RateCard,
+        lines: list[tuple],
+        attrs: tuple[tuple[str, ...], ...],
+        tiered: int,
+        explanations: dict[int, tuple[int, dict]],
+    ) -> None:
         self.card = card
         self._lines = tuple(lines)
         self._attrs = attrs
         self._consumed: list[Decimal] = [Decimal(0)] * tiered
         self._sku_cache: dict[str, str] = {}
+        self.explanations = {key: payload for key, (_, payload) in explanations.items()}
+        self.explanation_lines = {key: cs_id for key, (cs_id, _) in explanations.items()}
 
     def reset(self) -> None:
         """Forget the quantities consumed by tiered lines (start a new period)."""
@@ -208,8 +234,8 @@ class PricingRun:
 
     @property
     def tier_consumed(self) -> dict[int, Decimal]:
-        """Per tiered line (rate-card index): the quantity consumed so far in this run."""
-        return {spec[9]: self._consumed[spec[8]] for spec in self._lines if spec[8] is not None}
+        """Per tiered line graduated over the period (rate-card index): the quantity consumed so far."""
+        return {spec[-1]: self._consumed[spec[-2]] for spec in self._lines if spec[-2] is not None}
 
     def _normalize(self, sku: object) -> str:
         if not isinstance(sku, str):
@@ -240,8 +266,8 @@ class PricingRun:
             _check_order_attributes(order, decimals, ints, texts)
         units: dict[str, int] = {}
         lines = order.lines
+        cache = self._sku_cache
         if lines:
-            cache = self._sku_cache
             for line in lines:
                 line_qty = line.quantity
                 if type(line_qty) is not int or line_qty < 0:
@@ -258,7 +284,21 @@ class PricingRun:
         order_id = order.order_id
         charges: list[Charge] = []
         pending = None
-        for applies, quantity, price, cs_id, service_id, name, charge_type, bands, tier, _ in self._lines:
+        for (
+            applies,
+            which,
+            quantity,
+            skus_of,
+            price,
+            cs_id,
+            service_id,
+            name,
+            charge_type,
+            bands,
+            key,
+            tier,
+            _,
+        ) in self._lines:
             if applies is not None and not applies(order, units):
                 continue
             qty = quantity(order, units, total)
@@ -266,28 +306,51 @@ class PricingRun:
                 continue
             if type(qty) is int:
                 qty = Decimal(qty)
-            if tier is None:
+            if which is not None:
+                key = which(order, units)
+            detail = None if skus_of is None else {"skus": skus_of(order, units, cache)}
+            if not bands:
                 amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
-                charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, price, amount))
+                charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, price, amount, key, detail))
                 continue
-            start = self._consumed[tier]
-            amount = graduated_cost(bands, start, qty).quantize(CENT, ROUND_HALF_UP, ROUNDING)
+            start = ZERO if tier is None else self._consumed[tier]
+            cost, touched = graduated_bands(bands, start, qty)
+            amount = cost.quantize(CENT, ROUND_HALF_UP, ROUNDING)
             effective = ROUNDING.divide(amount, qty).quantize(PRICE_PLACES, ROUND_HALF_UP, ROUNDING)
-            charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, effective, amount))
-            if pending is None:
-                pending = []
-            pending.append((tier, EXACT.add(start, qty)))
+            if detail is None:
+                detail = {"bands": touched}
+            else:
+                detail["bands"] = touched
+            charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, effective, amount, key, detail))
+            if tier is not None:
+                if pending is None:
+                    pending = []
+                pending.append((tier, EXACT.add(start, qty)))
         if pending is not None:
             for tier, consumed in pending:
                 self._consumed[tier] = consumed
         return charges
 
 
+def _first_true_group(groups: list[tuple[Predicate, int]]):
+    """For a line with several rule groups: the explanation key of the first group that is true."""
+
+    def which(order: OrderData, units: dict[str, int]) -> int:
+        for pred, key in groups:
+            if pred(order, units):
+                return key
+        raise PricingError("no rule group is true although the line applies")  # pragma: no cover
+
+    return which
+
+
 def compile_rate_card(card: RateCard) -> PricingRun:
     """Validate `card` and compile every rule and line once; raises RuleValidationError on invalid data.
 
     Lines are labelled "rate_card[i]" in messages; rules without a label of their own are
-    named "rate_card[i].rule_groups[g].rules[r]".
+    named "rate_card[i].rule_groups[g].rules[r]". Each (line, rule group) gets an explanation
+    key (1, 2, ...; one for a line without groups); a line with several groups is explained by
+    the first of them that is true.
     """
     if not isinstance(card, RateCard):
         raise RuleValidationError(f"expected RateCard, got {type(card).__name__}")
@@ -303,6 +366,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
     ints: set[str] = set()
     texts: set[str] = set()
     compiled = []
+    explanations: dict[int, tuple[int, dict]] = {}
     tiered = 0
     for index, line in enumerate(card.lines):
         label = f"rate_card[{index}]"
@@ -311,6 +375,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
         skus = _assigned_skus(line, label)
         quantity: QuantityFunction
         quantity, attr = quantity_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)
+        skus_of = skus_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)
         if attr:
             attrs.add(attr)
         for a in attrs:
@@ -322,25 +387,52 @@ def compile_rate_card(card: RateCard) -> PricingRun:
                 texts.add(a)
         bands: tuple[Band, ...] = ()
         tier = None
+        scope = ""
         if line.charge_type == TIERED:
             bands = tier_bands(tiers)
-            tier = tiered
-            tiered += 1
+            scope = line.tier_scope
+            if scope == DEFAULT_TIER_SCOPE:
+                tier = tiered
+                tiered += 1
+        keys = []
+        for group in range(len(line.rule_groups)) or [None]:
+            key = len(explanations) + 1
+            if key > MAX_EXPLANATIONS:
+                raise RuleValidationError(
+                    f"Rate card: more than {MAX_EXPLANATIONS} rate-card lines and rule groups", label=label
+                )
+            payload = line_payload(
+                line, charge_type=line.charge_type, unit_price=price, tiers=tiers, basis=model, scope=scope, group=group
+            )
+            explanations[key] = (line.customer_service_id, payload)
+            keys.append(key)
+        which = None
+        if len(keys) > 1:
+            group_label = f"{label}.rule_groups"
+            which = _first_true_group(
+                [
+                    (compile_group(group, f"{group_label}[{g}]")[0], key)
+                    for g, (group, key) in enumerate(zip(line.rule_groups, keys, strict=True))
+                ]
+            )
         spec = (
             applies,
+            which,
             quantity,
+            skus_of,
             price,
             line.customer_service_id,
             line.service_id,
             line.service_name,
             line.charge_type,
             bands,
+            keys[0],
             tier,
             index,
         )
         compiled.append(spec)
     attrs_by_kind = (tuple(sorted(decimals)), tuple(sorted(ints)), tuple(sorted(texts)))
-    return PricingRun(card, compiled, attrs_by_kind, tiered)
+    return PricingRun(card, compiled, attrs_by_kind, tiered, explanations)
 
 
 def canonical_order_key(order: OrderData) -> tuple:

@@ -68,6 +68,7 @@ class RateLineData:
     charge_type: str
     unit_price: Decimal
     tier_basis: str = ""  # tiered only: the charge model whose quantity the tiers graduate (default per_unit)
+    tier_scope: str = "period"  # tiered only: "period" (cumulative over the period) or "order" (restart per order)
     tiers: tuple[TierData, ...] = ()
     skus: frozenset[str] = frozenset()  # assigned SKUs (normalised)
     rule_groups: tuple[RuleGroupData, ...] = ()
@@ -80,6 +81,7 @@ class RateLineData:
         charge_type: str,
         unit_price: Decimal,
         tier_basis: str = "",
+        tier_scope: str = "period",
         tiers: Iterable[tuple[Decimal | None, Decimal]] = (),
         skus: Iterable[str] = (),
         rule_groups: Iterable[RuleGroupData] = (),
@@ -103,6 +105,7 @@ class RateLineData:
             charge_type=charge_type,
             unit_price=unit_price,
             tier_basis=tier_basis,
+            tier_scope=tier_scope,
             tiers=tuple(bands),
             skus=frozenset(normalize_sku(sku) for sku in skus),
             rule_groups=tuple(rule_groups),
@@ -129,3 +132,11 @@ class Charge:
     quantity: Decimal
     unit_price: Decimal  # 4 dp; for tiered lines the effective price (amount / quantity)
     amount: Decimal  # rounded to the cent, ROUND_HALF_UP
+    # Why (docs/explanations.md): the key of the run's explanation (PricingRun.explanations) the
+    # line shares with others, and the line's own detail, None or a dict: "bands" (tiered: each
+    # band touched as (from, to or None, quantity, unit price, exact amount)) and "skus" (lines
+    # restricted to assigned SKUs and the pick models: (SKU as on the order, units[, case size
+    # or None, full cases]) per SKU considered). Not compared: two charges are equal when they
+    # charge the same.
+    explanation: int = field(default=0, compare=False)
+    detail: dict | None = field(default=None, compare=False)

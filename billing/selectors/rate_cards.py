@@ -83,7 +83,9 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
         CustomerService.objects.filter(customer_id=customer_id, is_active=True)
         .select_related("service")
         .order_by("service__name", "id")
-        .values_list("id", "service_id", "service__name", "service__charge_type", "unit_price", "tier_basis")
+        .values_list(
+            "id", "service_id", "service__name", "service__charge_type", "unit_price", "tier_basis", "tier_scope"
+        )
     )
     line_ids = [row[0] for row in lines]
     tiers = _tiers_of(line_ids)
@@ -96,7 +98,7 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
 
     data = []
     per_unit: set[str] = set()
-    for cs_id, service_id, service_name, charge_type, unit_price, tier_basis in lines:
+    for cs_id, service_id, service_name, charge_type, unit_price, tier_basis, tier_scope in lines:
         line = RateLineData.build(
             customer_service_id=cs_id,
             service_id=service_id,
@@ -104,6 +106,7 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
             charge_type=charge_type,
             unit_price=unit_price,
             tier_basis=tier_basis,
+            tier_scope=tier_scope,
             tiers=tiers.get(cs_id, ()),
             skus=skus.get(cs_id, ()),
             rule_groups=rule_groups.get(cs_id, ()),

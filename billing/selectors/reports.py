@@ -7,6 +7,7 @@ the REST facade and GraphQL cannot disagree about who sees what.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,10 +23,12 @@ from billing.ids import MAX_ID, uuid_or_not_found
 from billing.models import (
     ISSUED_REPORT_STATUSES,
     LIVE_REPORT_STATUSES,
+    REPORT_LINE_CHARGE_FIELDS,
     BillingReport,
     ChargeType,
     CreditNote,
     CustomerService,
+    ReportExplanation,
     ReportLine,
     ReportNotClosedOrder,
     ReportOrder,
@@ -34,6 +37,7 @@ from billing.models import (
 )
 from billing.periods import filter_date_errors, parse_date, parse_date_or_datetime
 from billing.permissions import Actor, customers_see_drafts, visible_customer_ids
+from billing.pricing.explain import explanation_data
 from billing.selectors.common import ordering_from
 from billing.selectors.customers import check_customer_filter
 
@@ -293,7 +297,28 @@ REPORT_ORDER_VALUES = (
     "line_items",
     "total_amount",
 )
-REPORT_LINE_VALUES = ("order_id", "service_id", "service_name", "charge_type", "quantity", "unit_price", "amount")
+REPORT_LINE_VALUES = ("order_id", *REPORT_LINE_CHARGE_FIELDS)
+
+
+def report_explanations(*, report: BillingReport) -> dict[int, dict[str, Any]]:
+    """The payload of each explanation key of the report (one query, remembered on `report`).
+
+    Empty for a report generated before explanations were recorded.
+    """
+    cached = getattr(report, "_explanation_payloads", None)
+    if cached is None:
+        cached = dict(ReportExplanation.objects.filter(report=report).values_list("key", "payload"))
+        report._explanation_payloads = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def line_explanation(
+    explanations: Mapping[int, dict[str, Any]], key: int | None, detail: str | None
+) -> dict[str, Any] | None:
+    """A report line's explanation (billing.pricing.explain.explanation_data) from its key and its
+    detail (JSON text); None for a report generated before explanations were recorded."""
+    payload = explanations.get(key) if key is not None else None
+    return explanation_data(payload, json.loads(detail) if detail else None)
 
 
 def report_credit_note(*, report: BillingReport) -> CreditNote | None:

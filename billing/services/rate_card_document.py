@@ -21,7 +21,7 @@ from rest_framework.fields import SkipField
 
 from billing.errors import ValidationFailed
 from billing.ids import MAX_ID
-from billing.models import ChargeType, Customer, CustomerService, Product, Rule, RuleGroupLogic, Service
+from billing.models import ChargeType, Customer, CustomerService, Product, Rule, RuleGroupLogic, Service, TierScope
 from billing.pricing import (
     RateLineData,
     RuleData,
@@ -71,6 +71,7 @@ class LinePlan:
     service: str
     unit_price: Decimal
     tier_basis: str
+    tier_scope: str
     tiers: list[tuple[Decimal | None, Decimal]]
     skus: list[str]  # normalised keys of the customer's products
     is_active: bool
@@ -182,6 +183,7 @@ class LineSerializer(_DocumentObject):
     service = Text(max_length=255, blank=False)
     unit_price = DecimalText(limit=_PRICE_LIMIT)
     tier_basis = Choice(["", *ChargeType.values], default="")
+    tier_scope = Choice(TierScope.values, default=TierScope.PERIOD)
     tiers = TierSerializer(many=True, required=False, default=list)
     skus = AssignedSkus(required=False, default=list)
     is_active = Boolean(default=True)
@@ -212,6 +214,7 @@ class LineSerializer(_DocumentObject):
             charge_type=self.state.charge_types[attrs["service"]],
             unit_price=attrs["unit_price"],
             tier_basis=attrs["tier_basis"],
+            tier_scope=attrs["tier_scope"],
             tiers=attrs["tiers"],
             skus=attrs["skus"],
         )
@@ -224,6 +227,7 @@ class LineSerializer(_DocumentObject):
             service=attrs["service"],
             unit_price=attrs["unit_price"],
             tier_basis=attrs["tier_basis"],
+            tier_scope=attrs["tier_scope"],
             tiers=attrs["tiers"],
             skus=attrs["skus"],
             is_active=attrs["is_active"],

@@ -143,6 +143,7 @@ def _export_customer(customer: Customer) -> dict[str, Any]:
                 "service": line.service.name,
                 "unit_price": _decimal_text(line.unit_price),
                 "tier_basis": line.tier_basis,
+                "tier_scope": line.tier_scope,
                 "tiers": [
                     {"up_to": _decimal_text(t.up_to), "unit_price": _decimal_text(t.unit_price)}
                     for t in line.tiers.all()
@@ -258,6 +259,7 @@ def _stored_line(line: CustomerService) -> tuple[Any, ...]:
     return (
         line.unit_price,
         line.tier_basis,
+        line.tier_scope,
         line.is_active,
         [(tier.up_to, tier.unit_price) for tier in line.tiers.all()],
         sorted(product.sku_key for product in line.skus.all()),
@@ -269,7 +271,15 @@ def _stored_line(line: CustomerService) -> tuple[Any, ...]:
 
 
 def _planned_line(plan: LinePlan) -> tuple[Any, ...]:
-    return (plan.unit_price, plan.tier_basis, plan.is_active, plan.tiers, sorted(plan.skus), plan.rule_groups)
+    return (
+        plan.unit_price,
+        plan.tier_basis,
+        plan.tier_scope,
+        plan.is_active,
+        plan.tiers,
+        sorted(plan.skus),
+        plan.rule_groups,
+    )
 
 
 def _write_lines(
@@ -300,6 +310,7 @@ def _write_lines(
         values = {
             "unit_price": line_plan.unit_price,
             "tier_basis": line_plan.tier_basis,
+            "tier_scope": line_plan.tier_scope,
             "is_active": line_plan.is_active,
         }
         if line is None:

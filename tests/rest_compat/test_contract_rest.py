@@ -55,7 +55,8 @@ ORDER_FIELDS = {
     "services",
     "total_amount",
 }
-SERVICE_FIELDS = {"service_id", "service_name", "amount", "quantity", "cost_type"}
+# The contract's five fields, and `explanation`, an addition (docs/explanations.md).
+SERVICE_FIELDS = {"service_id", "service_name", "amount", "quantity", "cost_type", "explanation"}
 SERVICE_TOTAL_FIELDS = {"name", "amount", "order_count"}
 SUMMARY_FIELDS = {
     "customer_id",

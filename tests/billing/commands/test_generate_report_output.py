@@ -69,7 +69,8 @@ def test_a_complete_file_replaces_the_previous_one_with_ordinary_permissions(cus
     summary = generate(customer, "--output", str(target), "--bom")
 
     data = target.read_bytes()
-    assert data.startswith(UTF8_BOM + b"row_type,") and data.rstrip().endswith(b",6.00")
+    # the last row: the total, then an empty explanation
+    assert data.startswith(UTF8_BOM + b"row_type,") and data.rstrip().endswith(b",6.00,")
     assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
     assert [path.name for path in tmp_path.iterdir()] == ["jan.csv"]
     assert summary.endswith(f"3 orders, 3 lines, total 6.00 USD, written to {target}\n")

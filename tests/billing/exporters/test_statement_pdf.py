@@ -122,17 +122,48 @@ def test_charge_types_are_labels_and_quantities_carry_their_unit(statement):
     assert "per_weight_lb" not in text and "case_pick" not in text and "per_order" not in text
 
 
-def test_tiered_lines_are_marked_as_blended_prices(statement):
-    _, reader = statement
-    lines = [line for page in reader.pages for line in page_lines(page) if " Volume pick Tiered " in line]
-
-    assert len(lines) == 150
-    assert all(re.fullmatch(r".* \d+ units? 0\.\d{4}\* \d+\.\d\d", line) for line in lines)
+def _tiered_with_bands(reader) -> list[tuple[str, list[str]]]:
+    """Each 'Volume pick' line of the statement with the band rows printed under it."""
+    found: list[tuple[str, list[str]]] = []
     for page in reader.pages:
-        assert (
-            "* Tiered lines: blended price, the line's amount over its quantity across the tier bands."
-            in page_lines(page)
+        rows = page_lines(page)
+        for index, row in enumerate(rows):
+            if " Volume pick Tiered " in row:
+                bands = []
+                for below in rows[index + 1 :]:
+                    if not below.startswith("tier "):
+                        break
+                    bands.append(below)
+                found.append((row, bands))
+    return found
+
+
+def test_tiered_lines_list_their_bands_instead_of_a_blended_price(statement):
+    _, reader = statement
+    tiered = _tiered_with_bands(reader)
+
+    assert len(tiered) == 150
+    band = re.compile(r"tier ([\d,.]+) to ([\d,.]+) ([\d,]+) units? (0\.\d{4}) ([\d,.]+)")
+    crossing = 0
+    for line, bands in tiered:
+        # no unit price on the line itself: quantity, then the amount
+        match = re.fullmatch(r".* Tiered \(graduated\) ([\d,]+) units? ([\d,.]+\.\d\d)", line)
+        assert match, line
+        assert bands, line
+        quantity, amount = int(match[1].replace(",", "")), Decimal(match[2].replace(",", ""))
+        parsed = [band.fullmatch(row) for row in bands]
+        assert all(parsed), bands
+        assert sum(int(p[3].replace(",", "")) for p in parsed) == quantity
+        exact = sum(Decimal(p[5].replace(",", "")) for p in parsed)
+        assert exact.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP") == amount
+        crossing += len(bands) > 1
+    assert crossing == 1  # the order whose units cross the bound of 100 touches both bands
+    for page in reader.pages:
+        assert any(
+            row.startswith("Tiered lines: the tier bands a line touched are listed under it")
+            for row in page_lines(page)
         )
+        assert not any(re.search(r"0\.\d{4}\*", row) for row in page_lines(page))
 
 
 def test_column_headers_only_at_the_top_of_each_page(statement):
