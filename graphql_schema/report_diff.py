@@ -18,6 +18,7 @@ from billing.errors import ValidationFailed
 from billing.models import BillingReport, Interface, ReportLine, ReportOrder
 from billing.permissions import GENERATE
 from billing.selectors.report_diff import CAUSES, CHANGES, DiffLine, ReportDiff, diff_page_errors, report_diff
+from billing.selectors.reports import line_explanation
 from billing.services.preview import PREVIEW_ORDERS, Preview, PreviewRequest, report_preview
 from graphql_schema.enums import ChargeType
 from graphql_schema.errors import (
@@ -30,7 +31,14 @@ from graphql_schema.errors import (
 )
 from graphql_schema.permissions import HasPerm, IsAuthenticated, current_user
 from graphql_schema.scalars import Money
-from graphql_schema.types import BillingReportType, CustomerType, Period, ReportTotals, ServiceTotalType
+from graphql_schema.types import (
+    BillingReportType,
+    ChargeExplanationType,
+    CustomerType,
+    Period,
+    ReportTotals,
+    ServiceTotalType,
+)
 
 DiffChange = strawberry.enum(
     enum.Enum("DiffChange", {name.upper(): name for name in CHANGES}),
@@ -209,6 +217,11 @@ class PreviewReportInput:
     orders_limit: int = strawberry.field(default=PREVIEW_ORDERS, description="How many first orders (1 to 1000).")
 
 
+def _explanation(explanations: dict[int, dict[str, Any]], line: ReportLine) -> ChargeExplanationType | None:
+    data = line_explanation(explanations, line.explanation, line.detail)
+    return None if data is None else ChargeExplanationType.of(data)
+
+
 @strawberry.type(description="A charge of a previewed order.")
 class PreviewCharge:
     service_id: int
@@ -217,6 +230,9 @@ class PreviewCharge:
     quantity: Decimal
     unit_price: Decimal
     amount: Money
+    explanation: ChargeExplanationType | None = strawberry.field(
+        description="Why it would be charged, as generation records it (docs/explanations.md)."
+    )
 
 
 @strawberry.type(description="A previewed order with its charges.")
@@ -229,7 +245,7 @@ class PreviewOrder:
     charges: list[PreviewCharge]
 
     @classmethod
-    def of(cls, order: ReportOrder, lines: list[ReportLine]) -> PreviewOrder:
+    def of(cls, order: ReportOrder, lines: list[ReportLine], explanations: dict[int, dict[str, Any]]) -> PreviewOrder:
         return cls(
             transaction_id=order.transaction_id,
             close_date=order.close_date,
@@ -244,6 +260,7 @@ class PreviewOrder:
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     amount=Money(line.amount),
+                    explanation=_explanation(explanations, line),
                 )
                 for line in lines
             ],
@@ -281,7 +298,7 @@ class ReportPreview:
                 not_closed_order_count=report.not_closed_order_count,
             ),
             service_totals=preview.service_totals,  # type: ignore[arg-type]
-            orders=[PreviewOrder.of(order, lines) for order, lines in preview.orders],
+            orders=[PreviewOrder.of(order, lines, preview.explanations) for order, lines in preview.orders],
             already_billed_pairs=preview.already_billed_pairs,
             live_report=preview.live_report,  # type: ignore[arg-type]
             diff=ReportDiffType.of(preview.diff, preview.diff_lines, saved=False) if preview.diff is not None else None,

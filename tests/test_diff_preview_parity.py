@@ -26,7 +26,7 @@ GRAPHQL_PREVIEW = """
 mutation($input: PreviewReportInput!) { previewReport(input: $input) { ... on ReportPreview {
   totals { totalAmount orderCount lineCount unbilledOrderCount }
   serviceTotals { serviceId amount orderCount }
-  orders { transactionId totalAmount charges { serviceId quantity amount } }
+  orders { transactionId totalAmount charges { serviceId quantity amount explanation { text } } }
   alreadyBilledPairs diff { lineCount totalAmount { change } lines { transactionId serviceId cause } }
 } } }
 """
@@ -155,6 +155,14 @@ def test_rest_and_graphql_give_the_same_preview(client, changed, customer_a):
         )
         for order, rest_order in zip(graph["orders"], rest["orders"], strict=True)
     ]
+    assert [[s["explanation"]["text"] for s in order["services"]] for order in rest["orders"]] == [
+        sorted(
+            (c["explanation"]["text"] for c in order["charges"]),
+            key=[s["explanation"]["text"] for s in rest_order["services"]].index,
+        )
+        for order, rest_order in zip(graph["orders"], rest["orders"], strict=True)
+    ]
+    assert all(s["explanation"]["text"] for order in rest["orders"] for s in order["services"])
     assert rest["already_billed_pairs"] == graph["alreadyBilledPairs"]
     assert rest["diff"]["line_count"] == graph["diff"]["lineCount"] > 0
     assert rest["diff"]["total_amount"]["change"] == Decimal(graph["diff"]["totalAmount"]["change"])

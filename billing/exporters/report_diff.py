@@ -120,7 +120,9 @@ def preview_data(preview: Preview, *, legacy: bool = False) -> dict[str, Any]:
         "unbilled_order_count": report.unbilled_order_count,
         "line_count": report.line_count,
         "orders": [
-            order_data_from_models(order, lines, time_zone=report.billing_time_zone, legacy=legacy)
+            order_data_from_models(
+                order, lines, time_zone=report.billing_time_zone, explanations=preview.explanations, legacy=legacy
+            )
             for order, lines in preview.orders
         ],
         "service_totals": service_totals_data(preview.service_totals, legacy=legacy),

@@ -40,7 +40,13 @@ from billing.models import (
 from billing.periods import period_errors
 from billing.permissions import Actor, ensure_can_generate_for
 from billing.selectors.report_diff import DiffLine, ReportDiff, report_diff_between
-from billing.selectors.reports import report_lines_by_order, report_orders, report_service_totals, reports_visible_to
+from billing.selectors.reports import (
+    report_explanations,
+    report_lines_by_order,
+    report_orders,
+    report_service_totals,
+    reports_visible_to,
+)
 from billing.services.rate_card_document import rate_card_plan
 from billing.services.rate_cards import rate_card_import
 from billing.services.rate_limit import generation_rate_limit_take
@@ -77,6 +83,8 @@ class Preview:
     service_totals: list[ReportServiceTotal]
     orders: list[tuple[ReportOrder, list[ReportLine]]]
     already_billed_pairs: int
+    # explanation key -> payload, for the lines of `orders` (billing.selectors.reports.line_explanation)
+    explanations: dict[int, dict[str, Any]] = dataclasses.field(default_factory=dict)
     live_report: BillingReport | None = None
     diff: ReportDiff | None = None
     diff_lines: list[DiffLine] = dataclasses.field(default_factory=list)
@@ -132,6 +140,7 @@ def _preview(actor: Actor, request: PreviewRequest, interface: str) -> Preview:
         report=report,
         service_totals=list(report_service_totals(report=report)),
         orders=[(order, lines[order.order_id]) for order in orders],
+        explanations=report_explanations(report=report),
         already_billed_pairs=_already_billed(report),
         live_report=live,
         diff=diff,
