@@ -115,6 +115,20 @@ def explanation_field(payloads: dict[int, dict[str, Any]], key: int | None, deta
     return _field(neutralise(data["text"])) if data is not None else ""
 
 
+def chunk_writer() -> tuple[io.StringIO, Any, Callable[[], bytes]]:
+    """An in-memory buffer, a csv writer over it, and `flush()`: what was written since the last
+    flush as UTF-8 bytes, the buffer emptied (a streamed download yields one such chunk at a time)."""
+    buffer = io.StringIO()
+
+    def flush() -> bytes:
+        data = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        return data
+
+    return buffer, csv.writer(buffer), flush
+
+
 def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
     """The report as UTF-8 CSV chunks, `\r\n` line endings; with `bom`, a byte-order mark first (Excel).
 
@@ -135,14 +149,7 @@ def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
         iso_date(report.end_date),
     )
     bases = report_tier_bases(report=report)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> bytes:
-        data = buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        return data
+    buffer, writer, flush = chunk_writer()
 
     def charge(charge_type: str, service_id: int) -> tuple[str, str, str]:
         unit = charge_unit(charge_type, bases.get(service_id, ""))

@@ -6,13 +6,11 @@ CSV layout is in docs/exports.md ("Report diff").
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from billing.exporters.csv import UTF8_BOM, neutralise
+from billing.exporters.csv import UTF8_BOM, chunk_writer, neutralise
 from billing.exporters.shapes import (
     iso_date,
     money,
@@ -145,14 +143,7 @@ def _number(value: Decimal | None, *, amount: bool = False) -> str:
 def export_diff_csv(diff: ReportDiff, *, bom: bool = False) -> Iterator[bytes]:
     """The diff as UTF-8 CSV chunks: one `line` row per diff line (by order id, then service id),
     a `service_total` row per service (old and new amounts), then a `total` row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> bytes:
-        data = buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-        return data
+    _, writer, flush = chunk_writer()
 
     if bom:
         yield UTF8_BOM
