@@ -90,9 +90,17 @@ def _write_rows(
     for order, charges, order_total in priced:
         if charges:
             head = f"{key}\t{order.order_id}\t"
+            shared: dict | None = None
+            text = ""
             for c in charges:
                 # !s: a Decimal's str() is more than twice as fast as its __format__.
-                detail = COPY_NULL if c.detail is None else _detail_field(c.detail)
+                if c.detail is None:
+                    detail = COPY_NULL
+                elif c.detail is shared:  # lines of the order sharing one detail (case and each pick)
+                    detail = text
+                else:
+                    shared, detail = c.detail, _detail_field(c.detail)
+                    text = detail
                 add_line(
                     f"{head}{prefixes[c.customer_service_id]}{c.quantity!s}\t{c.unit_price!s}\t{c.amount!s}"
                     f"\t{c.explanation}\t{detail}\n"

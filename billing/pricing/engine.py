@@ -25,12 +25,14 @@ from .charges import (
     CHARGE_TYPES,
     DEFAULT_TIER_BASIS,
     DEFAULT_TIER_SCOPE,
+    PICK_CHARGE_TYPES,
     SKU_RESTRICTABLE,
     TIER_BASES,
     TIER_SCOPES,
     TIERED,
     Band,
     QuantityFunction,
+    SkusFunction,
     graduated_bands,
     quantity_function,
     skus_function,
@@ -284,6 +286,7 @@ class PricingRun:
         order_id = order.order_id
         charges: list[Charge] = []
         pending = None
+        counted_by = counted = None
         for (
             applies,
             which,
@@ -308,7 +311,13 @@ class PricingRun:
                 qty = Decimal(qty)
             if which is not None:
                 key = which(order, units)
-            detail = None if skus_of is None else {"skus": skus_of(order, units, cache)}
+            if skus_of is None:
+                detail = None
+            else:
+                if skus_of is not counted_by:
+                    # Lines that count the same SKUs (case and each pick) share one detail per order.
+                    counted_by, counted = skus_of, {"skus": skus_of(order, units, cache)}
+                detail = counted
             if not bands:
                 amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
                 charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, price, amount, key, detail))
@@ -317,10 +326,8 @@ class PricingRun:
             cost, touched = graduated_bands(bands, start, qty)
             amount = cost.quantize(CENT, ROUND_HALF_UP, ROUNDING)
             effective = ROUNDING.divide(amount, qty).quantize(PRICE_PLACES, ROUND_HALF_UP, ROUNDING)
-            if detail is None:
-                detail = {"bands": touched}
-            else:
-                detail["bands"] = touched
+            # a new dict: a SKU detail may be shared with another line of the order
+            detail = {"bands": touched} if detail is None else {**detail, "bands": touched}
             charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, effective, amount, key, detail))
             if tier is not None:
                 if pending is None:
@@ -330,6 +337,22 @@ class PricingRun:
             for tier, consumed in pending:
                 self._consumed[tier] = consumed
         return charges
+
+
+def _shared(
+    made: dict[tuple, SkusFunction | None],
+    model: str,
+    skus: frozenset[str],
+    sizes: dict[str, int],
+    excluded: frozenset[str],
+) -> SkusFunction | None:
+    """skus_function for a line, one function for the lines whose SKU detail is the same (the
+    pick models count the same SKUs of an order; per_unit and per_sku the same assigned SKUs)."""
+    picks = model in PICK_CHARGE_TYPES
+    key = (picks, skus, excluded if picks else frozenset())
+    if key not in made:
+        made[key] = skus_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)
+    return made[key]
 
 
 def _first_true_group(groups: list[tuple[Predicate, int]]):
@@ -367,6 +390,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
     texts: set[str] = set()
     compiled = []
     explanations: dict[int, tuple[int, dict]] = {}
+    skus_functions: dict[tuple, SkusFunction | None] = {}
     tiered = 0
     for index, line in enumerate(card.lines):
         label = f"rate_card[{index}]"
@@ -375,7 +399,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
         skus = _assigned_skus(line, label)
         quantity: QuantityFunction
         quantity, attr = quantity_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)
-        skus_of = skus_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)
+        skus_of = _shared(skus_functions, model, skus, sizes, excluded)
         if attr:
             attrs.add(attr)
         for a in attrs:

@@ -239,6 +239,33 @@ def test_pick_lines_give_units_case_size_and_cases_per_sku(charge_type, quantity
     assert sum(s["cases" if charge_type == "case_pick" else "eaches"] for s in counted) == quantity
 
 
+def test_lines_counting_the_same_skus_explain_each_charge_on_its_own():
+    """Case and each pick of one order (and a per_unit line and a tiered line over the same
+    assigned SKUs) list the same SKUs; only the tiered line's explanation has bands."""
+    skus = frozenset({"A", "B"})
+    run = compile_rate_card(
+        card(
+            line("case_pick", "0.9000", n=1),
+            line("each_pick", "0.1800", n=2),
+            line("per_unit", "0.2500", n=3, skus=skus),
+            line("tiered", "0", n=4, skus=skus, tiers=PICK_FEE, tier_basis="per_unit"),
+            case_sizes={"A": 6},
+        )
+    )
+    case, each, per_unit, tiered = run.price_order(order(lines=(("A", 13), ("C", 2), ("B", 1))))
+    picked = [
+        {"sku": "A", "units": 13, "case_size": 6, "cases": 2, "eaches": 1},
+        {"sku": "C", "units": 2, "case_size": None, "cases": 0, "eaches": 2},
+        {"sku": "B", "units": 1, "case_size": None, "cases": 0, "eaches": 1},
+    ]
+    assert explained(run, case)["skus"] == explained(run, each)["skus"] == picked
+    assert (case.quantity, each.quantity) == (2, 4)
+    assert explained(run, per_unit)["skus"] == [{"sku": "A", "units": 13}, {"sku": "B", "units": 1}]
+    assert explained(run, per_unit)["tier_bands"] is None
+    assert explained(run, tiered)["skus"] == explained(run, per_unit)["skus"]
+    assert sum(band["quantity"] for band in explained(run, tiered)["tier_bands"]) == tiered.quantity == 14
+
+
 def test_a_tiered_line_records_the_bands_it_touched_and_they_add_up():
     bands = tiers(("100", "0.3000"), ("500", "0.2500"), (None, "0.2000"))
     run = compile_rate_card(card(line("tiered", "0", tiers=bands)))
