@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -190,20 +191,25 @@ def build_customers(n_customers: int, n_orders: int, rebuild: bool) -> list[int]
 
 
 def delete_reports(customer_ids: list[int]) -> None:
-    """Remove the bench customers' reports, jobs and runs (and only theirs)."""
+    """Remove the bench customers' reports, jobs and runs (and only theirs): every table with a
+    `report` column pointing at BillingReport (lines, orders, totals, rollups, explanations,
+    claimed pairs, audit events, credit notes, jobs) first, then the reports."""
+    from django.apps import apps
     from django.db import connection
 
+    from billing.models import BillingReport, ReportJob
+
+    dependents = [
+        model._meta.db_table
+        for model in apps.get_models()
+        if model is not BillingReport
+        and any(getattr(f, "related_model", None) is BillingReport and f.name == "report" for f in model._meta.fields)
+    ]
+    reports = "SELECT id FROM billing_billingreport WHERE customer_id = ANY(%s)"
     statements = [
         "UPDATE billing_billingreport SET superseded_by_id = NULL WHERE customer_id = ANY(%s)",
-        "DELETE FROM billing_auditevent WHERE report_id IN "
-        "(SELECT id FROM billing_billingreport WHERE customer_id = ANY(%s))",
-        "DELETE FROM billing_reportline WHERE report_id IN "
-        "(SELECT id FROM billing_billingreport WHERE customer_id = ANY(%s))",
-        "DELETE FROM billing_reportorder WHERE report_id IN "
-        "(SELECT id FROM billing_billingreport WHERE customer_id = ANY(%s))",
-        "DELETE FROM billing_reportservicetotal WHERE report_id IN "
-        "(SELECT id FROM billing_billingreport WHERE customer_id = ANY(%s))",
-        "DELETE FROM billing_reportjob WHERE customer_id = ANY(%s)",
+        *(f"DELETE FROM {table} WHERE report_id IN ({reports})" for table in dependents),  # noqa: S608 - model tables
+        f"DELETE FROM {ReportJob._meta.db_table} WHERE customer_id = ANY(%s)",  # noqa: S608 - a model table
         "DELETE FROM billing_billingreport WHERE customer_id = ANY(%s)",
     ]
     with connection.cursor() as cursor:
@@ -213,7 +219,7 @@ def delete_reports(customer_ids: list[int]) -> None:
             "DELETE FROM billing_billingrun r "
             "WHERE NOT EXISTS (SELECT 1 FROM billing_reportjob j WHERE j.billing_run_id = r.id)"
         )
-        for table in ("billing_reportline", "billing_reportorder", "billing_billingreport", "billing_reportjob"):
+        for table in (*dependents, "billing_billingreport"):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
@@ -221,7 +227,13 @@ def delete_reports(customer_ids: list[int]) -> None:
 
 
 def start_workers(count: int, broker: str, log_dir: Path) -> list[tuple[subprocess.Popen, Path]]:
-    env = os.environ | {"CELERY_BROKER_URL": broker, "LOG_LEVEL": "WARNING"}
+    # Production settings, as a worker host has them (a worker refuses to start without them).
+    env = os.environ | {
+        "CELERY_BROKER_URL": broker,
+        "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": os.environ.get("ALLOWED_HOSTS") or "127.0.0.1",
+    }
     workers = []
     for _ in range(count):
         name = f"bench-{uuid.uuid4().hex[:6]}"
