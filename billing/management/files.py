@@ -51,6 +51,9 @@ class AtomicOutput:
         path = Path(name)
         if path.is_dir():
             raise CommandError(f"Cannot write {name}: it is a directory.")
+        if path.exists() and not path.is_file():
+            # A device, pipe or socket would be replaced by the finished file, not written to.
+            raise CommandError(f"Cannot write {name}: it is not a regular file (a device, pipe or socket).")
         try:
             fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as exc:

@@ -43,6 +43,18 @@ def test_an_unwritable_output_fails_before_anything_is_generated(customer, tmp_p
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a-directory"]
 
 
+def test_an_output_that_is_not_a_regular_file_is_refused_and_left_alone(customer, tmp_path):
+    """A pipe (or a device such as /dev/null) would be replaced by the finished file."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+
+    with pytest.raises(CommandError, match=r"^Cannot write .*: it is not a regular file"):
+        generate(customer, "--output", str(pipe))
+    assert pipe.is_fifo()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pipe"]
+    assert not BillingReport.objects.exists()
+
+
 def test_an_interrupted_write_leaves_the_previous_file_and_no_partial_one(customer, tmp_path, monkeypatch):
     target = tmp_path / "jan.csv"
     target.write_text("the previous, complete export\n")
