@@ -692,11 +692,19 @@ class LegacyErrorEnvelopeSerializer(ErrorEnvelopeSerializer):
     detail = serializers.CharField(help_text="Same as error.message (simplejwt's name).")
 
 
+# What Python strips (str.isspace), spelled out: `\s` means other characters in the OpenAPI
+# document's regex dialect (ECMA's has U+FEFF and lacks U+001C-U+001F and U+0085), and a
+# client validating against the document must refuse exactly the reasons the server does.
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Not blank (something besides whitespace) and no NUL anywhere.
+VOID_REASON_PATTERN = rf"^[^\x00]*[^\x00{_WHITESPACE}][^\x00]*$"
+
+
 class VoidReportRequestSerializer(serializers.Serializer):
     """The void body: why the finalized report is cancelled (required)."""
 
     reason = serializers.RegexField(
-        r"^[^\x00]*[^\x00\s][^\x00]*$",  # \S alone would match a NUL
+        VOID_REASON_PATTERN,
         max_length=2000,
         help_text="Why the report is voided (printed on the credit note); not blank.",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 
 import pytest
 import schemathesis
@@ -18,6 +20,7 @@ from schemathesis.checks import CHECKS as ALL_CHECKS
 from schemathesis.config import SchemathesisConfig
 
 from billing.models import Interface
+from rest_compat.serializers import VOID_REASON_PATTERN
 from tests.factories import submit_job
 from tests.rest_compat.conftest import JANUARY, assert_error, billed_report, body
 
@@ -93,6 +96,39 @@ def test_the_schema_describes_the_envelopes_and_errors(api):
     download = schema["paths"]["/api/v2/reports/{report_id}/download/"]["get"]
     assert set(download["responses"]["200"]["content"]) == {"text/csv", "application/json", "application/pdf"}
     assert {"bearerAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+def _patterns(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
+
+
+def test_the_schemas_patterns_mean_the_same_in_every_regex_dialect(api):
+    """A client validates against the document in its own dialect (ECMA's, for JSON Schema):
+    the character classes that differ between dialects (`\\s`, `\\w`, `\\d`, `\\b` and their
+    negations) would let it send what the server refuses, or refuse what it accepts."""
+    schema = json.loads(api.get(SCHEMA_URL).content)
+    patterns = list(_patterns(schema))
+
+    assert patterns
+    for pattern in patterns:
+        assert not re.search(r"(?<!\\)\\[sSwWdDbB]", pattern), pattern
+
+
+def test_the_void_reason_pattern_refuses_exactly_what_the_server_strips_to_nothing():
+    pattern = re.compile(VOID_REASON_PATTERN)
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code < 0xE000:  # surrogates: not text
+            continue
+        text = chr(code)
+        assert bool(pattern.match(text)) == (code != 0 and text.strip() != ""), hex(code)
 
 
 def test_swagger_ui_is_served_only_when_enabled(api, settings):

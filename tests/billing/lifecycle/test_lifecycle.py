@@ -345,7 +345,8 @@ def test_rest_generate_conflict_finalize_void_and_list(customer, orders, prefix)
     assert [(r["id"], r["status"], r["is_partial"]) for r in listed] == [(str(report_id), "finalized", False)]
     assert client.get(f"{prefix}/", {"status": "nope"}).status_code == 400
 
-    for body in ({}, {"reason": "   "}, {"reason": " a\x00b "}, {"reason": "\x00"}):
+    blank = ("   ", "\x1f\x1c", "\x85\u3000\xa0")  # what Python strips, beyond ASCII spaces too
+    for body in ({}, *({"reason": text} for text in blank), {"reason": " a\x00b "}, {"reason": "\x00"}):
         refused_void = client.post(f"{prefix}/{report_id}/void/", body, content_type="application/json")
         assert refused_void.status_code == 400, body
         assert refused_void.json()["error"]["code"] == "VALIDATION_ERROR"
