@@ -799,3 +799,150 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.report_id} via {self.interface}"
+
+
+# Billable activity beyond outbound orders
+#
+# Storage, receiving, returns and extra work, each imported or upserted by its natural key
+# (billing.services.activity) and priced on the customer's rate card. SKUs are kept as entered
+# (sku) and normalised for comparison (sku_key, billing.pricing.normalize_sku) as on Product.
+
+
+class InventorySnapshot(models.Model):
+    """What one customer had in store on one day: one SKU at one location."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="inventory_snapshots", db_index=False)
+    snapshot_date = models.DateField()
+    sku = models.CharField(max_length=100, help_text="As entered.")
+    sku_key = models.CharField(max_length=100, editable=False, help_text="The SKU normalised for comparison.")
+    location = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField()
+    pallets = models.DecimalField(max_digits=12, decimal_places=3, default=ZERO)
+    cubic_feet = models.DecimalField(max_digits=12, decimal_places=3, default=ZERO)
+
+    class Meta:
+        ordering = ["customer_id", "snapshot_date", "sku_key", "location"]
+        indexes = [models.Index(fields=["customer", "snapshot_date"], name="snapshot_customer_date_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "snapshot_date", "sku_key", "location"], name="uniq_snapshot_natural_key"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="snapshot_quantity_gte_0"),
+            models.CheckConstraint(condition=Q(pallets__gte=0), name="snapshot_pallets_gte_0"),
+            models.CheckConstraint(condition=Q(cubic_feet__gte=0), name="snapshot_cubic_feet_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        where = f" @ {self.location}" if self.location else ""
+        return f"{self.snapshot_date} {self.sku}{where} x {self.quantity}"
+
+
+class Receipt(models.Model):
+    """An inbound shipment received for a customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="receipts", db_index=False)
+    reference = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+    pallets = models.PositiveIntegerField(default=0)
+    cartons = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    labour_minutes = models.DecimalField(max_digits=10, decimal_places=2, default=ZERO)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["customer", "received_at"], name="receipt_customer_received_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "reference"], name="uniq_receipt_customer_reference"),
+            models.CheckConstraint(condition=Q(labour_minutes__gte=0), name="receipt_labour_minutes_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ReceiptLine(models.Model):
+    """One SKU line of a receipt."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    sku = models.CharField(max_length=100)
+    sku_key = models.CharField(max_length=100, editable=False)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["receipt_id", "sku_key"]
+        constraints = [models.UniqueConstraint(fields=["receipt", "sku_key"], name="uniq_receipt_line_sku_key")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"
+
+
+class CustomerReturn(models.Model):
+    """A return received back from a customer's buyer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="returns", db_index=False)
+    reference = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+    original_order_reference = models.CharField(max_length=100, blank=True)
+    units = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "billing_return"
+        verbose_name = "return"
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["customer", "received_at"], name="return_customer_received_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "reference"], name="uniq_return_customer_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ReturnLine(models.Model):
+    """One SKU line of a return."""
+
+    customer_return = models.ForeignKey(CustomerReturn, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    sku = models.CharField(max_length=100)
+    sku_key = models.CharField(max_length=100, editable=False)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["customer_return_id", "sku_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer_return", "sku_key"], name="uniq_return_line_sku_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} x {self.quantity}"
+
+
+class ExtraWorkEntry(models.Model):
+    """Work staff did for a customer beyond fulfilment, billed at the rate-card price of its service."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="extra_work", db_index=False)
+    reference = models.CharField(
+        max_length=100, help_text="Natural key, unique per customer; generated when none is given."
+    )
+    work_date = models.DateField()
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="extra_work")
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    description = models.TextField(blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "extra-work entry"
+        verbose_name_plural = "extra-work entries"
+        ordering = ["work_date", "id"]
+        indexes = [models.Index(fields=["customer", "work_date"], name="extra_work_customer_date_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "reference"], name="uniq_extra_work_customer_reference"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="extra_work_quantity_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
