@@ -191,7 +191,7 @@ def _positive_amount(name: str) -> Parser:
             raise RowInvalid(f"{name} is required")
         number = _decimal(name, value)
         if number <= 0:
-            raise RowInvalid(f"{name} must be greater than 0, got {value!r}")
+            raise RowInvalid(f"{name} must be greater than 0, got {str(value).strip()!r}")
         return number
 
     return parse
