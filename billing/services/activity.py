@@ -38,7 +38,6 @@ from billing.models import (
 )
 from billing.periods import billing_time_zone
 from billing.permissions import Actor, ensure_can_import_activity, is_authenticated, visible_customer_ids
-from billing.pricing import normalize_sku
 from billing.selectors.activity import ACTIVITY_MODELS, rate_card_pairs, services_by_name
 from billing.services.activity_rows import EXTRA_WORK, SPECS, ParsedActivity, RowSpec
 from billing.services.customers import customers_create_missing
@@ -329,10 +328,3 @@ def extra_work_entry_save(entry: ExtraWorkEntry, *, actor: Actor) -> ExtraWorkEn
         entry.entered_by = actor
     entry.save()
     return entry
-
-
-def lines_keyed(lines: Iterable[Any]) -> None:
-    """Fill the normalised SKU of SKU lines entered in the admin (receipt and return lines)."""
-    for line in lines:
-        line.sku = line.sku.strip()
-        line.sku_key = normalize_sku(line.sku)
