@@ -170,21 +170,22 @@ class ExtraWorkEntryAdmin(admin.ModelAdmin):
         extra_work_entry_save(obj, actor=request.user)  # type: ignore[arg-type]
 
 
-@admin.register(ReceiptLine)
-class ReceiptLineAdmin(admin.ModelAdmin):
+class _LineAdmin(admin.ModelAdmin):
     form = LineForm
+    show_full_result_count = False
+
+
+@admin.register(ReceiptLine)
+class ReceiptLineAdmin(_LineAdmin):
     list_display = ("receipt", "sku", "quantity")
     list_select_related = ("receipt",)
     search_fields = ("=receipt__reference", "=sku")
     raw_id_fields = ("receipt",)
-    show_full_result_count = False
 
 
 @admin.register(ReturnLine)
-class ReturnLineAdmin(admin.ModelAdmin):
-    form = LineForm
+class ReturnLineAdmin(_LineAdmin):
     list_display = ("customer_return", "sku", "quantity")
     list_select_related = ("customer_return",)
     search_fields = ("=customer_return__reference", "=sku")
     raw_id_fields = ("customer_return",)
-    show_full_result_count = False

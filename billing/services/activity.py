@@ -30,19 +30,17 @@ from django.db.models import Model, Q
 
 from billing.models import (
     ChargeType,
-    Customer,
     ExtraWorkEntry,
     ReceiptLine,
     ReturnLine,
     Service,
 )
 from billing.periods import billing_time_zone
-from billing.permissions import Actor, ensure_can_import_activity, is_authenticated, visible_customer_ids
+from billing.permissions import Actor, ensure_can_import_activity, is_authenticated
 from billing.selectors.activity import ACTIVITY_MODELS, rate_card_pairs, services_by_name
 from billing.services.activity_rows import EXTRA_WORK, SPECS, ParsedActivity, RowSpec
-from billing.services.customers import customers_create_missing
 from billing.services.order_rows import DEFAULT_BATCH_SIZE, RowError, RowInvalid
-from billing.services.orders import UpsertResult, _numbered
+from billing.services.orders import UpsertResult, _Batch, _numbered
 
 logger = logging.getLogger(__name__)
 
@@ -99,28 +97,14 @@ class _Import:
         self.model = ACTIVITY_MODELS[spec.kind]
         self.actor = actor
         self.result = ActivityResult()
-        self.create_customers = create_customers
         self.generate_references = generate_references
         self.zone = billing_time_zone()
-        self.visible = visible_customer_ids(actor) if actor is not None else None
-        self.known_customers: set[int] = set()
-        self.unknown_customers: set[int] = set()
+        # Which customers exist and may be imported for: as for orders (placeholders created on the way).
+        self.customers = _Batch(actor=actor, result=self.result, create_customers=create_customers)
         self.seen: dict[tuple[Any, ...], int] = {}  # (customer id, *key) -> first row number
 
     def reject(self, row_number: int, label: str, reason: str) -> None:
         self.result.errors.append(RowError(row_number, label, reason))
-
-    def _resolve_customers(self, ids: set[int]) -> None:
-        missing = ids - self.known_customers - self.unknown_customers
-        if missing and self.create_customers:
-            self.result.customers_created += len(customers_create_missing(missing))
-        if missing:
-            found = set(Customer.objects.filter(pk__in=missing).values_list("pk", flat=True))
-            self.known_customers |= found
-            self.unknown_customers |= missing - found
-
-    def _customer_allowed(self, customer_id: int) -> bool:
-        return customer_id in self.known_customers and (self.visible is None or customer_id in self.visible)
 
     def _with_reference(self, row_number: int, row: Any) -> Any:
         if not (self.generate_references and isinstance(row, Mapping)):
@@ -155,15 +139,15 @@ class _Import:
             parsed.append(record)
         customer_ids = {record.customer_id for record in parsed}
         customer_ids.update(bad.customer_id for _, _, bad in invalid if bad.customer_id is not None)
-        self._resolve_customers(customer_ids)
+        self.customers._resolve_customers(customer_ids)
         for row_number, label, bad in invalid:  # a row's problems are listed together, its customer's among them
             problems = bad.problems
-            if bad.customer_id is not None and not self._customer_allowed(bad.customer_id):
+            if bad.customer_id is not None and not self.customers.customer_allowed(bad.customer_id):
                 problems = [f"unknown customer_id {bad.customer_id}", *problems]
             self.reject(row_number, label, "; ".join(problems))
         accepted = []
         for record in parsed:
-            if self._customer_allowed(record.customer_id):
+            if self.customers.customer_allowed(record.customer_id):
                 accepted.append(record)
             else:
                 self.reject(record.row_number, record.label, f"unknown customer_id {record.customer_id}")

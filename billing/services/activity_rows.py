@@ -58,11 +58,15 @@ class RowSpec:
     """The columns of one kind, how each is read, and how a checked row is keyed."""
 
     kind: str
-    fields: tuple[str, ...]  # every column, in documented order
     required: tuple[str, ...]  # the columns a CSV header must have
     parsers: tuple[tuple[str, Parser], ...]  # in the order a row's problems are listed
     key_fields: tuple[str, ...]  # natural key besides the customer
     has_lines: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every column, in documented order."""
+        return tuple(name for name, _ in self.parsers)
 
     def parse(self, row: Mapping[str, Any], *, row_number: int, zone: dt.tzinfo) -> ParsedActivity:
         """Check and convert one row; raises RowInvalid with every problem of the row."""
@@ -219,11 +223,23 @@ def _moment(name: str) -> Parser:
 _CUSTOMER: tuple[str, Parser] = ("customer_id", lambda value, zone: _customer_id(value))
 _REFERENCE: tuple[str, Parser] = ("reference", _required_text("reference", REFERENCE_LENGTH))
 _LINES: tuple[str, Parser] = ("sku_quantity", lambda value, zone: parse_sku_quantity(value))
+_NOTES: tuple[str, Parser] = ("notes", _optional_text("notes"))
+
+
+def _received_spec(kind: str, *own: tuple[str, Parser]) -> RowSpec:
+    """Receipts and returns: customer, reference and received_at, their own columns, notes and SKU lines."""
+    return RowSpec(
+        kind=kind,
+        required=("customer_id", "reference", "received_at"),
+        parsers=(_CUSTOMER, _REFERENCE, ("received_at", _moment("received_at")), *own, _NOTES, _LINES),
+        key_fields=("reference",),
+        has_lines=True,
+    )
+
 
 SPECS: dict[str, RowSpec] = {
     SNAPSHOTS: RowSpec(
         kind=SNAPSHOTS,
-        fields=("customer_id", "snapshot_date", "sku", "location", "quantity", "pallets", "cubic_feet"),
         required=("customer_id", "snapshot_date", "sku", "quantity"),
         parsers=(
             _CUSTOMER,
@@ -236,61 +252,20 @@ SPECS: dict[str, RowSpec] = {
         ),
         key_fields=("snapshot_date", "sku_key", "location"),
     ),
-    RECEIPTS: RowSpec(
-        kind=RECEIPTS,
-        fields=(
-            "customer_id",
-            "reference",
-            "received_at",
-            "pallets",
-            "cartons",
-            "units",
-            "labour_minutes",
-            "notes",
-            "sku_quantity",
-        ),
-        required=("customer_id", "reference", "received_at"),
-        parsers=(
-            _CUSTOMER,
-            _REFERENCE,
-            ("received_at", _moment("received_at")),
-            ("pallets", _count("pallets")),
-            ("cartons", _count("cartons")),
-            ("units", _units),
-            ("labour_minutes", _minutes),
-            ("notes", _optional_text("notes")),
-            _LINES,
-        ),
-        key_fields=("reference",),
-        has_lines=True,
+    RECEIPTS: _received_spec(
+        RECEIPTS,
+        ("pallets", _count("pallets")),
+        ("cartons", _count("cartons")),
+        ("units", _units),
+        ("labour_minutes", _minutes),
     ),
-    RETURNS: RowSpec(
-        kind=RETURNS,
-        fields=(
-            "customer_id",
-            "reference",
-            "received_at",
-            "original_order_reference",
-            "units",
-            "notes",
-            "sku_quantity",
-        ),
-        required=("customer_id", "reference", "received_at"),
-        parsers=(
-            _CUSTOMER,
-            _REFERENCE,
-            ("received_at", _moment("received_at")),
-            ("original_order_reference", _optional_text("original_order_reference", REFERENCE_LENGTH)),
-            ("units", _units),
-            ("notes", _optional_text("notes")),
-            _LINES,
-        ),
-        key_fields=("reference",),
-        has_lines=True,
+    RETURNS: _received_spec(
+        RETURNS,
+        ("original_order_reference", _optional_text("original_order_reference", REFERENCE_LENGTH)),
+        ("units", _units),
     ),
     EXTRA_WORK: RowSpec(
         kind=EXTRA_WORK,
-        fields=("customer_id", "reference", "work_date", "service", "quantity", "description"),
         required=("customer_id", "reference", "work_date", "service", "quantity"),
         parsers=(
             _CUSTOMER,

@@ -53,11 +53,15 @@ class InventorySnapshotInput:
     cubic_feet: Decimal | None = strawberry.field(default=None, description="Default 0.")
 
 
-@strawberry.input(description="An inbound shipment received for a customer. Matched by (customerId, reference).")
-class ReceiptInput:
+@strawberry.input(description="The fields receipts and returns share.")
+class _ReceivedInput:
     customer_id: int
     reference: str
     received_at: dt.datetime = strawberry.field(description="Without an offset: billing time zone.")
+
+
+@strawberry.input(description="An inbound shipment received for a customer. Matched by (customerId, reference).")
+class ReceiptInput(_ReceivedInput):
     pallets: int | None = None
     cartons: int | None = None
     units: int | None = strawberry.field(default=None, description="Default: the sum of the lines.")
@@ -67,10 +71,7 @@ class ReceiptInput:
 
 
 @strawberry.input(description="A return received from a customer's buyer. Matched by (customerId, reference).")
-class ReturnInput:
-    customer_id: int
-    reference: str
-    received_at: dt.datetime = strawberry.field(description="Without an offset: billing time zone.")
+class ReturnInput(_ReceivedInput):
     original_order_reference: str | None = None
     units: int | None = strawberry.field(default=None, description="Default: the sum of the lines.")
     notes: str | None = None
@@ -120,20 +121,12 @@ class UpsertActivityPayload:
 
     @classmethod
     def from_result(cls, result: ActivityResult) -> UpsertActivityPayload:
-        return cls(
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-            rejected=result.rejected,
-            errors=[
-                ActivityRowError(index=error.row_number - 1, reference=error.transaction_id, reason=error.reason)
-                for error in result.errors
-            ],
-            generated_references=[
-                GeneratedReference(index=row_number - 1, reference=reference)
-                for row_number, reference in sorted(result.generated.items())
-            ],
-        )
+        errors = [
+            ActivityRowError(index=e.row_number - 1, reference=e.transaction_id, reason=e.reason) for e in result.errors
+        ]
+        generated = [GeneratedReference(index=row - 1, reference=ref) for row, ref in sorted(result.generated.items())]
+        counts = {name: getattr(result, name) for name in ("created", "updated", "unchanged", "rejected")}
+        return cls(**counts, errors=errors, generated_references=generated)
 
 
 UpsertActivityResult = Annotated[
