@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -182,3 +183,25 @@ def test_extra_work_file_needs_a_reference_and_a_rate_card_service(tmp_path, cus
 def test_standard_input_needs_a_format(customer):
     _, _, exc = run("receipts", "-")
     assert exc is not None and "--format" in str(exc)
+
+
+def test_the_documented_examples_import(tmp_path):
+    """The examples of docs/activity-import-format.md, run as written (customer 1, its rate card)."""
+    from pathlib import Path
+
+    customer = CustomerFactory(pk=1, company_name="Acme Outdoor")
+    CustomerServiceFactory(
+        customer=customer, service=ServiceFactory(name="Kitting labour", charge_type=EXTRA_WORK_TYPE)
+    )
+    text = (Path(__file__).resolve().parents[3] / "docs" / "activity-import-format.md").read_text()
+    examples = re.findall(r"^`(\w+)` \((CSV|JSON Lines)\):\n\n```\w+\n(.*?)```", text, flags=re.M | re.S)
+    assert [kind for kind, _, _ in examples] == ["inventory_snapshots", "receipts", "returns", "extra_work"]
+    for kind, layout, body in examples:
+        path = write(tmp_path / f"{kind}.{'csv' if layout == 'CSV' else 'jsonl'}", body)
+        out, err, exc = run(kind, path)
+        assert exc is None, err
+        assert out.strip().endswith("rejected 0")
+    assert InventorySnapshot.objects.count() == 2
+    assert Receipt.objects.get().lines.get().quantity == 480
+    assert CustomerReturn.objects.get().units == 1
+    assert ExtraWorkEntry.objects.get().quantity == Decimal("1.500")
