@@ -40,6 +40,7 @@ from billing.permissions import Actor, ensure_can_import_activity, is_authentica
 from billing.selectors.activity import ACTIVITY_MODELS, rate_card_pairs, services_by_name
 from billing.services.activity_rows import EXTRA_WORK, SPECS, ParsedActivity, RowSpec
 from billing.services.order_rows import DEFAULT_BATCH_SIZE, RowError, RowInvalid
+from billing.services.order_writes import _statements_unprepared
 from billing.services.orders import UpsertResult, _Batch, _numbered
 
 logger = logging.getLogger(__name__)
@@ -292,11 +293,12 @@ def activity_upsert(
     )
     numbered = _numbered(rows)
     done = 0
-    while chunk := list(islice(numbered, batch_size)):
-        state.write(state.prepare(chunk))
-        done += len(chunk)
-        if on_progress is not None:
-            on_progress(done)
+    with _statements_unprepared():  # each batch lookup planned with its own parameters, as for orders
+        while chunk := list(islice(numbered, batch_size)):
+            state.write(state.prepare(chunk))
+            done += len(chunk)
+            if on_progress is not None:
+                on_progress(done)
     result = state.result
     result.errors.sort(key=lambda error: error.row_number)
     logger.info("%s imported from %s: %s", NOUNS[kind], source, result.summary())
