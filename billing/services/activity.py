@@ -23,14 +23,17 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Q
 
+from billing.db_copy import copy_statement
 from billing.models import (
     ChargeType,
     ExtraWorkEntry,
+    InventorySnapshot,
     ReceiptLine,
     ReturnLine,
     Service,
@@ -38,10 +41,10 @@ from billing.models import (
 from billing.periods import billing_time_zone
 from billing.permissions import Actor, ensure_can_import_activity, is_authenticated
 from billing.selectors.activity import ACTIVITY_MODELS, rate_card_pairs, services_by_name
-from billing.services.activity_rows import EXTRA_WORK, SPECS, ParsedActivity, RowSpec
+from billing.services.activity_rows import EXTRA_WORK, SNAPSHOTS, SPECS, ParsedActivity, RowSpec
 from billing.services.order_rows import DEFAULT_BATCH_SIZE, RowError, RowInvalid
 from billing.services.order_writes import _statements_unprepared
-from billing.services.orders import UpsertResult, _Batch, _numbered
+from billing.services.orders import _UNSYNCHRONISED_COMMIT, UpsertResult, _Batch, _numbered
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +198,9 @@ class _Import:
     def _write(self, records: list[ParsedActivity]) -> UpsertResult:
         """Write one batch in one transaction; returns its counts (applied by the caller once committed)."""
         outcome = UpsertResult()
+        if connection.vendor == "postgresql":  # as for orders: a lost batch is written again by importing again
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL {_UNSYNCHRONISED_COMMIT}")
         spec, model = self.spec, self.model
         lookup = Q(customer_id__in={record.customer_id for record in records})
         for index, name in enumerate(spec.key_fields):
@@ -241,7 +247,10 @@ class _Import:
                 replace.append((current, record))
             outcome.updated += 1
 
-        model._default_manager.bulk_create([instance for instance, _ in to_create])
+        if spec.kind == SNAPSHOTS and connection.vendor == "postgresql":
+            _copy_snapshots([record for _, record in to_create])  # no lines, no ids needed: COPY
+        else:
+            model._default_manager.bulk_create([instance for instance, _ in to_create])
         outcome.created = len(to_create)
         if to_update:
             model._default_manager.bulk_update(to_update, sorted(changed_fields))
@@ -257,6 +266,20 @@ class _Import:
                 for sku, sku_key, quantity in record.lines
             )
         return outcome
+
+
+def _copy_snapshots(records: list[ParsedActivity]) -> None:
+    """Insert new inventory snapshots with COPY (a snapshot file has hundreds of thousands of rows)."""
+    if not records:
+        return
+    names = list(records[0].values)  # every snapshot has the same fields
+    values = itemgetter(*names)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(copy_statement(InventorySnapshot, ["customer", *names])) as copy,
+    ):
+        for record in records:
+            copy.write_row((record.customer_id, *values(record.values)))
 
 
 def activity_upsert(
