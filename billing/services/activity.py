@@ -324,6 +324,11 @@ def activity_upsert(
                 on_progress(done)
     result = state.result
     result.errors.sort(key=lambda error: error.row_number)
+    # A rejected row keeps no generated reference: nothing carries it, and its error names none.
+    generated = result.generated
+    result.errors = [RowError(e.row_number, "", e.reason) if e.row_number in generated else e for e in result.errors]
+    rejected = {error.row_number for error in result.errors}
+    result.generated = {row: reference for row, reference in generated.items() if row not in rejected}
     logger.info("%s imported from %s: %s", NOUNS[kind], source, result.summary())
     return result
 

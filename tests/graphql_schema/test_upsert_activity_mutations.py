@@ -142,6 +142,11 @@ def test_extra_work_is_entered_by_the_signed_in_user(client, importer, customer_
     assert ExtraWorkEntry.objects.get(reference=generated["reference"]).quantity == Decimal("2.000")
     assert ExtraWorkEntry.objects.get(reference="JOB-1").quantity == Decimal("3.000")
 
+    # A rejected row's generated reference is not returned: nothing carries it.
+    payload = upsert(client, EXTRA_WORK, [{**given, "reference": None, "quantity": "-1"}])
+    assert (counts(payload), payload["generatedReferences"]) == ((0, 0, 0, 1), [])
+    assert payload["errors"][0]["reference"] == ""
+
 
 def test_extra_work_service_must_be_on_the_customers_rate_card(client, importer, customer_a, customer_b, labour):
     client.force_login(importer)
