@@ -134,12 +134,6 @@ class _Import:
             except RowInvalid as exc:
                 invalid.append((row_number, self.spec.label_of_row(row), exc))
                 continue
-            natural = (record.customer_id, *record.key)
-            first = self.seen.get(natural)
-            if first is not None:
-                self.reject(row_number, record.label, f"given twice in this import (first on row {first})")
-                continue
-            self.seen[natural] = row_number
             parsed.append(record)
         customer_ids = {record.customer_id for record in parsed}
         customer_ids.update(bad.customer_id for _, _, bad in invalid if bad.customer_id is not None)
@@ -157,7 +151,21 @@ class _Import:
                 self.reject(record.row_number, record.label, f"unknown customer_id {record.customer_id}")
         if self.spec.kind == EXTRA_WORK:
             accepted = self._with_services(accepted)
-        return accepted
+        return self._first_of_each_key(accepted)
+
+    def _first_of_each_key(self, records: list[ParsedActivity]) -> list[ParsedActivity]:
+        """The first accepted row of each natural key in the import; later ones are rejected (a
+        rejected row does not make a later row of its key a duplicate)."""
+        unique = []
+        for record in records:
+            natural = (record.customer_id, *record.key)
+            first = self.seen.get(natural)
+            if first is not None:
+                self.reject(record.row_number, record.label, f"given twice in this import (first on row {first})")
+                continue
+            self.seen[natural] = record.row_number
+            unique.append(record)
+        return unique
 
     def _with_services(self, records: list[ParsedActivity]) -> list[ParsedActivity]:
         """Extra work: each entry's service by name, which must be on the customer's rate card."""

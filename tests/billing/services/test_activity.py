@@ -116,6 +116,12 @@ def test_extra_work_is_entered_by_its_creator_and_kept_on_update(customer):
     entry = ExtraWorkEntry.objects.get()
     assert (entry.entered_by, entry.quantity) == (clerk, Decimal("2.500"))
 
+    # A row refused for its service does not make the corrected row after it a duplicate.
+    result = activity_upsert(
+        "extra_work", rows=[{**row, "reference": "J-9", "service": "Nope"}, {**row, "reference": "J-9"}]
+    )
+    assert (result.created, [error.reason for error in result.errors]) == (1, ["unknown service 'Nope'"])
+
     CustomerService.objects.filter(customer=customer).update(is_active=False)
     result = activity_upsert("extra_work", rows=[{**row, "reference": "J-2"}])
     assert result.errors[0].reason == "service 'Labour' is not an active line of this customer's rate card"
