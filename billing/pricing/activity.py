@@ -49,6 +49,7 @@ from typing import Any
 
 from .charges import (
     ACTIVITY_CHARGE_TYPES,
+    CHARGE_TYPES,
     CHARGE_UNITS,
     DEFAULT_STORAGE_BASIS,
     DEFAULT_STORAGE_PERIOD,
@@ -71,6 +72,7 @@ __all__ = [
     "SnapshotData",
     "StorageDay",
     "apply_adjustments",
+    "other_charge_text",
     "price_activity",
     "storage_day",
     "storage_quantity",
@@ -459,6 +461,62 @@ def price_activity(
         "snapshot_days": sum(1 for day in snapshot_days if start <= day <= end and day not in counted_days),
     }
     return ActivityPricing(charges, unbilled)
+
+
+# --- how an other charge reads ---------------------------------------------------------------------
+
+SOURCE_LABELS = {
+    "storage": "Storage",
+    "receiving": "Receiving",
+    "returns": "Returns",
+    "extra_work": "Extra work",
+    "adjustment": "Adjustment",
+}
+ADJUSTMENT_LABELS = {"minimum": "Minimum true-up", "surcharge": "Surcharge", "discount": "Discount"}
+
+
+def _number(value: Decimal) -> str:
+    """A quantity without trailing zeros, with thousands separators: 1,250 or 2.5."""
+    number = value.normalize() if value != value.to_integral_value() else value.to_integral_value()
+    return f"{number:,f}"
+
+
+def other_charge_text(charge: Any) -> str:
+    """Why an other charge (a ReportOtherCharge, or anything with its attributes) was made, in one
+    sentence (docs/explanations.md, "Other charges"), from what the row stores."""
+    why = charge.explanation or {}
+    if charge.source == "adjustment":
+        services = why.get("services", "all")
+        over = "all services" if services == "all" else ", ".join(services)
+        dates = ""
+        if why.get("from") or why.get("to"):
+            dates = f", lines dated {why.get('from') or 'any day'} to {why.get('to') or 'any day'}"
+        base = f"{Decimal(why.get('base', '0')):,.2f}"
+        if charge.charge_type == "minimum":
+            minimum = f"{Decimal(why['minimum']):,.2f}"
+            return f"Minimum {minimum} over {over}: the lines came to {base}, true-up {charge.amount:,.2f}."
+        if "percent" in why:
+            return f"{ADJUSTMENT_LABELS[charge.charge_type]} {why['percent']}% of {base} ({over}{dates})."
+        return f"Discount of {Decimal(why['amount']):,.2f} on {over} (at most the {base} it is taken from)."
+    rules = why.get("rule_groups") or []
+    rule_text = ""
+    if rules:
+        groups = [
+            f" {group['logic']} ".join(f"{r['field']} {r['operator']} {r['value']}" for r in group["rules"]) or "always"
+            for group in rules
+        ]
+        rule_text = f" where {' or '.join(groups)}"
+    label = CHARGE_TYPES.get(charge.charge_type, charge.charge_type)
+    price = f"{charge.unit_price:f}"
+    if charge.source == "storage":
+        how = why.get("storage", {})
+        return (
+            f"{label}{rule_text}, {how.get('basis')} over {how.get('from')} to {how.get('to')} "
+            f"({how.get('days_billed')} of {how.get('days_in_month')} days, {how.get('days_with_snapshots')} "
+            f"with stock, {how.get('unit_days')} unit-days, basis {how.get('basis_figure')}), priced per "
+            f"{how.get('period')}: {_number(charge.quantity)} {charge.unit} at {price}."
+        )
+    return f"{label}{rule_text}: {charge.reference}, {_number(charge.quantity)} {charge.unit} at {price}."
 
 
 # --- adjustments ----------------------------------------------------------------------------------
