@@ -743,3 +743,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 continue  # deleted meanwhile (with its user)
             revoked += 1
         self.message_user(request, f"Revoked {revoked} token{'' if revoked == 1 else 's'}.", messages.SUCCESS)
+
+
+# Billable activity beyond orders (registered by importing it; it reuses ProductForm above).
+from billing import admin_activity  # noqa: E402, F401

@@ -1005,20 +1005,28 @@ class Receipt(models.Model):
         return self.reference
 
 
-class ReceiptLine(models.Model):
-    """One SKU line of a receipt."""
+class ActivityLine(models.Model):
+    """One SKU line of a receipt or return: the SKU as entered, normalised, and its quantity."""
 
-    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False)
     sku = models.CharField(max_length=100)
     sku_key = models.CharField(max_length=100, editable=False)
     quantity = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["receipt_id", "sku_key"]
-        constraints = [models.UniqueConstraint(fields=["receipt", "sku_key"], name="uniq_receipt_line_sku_key")]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.sku} x {self.quantity}"
+
+
+class ReceiptLine(ActivityLine):
+    """One SKU line of a receipt."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines", db_index=False)
+
+    class Meta:
+        ordering = ["receipt_id", "sku_key"]
+        constraints = [models.UniqueConstraint(fields=["receipt", "sku_key"], name="uniq_receipt_line_sku_key")]
 
 
 class CustomerReturn(models.Model):
@@ -1044,22 +1052,16 @@ class CustomerReturn(models.Model):
         return self.reference
 
 
-class ReturnLine(models.Model):
+class ReturnLine(ActivityLine):
     """One SKU line of a return."""
 
     customer_return = models.ForeignKey(CustomerReturn, on_delete=models.CASCADE, related_name="lines", db_index=False)
-    sku = models.CharField(max_length=100)
-    sku_key = models.CharField(max_length=100, editable=False)
-    quantity = models.PositiveIntegerField()
 
     class Meta:
         ordering = ["customer_return_id", "sku_key"]
         constraints = [
             models.UniqueConstraint(fields=["customer_return", "sku_key"], name="uniq_return_line_sku_key"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.sku} x {self.quantity}"
 
 
 class ExtraWorkEntry(models.Model):

@@ -10,7 +10,9 @@
 - A customer-linked user sees finalized and voided reports and credit notes of its customers,
   and drafts only when BILLING_CUSTOMERS_SEE_DRAFTS is true.
 - Importing orders needs ``billing.add_order`` and ``billing.change_order``; only a server-side
-  import (no user) may create customers.
+  import (no user) may create customers. Importing billable activity (inventory snapshots,
+  receipts, returns, extra work) needs the add and change permissions of that kind's model
+  (``billing.add_receipt`` and ``billing.change_receipt`` ...), for customers the user can see.
 - The audit trail is for billing staff: ``billing.view_auditevent`` reads every event, anyone
   else (customer-linked users too) reads none.
 - Superusers may do everything.
@@ -74,6 +76,13 @@ class Requirement:
 
 GENERATE = Requirement((GENERATE_PERMISSION,))
 IMPORT_ORDERS = Requirement(IMPORT_PERMISSIONS)
+# Billable activity, by kind (billing.services.activity_rows.KINDS): its model's add and change permissions.
+IMPORT_ACTIVITY = {
+    "inventory_snapshots": Requirement(("billing.add_inventorysnapshot", "billing.change_inventorysnapshot")),
+    "receipts": Requirement(("billing.add_receipt", "billing.change_receipt")),
+    "returns": Requirement(("billing.add_customerreturn", "billing.change_customerreturn")),
+    "extra_work": Requirement(("billing.add_extraworkentry", "billing.change_extraworkentry")),
+}
 READ_AUDIT_TRAIL = Requirement((AUDIT_VIEW_PERMISSION,))
 
 
@@ -144,6 +153,12 @@ def can_view_audit_trail(actor: Actor) -> bool:
     return READ_AUDIT_TRAIL.allows(actor)
 
 
+def ensure_can_import_activity(actor: Actor, kind: str, what: str, *, create_customers: bool = False) -> None:
+    """Raise PermissionDenied unless the actor may create and update billable activity of `kind`
+    (`what` names it in the message); as ensure_can_import_orders otherwise."""
+    _ensure_can_import(actor, IMPORT_ACTIVITY[kind], what, create_customers=create_customers)
+
+
 def ensure_can_import_orders(actor: Actor, *, create_customers: bool = False) -> None:
     """Raise PermissionDenied unless the actor may create and update orders.
 
@@ -151,11 +166,15 @@ def ensure_can_import_orders(actor: Actor, *, create_customers: bool = False) ->
     customers on the way. Which customers' orders a user may import is checked per row
     (:func:`can_see_customer`).
     """
+    _ensure_can_import(actor, IMPORT_ORDERS, "orders", create_customers=create_customers)
+
+
+def _ensure_can_import(actor: Actor, requirement: Requirement, what: str, *, create_customers: bool) -> None:
     if actor is None:
         return
     if not is_authenticated(actor):
-        raise PermissionDenied("You must be signed in to import orders.")
-    if not IMPORT_ORDERS.allows(actor):
-        raise PermissionDenied("You do not have permission to import orders.")
+        raise PermissionDenied(f"You must be signed in to import {what}.")
+    if not requirement.allows(actor):
+        raise PermissionDenied(f"You do not have permission to import {what}.")
     if create_customers:
         raise PermissionDenied("Only a server-side import may create customers.")

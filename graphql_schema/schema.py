@@ -27,6 +27,12 @@ from graphql_schema.mutations.export_report import export_report_field
 from graphql_schema.mutations.generate_report import generate_report_field
 from graphql_schema.mutations.lifecycle import finalize_report_field, void_report_field
 from graphql_schema.mutations.start_billing_run import start_billing_run_field
+from graphql_schema.mutations.upsert_activity import (
+    upsert_extra_work_field,
+    upsert_inventory_snapshots_field,
+    upsert_receipts_field,
+    upsert_returns_field,
+)
 from graphql_schema.mutations.upsert_orders import upsert_orders_field
 from graphql_schema.queries import Query
 from graphql_schema.report_diff import preview_report_field
@@ -53,6 +59,10 @@ LIMIT_RULES = (
 class Mutation:
     generate_report = generate_report_field
     upsert_orders = upsert_orders_field
+    upsert_inventory_snapshots = upsert_inventory_snapshots_field
+    upsert_receipts = upsert_receipts_field
+    upsert_returns = upsert_returns_field
+    upsert_extra_work = upsert_extra_work_field
     start_billing_run = start_billing_run_field
     export_report = export_report_field
     finalize_report = finalize_report_field

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from billing.services.order_rows import RowError
+from django.core.management.base import CommandError
+
+from billing.services.order_rows import RowError, RowInvalid, loads_json
 
 
 def open_text(path: Path) -> TextIO:
@@ -97,3 +99,57 @@ def csv_records(
             errors.append(RowError(start, name, f"the row is not UTF-8 text ({bad})"))
             continue
         yield start, values
+
+
+def csv_header(reader: Any, *, required: Sequence[str], known: Sequence[str], what: str) -> tuple[list[str], list[str]]:
+    """A CSV file's columns (trimmed, lower-cased) and its unknown ones, from the header row of a csv.reader.
+
+    A header that is missing, unreadable, not UTF-8, names a column twice or lacks a `required`
+    column stops the import (CommandError) before anything is written; `what` names the export.
+    """
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CommandError(f"The file is empty: expected a header row with the {what} columns.") from None
+    except csv.Error as exc:
+        raise CommandError(f"Cannot read the CSV header: {exc}") from None
+    if any(undecodable(column) for column in header):
+        raise CommandError("The header row is not UTF-8 text. Nothing was imported.")
+    columns = [column.strip().lower() for column in header]
+    duplicates = sorted({column for column in columns if columns.count(column) > 1 and column})
+    if duplicates:
+        raise CommandError(
+            f"Duplicate {'column' if len(duplicates) == 1 else 'columns'} in the header: {', '.join(duplicates)}."
+        )
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise CommandError(
+            f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}. "
+            "The header must contain at least "
+            f"{', '.join(required)}; the other {what} columns are optional: "
+            f"{', '.join(column for column in known if column not in required)}. "
+            "Nothing was imported."
+        )
+    return columns, [column for column in columns if column not in known]
+
+
+def jsonl_rows(handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON Lines file as (line number, object); blank lines are skipped, and a line
+    that is not UTF-8, not JSON or not an object is appended to `errors`."""
+    for line_number, line in enumerate(handle, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        bad = undecodable(text)
+        if bad:
+            errors.append(RowError(line_number, "", f"the line is not UTF-8 text ({bad})"))
+            continue
+        try:
+            row = loads_json(text, "the line")
+        except RowInvalid as exc:
+            errors.append(RowError(line_number, "", str(exc)))
+            continue
+        if not isinstance(row, dict):
+            errors.append(RowError(line_number, "", "line is not a JSON object"))
+            continue
+        yield line_number, row

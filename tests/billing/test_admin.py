@@ -73,7 +73,24 @@ def data(superuser):
         user=superuser, key="k1", request_hash="0" * 64, report=report, job=job, expires_at=dt.datetime.now(dt.UTC)
     )
     token, raw = api_token_create(user=superuser, name="ci")
+    add_activity(customer, line.service)
     return {"report": report, "token": token, "raw": raw, "group": group, "line": line, "customer": customer}
+
+
+def add_activity(customer, service):
+    """One row of each kind of billable activity beyond orders."""
+    day = dt.date(2026, 8, 5)
+    moment = dt.datetime(2026, 8, 5, 9, tzinfo=dt.UTC)
+    models.InventorySnapshot.objects.create(
+        customer=customer, snapshot_date=day, sku="ABC1", sku_key="ABC1", quantity=3
+    )
+    receipt = models.Receipt.objects.create(customer=customer, reference="ASN-1", received_at=moment)
+    models.ReceiptLine.objects.create(receipt=receipt, sku="ABC1", sku_key="ABC1", quantity=3)
+    returned = models.CustomerReturn.objects.create(customer=customer, reference="RMA-1", received_at=moment)
+    models.ReturnLine.objects.create(customer_return=returned, sku="ABC1", sku_key="ABC1", quantity=1)
+    models.ExtraWorkEntry.objects.create(
+        customer=customer, reference="JOB-1", work_date=day, service=service, quantity=Decimal("1.5")
+    )
 
 
 def test_every_model_is_registered():

@@ -11,16 +11,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.errors import BillingError
 from billing.management.progress import ProgressBar, count, say, stream_is_tty
-from billing.management.textfiles import csv_records, open_text, stdin_text, undecodable
+from billing.management.textfiles import csv_header, csv_records, jsonl_rows, open_text, stdin_text
 from billing.services.order_rows import (
     DEFAULT_BATCH_SIZE,
     ORDER_FIELDS,
     REQUIRED_FIELDS,
     RowError,
-    RowInvalid,
-    loads_json,
 )
-from billing.services.orders import orders_upsert
+from billing.services.orders import UpsertResult, orders_upsert
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -111,6 +109,10 @@ class Command(BaseCommand):
         except BillingError as exc:
             raise CommandError(exc.message) from None
 
+        self._report(result, parse_errors)
+
+    def _report(self, result: UpsertResult, parse_errors: list[RowError]) -> None:
+        """Placeholder customers, the rejected rows (stderr) and the summary; exit status 1 when any was rejected."""
         if result.customers_created:
             say(self.stdout, f"Created {count(result.customers_created, 'placeholder customer')}.")
 
@@ -129,30 +131,7 @@ class Command(BaseCommand):
     def _csv_records(self, handle: TextIO, errors: list[RowError]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         """The header's columns (checked now) and the records after it, as values in header order."""
         reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise CommandError("The file is empty: expected a header row with the orders export columns.") from None
-        except csv.Error as exc:
-            raise CommandError(f"Cannot read the CSV header: {exc}") from None
-        if any(undecodable(column) for column in header):
-            raise CommandError("The header row is not UTF-8 text. Nothing was imported.")
-        columns = [column.strip().lower() for column in header]
-        duplicates = sorted({column for column in columns if columns.count(column) > 1 and column})
-        if duplicates:
-            raise CommandError(
-                f"Duplicate {'column' if len(duplicates) == 1 else 'columns'} in the header: {', '.join(duplicates)}."
-            )
-        missing = [column for column in REQUIRED_FIELDS if column not in columns]
-        if missing:
-            raise CommandError(
-                f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}. "
-                "The header must contain at least "
-                f"{', '.join(REQUIRED_FIELDS)}; the other orders export columns are optional: "
-                f"{', '.join(column for column in ORDER_FIELDS if column not in REQUIRED_FIELDS)}. "
-                "Nothing was imported."
-            )
-        unknown = [column for column in columns if column not in ORDER_FIELDS]
+        columns, unknown = csv_header(reader, required=REQUIRED_FIELDS, known=ORDER_FIELDS, what="orders export")
         if unknown:
             self.stderr.write(
                 f"Ignoring unknown column{'' if len(unknown) == 1 else 's'}: {', '.join(unknown)}",
@@ -162,20 +141,4 @@ class Command(BaseCommand):
         return columns, csv_records(reader, columns, key="transaction_id", errors=errors)
 
     def _jsonl_rows(self, handle: TextIO, errors: list[RowError]) -> Iterator[tuple[int, dict[str, Any]]]:
-        for line_number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            bad = undecodable(text)
-            if bad:
-                errors.append(RowError(line_number, "", f"the line is not UTF-8 text ({bad})"))
-                continue
-            try:
-                row = loads_json(text, "the line")
-            except RowInvalid as exc:
-                errors.append(RowError(line_number, "", str(exc)))
-                continue
-            if not isinstance(row, dict):
-                errors.append(RowError(line_number, "", "line is not a JSON object"))
-                continue
-            yield line_number, row
+        return jsonl_rows(handle, errors)

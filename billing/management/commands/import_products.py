@@ -10,11 +10,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.management.progress import count, say
-from billing.management.textfiles import csv_rows, open_text, undecodable
+from billing.management.textfiles import csv_header, csv_rows, open_text
 from billing.services.order_rows import RowError
-from billing.services.products import products_import
+from billing.services.products import LABELING_UNITS, products_import
 
 REQUIRED_COLUMNS = ("sku", "customer_id")
+KNOWN_COLUMNS = (
+    *REQUIRED_COLUMNS,
+    *(f"labeling_{part}_{index}" for index in range(1, LABELING_UNITS + 1) for part in ("unit", "quantity")),
+    "id",
+    "created_at",
+    "updated_at",
+)
 
 
 class Command(BaseCommand):
@@ -56,20 +63,5 @@ class Command(BaseCommand):
             raise CommandError(f"{count(len(errors), 'row')} rejected.", returncode=1)
 
     def _rows(self, reader: Any, errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise CommandError("The file is empty: expected a header row with the products export columns.") from None
-        except csv.Error as exc:
-            raise CommandError(f"Cannot read the CSV header: {exc}") from None
-        if any(undecodable(column) for column in header):
-            raise CommandError("The header row is not UTF-8 text. Nothing was imported.")
-        columns = [column.strip().lower() for column in header]
-        missing = [column for column in REQUIRED_COLUMNS if column not in columns]
-        if missing:
-            raise CommandError(
-                f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}. "
-                "The header must contain at least "
-                f"{', '.join(REQUIRED_COLUMNS)}. Nothing was imported."
-            )
+        columns, _ = csv_header(reader, required=REQUIRED_COLUMNS, known=KNOWN_COLUMNS, what="products export")
         yield from csv_rows(reader, columns, key="sku", errors=errors)
