@@ -362,7 +362,7 @@ def _price_records(
         if not exact:
             continue
         qty, price, amount = _priced(line, exact)
-        what = {"record": record.reference}
+        what: dict[str, Any] = {}
         if source == "receiving" and line.charge_type == "receiving_hour":
             what["labour_minutes"] = str(record.labour_minutes)
         charges.append(_charge(line, source, record.reference, day, qty, unit, price, amount, what))
@@ -380,13 +380,8 @@ def _charge(
     amount: Decimal,
     detail: dict[str, Any],
 ) -> OtherCharge:
-    explanation = {
-        "service_name": line.service_name,
-        "charge_type": line.charge_type,
-        "unit_price": str(price),
-        "rule_groups": _rules_text(line),
-        **detail,
-    }
+    # What the row does not say itself: the rules that let the line apply, and the figures used.
+    explanation = {"rule_groups": _rules_text(line), **detail} if line.rule_groups else detail
     return OtherCharge(
         source=source,
         reference=reference,
