@@ -24,6 +24,7 @@ from django.urls import URLPattern, path
 from billing.errors import NotFound, ValidationFailed
 from billing.exporters import EXPORT_FORMATS, report_export
 from billing.exporters.report_diff import export_diff_csv
+from billing.generation.activity import OTHER_CHARGE_FIELDS
 from billing.models import (
     ApiToken,
     AuditEvent,
@@ -420,10 +421,15 @@ class ServiceTotalInline(ReadOnlyTabularInline):
     readonly_fields = fields
 
 
+# A report's other charges as the admin lists them: without the report and the ids of the rate-card line.
+_OTHER_CHARGE_COLUMNS: tuple[str, ...] = tuple(
+    name for name in OTHER_CHARGE_FIELDS if name not in ("report", "customer_service_id", "service_id")
+)
+
+
 class OtherChargeInline(ReadOnlyTabularInline):
     model = ReportOtherCharge
-    fields = ("position", "source", "date", "reference", "service_name", "charge_type", "quantity", "unit")
-    fields += ("unit_price", "amount")
+    fields = _OTHER_CHARGE_COLUMNS
     readonly_fields = fields
 
 

@@ -39,7 +39,8 @@ __all__ = [
     "validate_rule",
 ]
 
-Predicate = Callable[[OrderData, dict[str, int]], bool]
+# predicate(record, units): the record is an OrderData, or an activity record (billing.pricing.activity)
+Predicate = Callable[[Any, dict[str, int]], bool]
 
 _KIND_NAMES = {TEXT: "text", NUMERIC: "numeric", SKU: "SKU"}
 # What to use instead of a single-value operator given several values.

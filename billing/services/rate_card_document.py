@@ -448,14 +448,14 @@ class CustomerSerializer(_DocumentObject):
             known |= set(
                 CustomerService.objects.filter(customer=scope.existing).values_list("service__name", flat=True)
             )
-        errors = {
+        errors: dict[Any, Any] = {
             index: [f"no rate-card line of this customer for service {name!r}"]
             for index, adjustment in enumerate(adjustments)
             for name in adjustment.services
             if name not in known
         }
         if errors:
-            raise ValidationError({"adjustments": errors})
+            raise ValidationError({"adjustments": errors})  # type: ignore[dict-item]
 
 
 class ServiceSerializer(_DocumentObject):
