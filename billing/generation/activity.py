@@ -11,8 +11,8 @@ Which reports carry what (docs/rate-card-format.md, "Activity charges"):
 - activity is priced by the report's rate-card lines (all of them, or the selected ones);
 - adjustments apply only to a report of the whole rate card: a minimum or a discount on the
   total means nothing on part of a bill;
-- a report of only unbilled pairs (only_unbilled) bills orders only: the period's activity
-  was billed by the report it completes.
+- a report of only unbilled pairs (only_unbilled) next to a finalized report of the same
+  customer and period bills orders only: the finalized report billed the period's activity.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from billing.models import (
     ReportMonthService,
     ReportOtherCharge,
     ReportServiceTotal,
+    ReportStatus,
     ReturnLine,
 )
 from billing.pricing import PricingError, RuleValidationError
@@ -69,8 +70,10 @@ ZERO = Decimal("0")
 _BATCH = 2000
 
 
-def bill_activity(report: BillingReport, card: LoadedRateCard) -> None:
+def bill_activity(report: BillingReport, card: LoadedRateCard, *, only_unbilled: bool = False) -> None:
     """Price and write the report's other charges; update its totals (see the module docs)."""
+    if only_unbilled and _finalized_for_period(report):
+        return
     zone = ZoneInfo(report.billing_time_zone or "UTC")
     start, end = report.start_date, report.end_date
     lines = card.selected
@@ -104,10 +107,25 @@ def bill_activity(report: BillingReport, card: LoadedRateCard) -> None:
     except (PricingError, RuleValidationError) as exc:
         message = card.describe(str(exc))
         raise ValidationFailed(message, fields={"rate_card": [message]}) from exc
-    _write(report, charges)
+    charge_types = {info.service_id: info.charge_type for info in card.line_info.values()}
+    _write(report, charges, charge_types)
     report.unbilled_activity = priced.unbilled
     report.total_amount += sum((c.amount for c in charges), ZERO)
     report.save(update_fields=["total_amount", "unbilled_activity"])
+
+
+def _finalized_for_period(report: BillingReport) -> bool:
+    """A finalized report of the customer and period exists: it billed the period's activity."""
+    return (
+        BillingReport.objects.filter(
+            customer_id=report.customer_id,
+            start_date=report.start_date,
+            end_date=report.end_date,
+            status=ReportStatus.FINALIZED,
+        )
+        .exclude(pk=report.pk)
+        .exists()
+    )
 
 
 def load_adjustments(customer_id: int) -> list[AdjustmentData]:
@@ -263,7 +281,7 @@ OTHER_CHARGE_FIELDS = (
 )
 
 
-def _write(report: BillingReport, charges: list[OtherCharge]) -> None:
+def _write(report: BillingReport, charges: list[OtherCharge], charge_types: dict[int, str]) -> None:
     """The rows (one COPY on PostgreSQL, bulk_create elsewhere), then the service, day and month
     totals with the charges folded in."""
     if not charges:
@@ -321,17 +339,19 @@ def _write(report: BillingReport, charges: list[OtherCharge]) -> None:
             ),
             batch_size=_BATCH,
         )
-    _fold_service_totals(report, charges)
+    _fold_service_totals(report, charges, charge_types)
     _fold_days(report, charges)
 
 
-def _fold_service_totals(report: BillingReport, charges: list[OtherCharge]) -> None:
-    """Add each charge naming a service to that service's total (adjustments: the amount only)."""
+def _fold_service_totals(report: BillingReport, charges: list[OtherCharge], charge_types: dict[int, str]) -> None:
+    """Add each charge naming a service to that service's total (adjustments: the amount only);
+    a service total states its service's charge type, whatever charged it."""
     sums: dict[int, list[Any]] = {}
     for c in charges:
         if c.service_id is None:
             continue
-        entry = sums.setdefault(c.service_id, [c.service_name, c.charge_type, ZERO, ZERO])
+        charge_type = charge_types.get(c.service_id, c.charge_type)
+        entry = sums.setdefault(c.service_id, [c.service_name, charge_type, ZERO, ZERO])
         if c.source != "adjustment":
             entry[2] += c.quantity
         entry[3] += c.amount

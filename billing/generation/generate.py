@@ -102,8 +102,7 @@ def generate_report(
     with _cyclic_gc_paused():
         pairs = _write_snapshot(report, run, orders, totals, on_progress)
     _store_totals(report, totals)
-    if not only_unbilled:  # storage, receiving, returns, extra work and adjustments
-        bill_activity(report, card)
+    bill_activity(report, card, only_unbilled=only_unbilled)  # storage, receiving, returns, extra work, adjustments
     if not preview:
         claim_pairs(report, pairs)
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.

@@ -81,3 +81,71 @@ def test_unbilled_activity_counts_what_no_line_priced():
     report = generate(customer)
     report.refresh_from_db()
     assert report.unbilled_activity == {"receipts": 1, "returns": 0, "extra_work": 0, "snapshot_days": 3}
+
+
+def test_a_minimum_on_a_service_without_orders_is_in_that_services_total_with_its_charge_type():
+    customer = CustomerFactory()
+    fee = rate_line(customer, "Order fee", price="10.0000")
+    minimum = RateCardAdjustment.objects.create(customer=customer, kind="minimum", amount=Decimal("75.00"))
+    minimum.services.add(fee)
+    report = generate(customer)
+    report.refresh_from_db()
+    total = ReportServiceTotal.objects.get(report=report)
+    assert (total.service_name, total.charge_type, total.amount, total.order_count) == (
+        "Order fee",
+        ChargeType.PER_ORDER,
+        Decimal("75.00"),
+        0,
+    )
+    assert report.total_amount == Decimal("75.00")
+
+
+def test_a_partial_report_prices_its_activity_lines_but_applies_no_adjustment():
+    customer = CustomerFactory()
+    rate_line(customer, "Order fee", price="1.0000")
+    receiving = rate_line(customer, "Receiving", ChargeType.RECEIVING_RECEIPT, price="20.0000")
+    RateCardAdjustment.objects.create(customer=customer, kind="minimum", amount=Decimal("500.00"))
+    receipt(customer, "R-1", utc(2025, 1, 5, 12), pallets=1)
+    report = generate(customer, customer_service_ids=[receiving.pk])
+    report.refresh_from_db()
+    assert [(c.source, c.amount) for c in ReportOtherCharge.objects.filter(report=report)] == [
+        ("receiving", Decimal("20.00"))
+    ]
+    assert report.total_amount == Decimal("20.00")
+
+
+def test_an_only_unbilled_report_next_to_a_finalized_one_bills_orders_only():
+    from billing.services.lifecycle import report_finalize
+
+    customer = CustomerFactory()
+    rate_line(customer, "Order fee", price="1.0000")
+    rate_line(customer, "Receiving", ChargeType.RECEIVING_RECEIPT, price="20.0000")
+    receipt(customer, "R-1", utc(2025, 1, 5, 12), pallets=1)
+    first = generate(customer)
+    report_finalize(actor=None, report_id=first.pk)  # the server (a command)
+    order_with_lines(customer=customer, lines={"A1": 1}, close_date=utc(2025, 1, 10, 9))
+    rest = generate(customer, only_unbilled=True)
+    rest.refresh_from_db()
+    assert rest.total_amount == Decimal("1.00")
+    assert not ReportOtherCharge.objects.filter(report=rest).exists()
+
+
+def test_an_only_unbilled_report_replacing_a_draft_bills_the_activity_too():
+    customer = CustomerFactory()
+    rate_line(customer, "Receiving", ChargeType.RECEIVING_RECEIPT, price="20.0000")
+    receipt(customer, "R-1", utc(2025, 1, 5, 12), pallets=1)
+    generate(customer)
+    again = generate(customer, only_unbilled=True)  # supersedes the draft
+    again.refresh_from_db()
+    assert again.total_amount == Decimal("20.00")
+
+
+def test_a_storage_rule_on_an_order_field_is_a_400_not_a_500():
+    from billing.errors import ValidationFailed
+    from tests.factories import RuleFactory, RuleGroupFactory
+
+    customer = CustomerFactory()
+    line = storage_line(customer)
+    RuleFactory(rule_group=RuleGroupFactory(customer_service=line), field="carrier", operator="eq", value="UPS")
+    with pytest.raises(ValidationFailed, match="unknown field 'carrier'"):
+        generate(customer)
