@@ -24,6 +24,7 @@ from django.urls import URLPattern, path
 from billing.errors import NotFound, ValidationFailed
 from billing.exporters import EXPORT_FORMATS, report_export
 from billing.exporters.report_diff import export_diff_csv
+from billing.generation.activity import OTHER_CHARGE_FIELDS
 from billing.models import (
     ApiToken,
     AuditEvent,
@@ -41,6 +42,7 @@ from billing.models import (
     OrderLine,
     PriceTier,
     Product,
+    RateCardAdjustment,
     ReportDay,
     ReportDayService,
     ReportExplanation,
@@ -50,6 +52,7 @@ from billing.models import (
     ReportMonthService,
     ReportNotClosedOrder,
     ReportOrder,
+    ReportOtherCharge,
     ReportServiceTotal,
     Rule,
     RuleGroup,
@@ -64,9 +67,10 @@ from billing.pricing import (
     validate_rate_line,
 )
 from billing.pricing.explain import EVERY_ORDER, group_text
+from billing.pricing.fields import ACTIVITY_FIELD_KINDS
 from billing.selectors.report_diff import report_diff
 from billing.selectors.reports import report_get, reports_visible_to
-from billing.services.rate_cards import rule_check
+from billing.services.rate_cards import adjustment_check, rule_check
 from billing.services.tokens import api_token_revoke
 
 BLANK_CHOICE = ("", "---------")
@@ -203,6 +207,8 @@ class PriceTierFormSet(BaseInlineFormSet):
             tier_scope=line.tier_scope,
             tiers=tiers,
             open_band_last=True,
+            storage_period=line.storage_period,
+            storage_basis=line.storage_basis,
         )
         try:
             validate_rate_line(candidate, str(line))
@@ -250,6 +256,9 @@ class CustomerServiceAdmin(admin.ModelAdmin):
         return line.service.get_charge_type_display()
 
 
+_ACTIVITY_ONLY_FIELDS = sorted({name for kinds in ACTIVITY_FIELD_KINDS.values() for name in kinds} - set(FIELDS))
+
+
 class RuleForm(forms.ModelForm):
     """A rule is saved only if the pricing engine can evaluate it; the error names the rule.
 
@@ -257,7 +266,14 @@ class RuleForm(forms.ModelForm):
     submitted unchanged and skipped, instead of as an incomplete rule `reference_number eq ''`.
     """
 
-    field = forms.ChoiceField(choices=[BLANK_CHOICE, *((name, name) for name in FIELDS)])
+    # The order's fields, then those only activity lines test (the engine checks which apply).
+    field = forms.ChoiceField(
+        choices=[
+            BLANK_CHOICE,
+            *((name, name) for name in FIELDS),
+            *((name, f"{name} (activity)") for name in _ACTIVITY_ONLY_FIELDS),
+        ]
+    )
     operator = forms.ChoiceField(
         choices=[BLANK_CHOICE, *((name, f"{name} ({meaning})") for name, meaning in OPERATORS.items())]
     )
@@ -274,8 +290,10 @@ class RuleForm(forms.ModelForm):
         if field is None or operator is None or value is None:
             return cleaned
         label = f"#{self.instance.pk}" if self.instance.pk else ""  # new rules are named by their text
+        group = cleaned.get("rule_group") or (self.instance.rule_group if self.instance.rule_group_id else None)
+        charge_type = group.customer_service.service.charge_type if group is not None else ""
         try:
-            rule_check(field=field, operator=operator, value=value, label=label)
+            rule_check(field=field, operator=operator, value=value, label=label, charge_type=charge_type)
         except ValidationFailed as exc:
             raise forms.ValidationError(exc.message, code="invalid_rule") from None
         return cleaned
@@ -344,12 +362,74 @@ class OrderLineAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+class RateCardAdjustmentForm(forms.ModelForm):
+    """An adjustment is saved only if it can be applied (billing.pricing.activity.validate_adjustment)."""
+
+    class Meta:
+        model = RateCardAdjustment
+        fields = (
+            "customer",
+            "kind",
+            "percent",
+            "amount",
+            "services",
+            "start_date",
+            "end_date",
+            "description",
+            "position",
+            "is_active",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        services = cleaned.get("services") or []
+        customer = cleaned.get("customer")
+        try:
+            adjustment_check(
+                kind=cleaned.get("kind") or "",
+                percent=cleaned.get("percent"),
+                amount=cleaned.get("amount"),
+                start_date=cleaned.get("start_date"),
+                end_date=cleaned.get("end_date"),
+                customer_id=customer.pk if customer is not None else None,
+                customer_service_ids=[line.pk for line in services],
+                label=str(self.instance.pk or "new"),
+            )
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message, code="invalid_adjustment") from None
+        return cleaned
+
+
+@admin.register(RateCardAdjustment)
+class RateCardAdjustmentAdmin(admin.ModelAdmin):
+    form = RateCardAdjustmentForm
+    list_display = ("__str__", "customer", "kind", "percent", "amount", "start_date", "end_date", "position")
+    list_select_related = ("customer",)
+    list_filter = ("kind", "is_active")
+    search_fields = ("description", "customer__company_name")
+    raw_id_fields = ("customer",)
+    filter_horizontal = ("services",)
+
+
 # --- reports (immutable) ---------------------------------------------------------------------
 
 
 class ServiceTotalInline(ReadOnlyTabularInline):
     model = ReportServiceTotal
     fields = ("service_name", "charge_type", "quantity", "amount", "order_count")
+    readonly_fields = fields
+
+
+# A report's other charges as the admin lists them: without the report and the ids of the rate-card line.
+_OTHER_CHARGE_COLUMNS: tuple[str, ...] = tuple(
+    name for name in OTHER_CHARGE_FIELDS if name not in ("report", "customer_service_id", "service_id")
+)
+
+
+class OtherChargeInline(ReadOnlyTabularInline):
+    model = ReportOtherCharge
+    fields = _OTHER_CHARGE_COLUMNS
     readonly_fields = fields
 
 
@@ -383,7 +463,7 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "output_format", "customer")
     search_fields = ("id", "invoice_number", "customer__company_name")
     date_hierarchy = "created_at"
-    inlines = (ServiceTotalInline, AuditEventInline)
+    inlines = (ServiceTotalInline, OtherChargeInline, AuditEventInline)
     # The claim table has the pair as its primary key, which the admin cannot list; each report
     # shows how many pairs it holds instead (its lines are listed under Report lines).
     readonly_fields = ("billed_pairs",)

@@ -84,6 +84,34 @@ class ChargeType(models.TextChoices):
     CASE_PICK = "case_pick", "Case pick"
     EACH_PICK = "each_pick", "Each pick"
     TIERED = "tiered", "Tiered (graduated)"
+    # Activity beyond outbound orders (billing.pricing.activity): these lines price no order.
+    STORAGE_PALLET = "storage_pallet", "Storage per pallet"
+    STORAGE_LOCATION = "storage_location", "Storage per location"
+    STORAGE_CUFT = "storage_cuft", "Storage per cubic foot"
+    RECEIVING_RECEIPT = "receiving_receipt", "Receiving per receipt"
+    RECEIVING_PALLET = "receiving_pallet", "Receiving per pallet"
+    RECEIVING_CARTON = "receiving_carton", "Receiving per carton"
+    RECEIVING_UNIT = "receiving_unit", "Receiving per unit"
+    RECEIVING_HOUR = "receiving_hour", "Receiving per labour hour"
+    RETURN_ORDER = "return_order", "Returns per return"
+    RETURN_UNIT = "return_unit", "Returns per unit"
+    EXTRA_WORK = "extra_work", "Extra work"
+
+
+class StoragePeriod(models.TextChoices):
+    """What a storage line's unit price is per (billing.pricing.charges.STORAGE_PERIODS)."""
+
+    DAY = "day", "Per unit per day"
+    MONTH = "month", "Per unit per month"
+
+
+class StorageBasis(models.TextChoices):
+    """How a storage line turns daily quantities into the quantity charged (STORAGE_BASES)."""
+
+    DAILY_SUM = "daily_sum", "Sum of the daily quantities"
+    AVERAGE = "average", "Average daily quantity"
+    PEAK = "peak", "Highest daily quantity"
+    END_OF_PERIOD = "end_of_period", "Quantity on the last day with a snapshot"
 
 
 class TierScope(models.TextChoices):
@@ -128,6 +156,21 @@ class CustomerService(models.Model):
         "'order' restarts them for each order (first unit at one price, each additional unit at another).",
     )
     skus = models.ManyToManyField(Product, blank=True, related_name="customer_services")
+    storage_period = models.CharField(
+        max_length=8,
+        choices=StoragePeriod.choices,
+        blank=True,
+        default="",
+        help_text="Storage lines: the price is per unit per day or per month (empty: month).",
+    )
+    storage_basis = models.CharField(
+        max_length=16,
+        choices=StorageBasis.choices,
+        blank=True,
+        default="",
+        help_text="Storage lines: daily sum, average, peak or end of period (empty: average). "
+        "See docs/rate-card-format.md.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -140,6 +183,13 @@ class CustomerService(models.Model):
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="customer_service_price_gte_0"),
             models.CheckConstraint(
                 condition=Q(tier_scope__in=["period", "order"]), name="customer_service_tier_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(storage_period__in=["", "day", "month"]), name="customer_service_storage_period_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(storage_basis__in=["", "daily_sum", "average", "peak", "end_of_period"]),
+                name="customer_service_storage_basis_valid",
             ),
         ]
 
@@ -322,6 +372,12 @@ class BillingReport(models.Model):
     )
     not_closed_order_count = models.PositiveIntegerField(
         default=0, help_text="The customer's orders without a close date (never billable), listed apart."
+    )
+    unbilled_activity = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Activity of the period no rate-card line priced: receipts, returns, extra_work (records) "
+        "and snapshot_days (days with snapshots no storage line counted).",
     )
     output_format = models.CharField(max_length=8, choices=OutputFormat.choices, default=OutputFormat.JSON)
     status = models.CharField(max_length=16, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
@@ -657,6 +713,94 @@ class ReportMonthService(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.month:%Y-%m} {self.service_name}: {self.amount}"
+
+
+# Pricing activity beyond outbound orders: adjustments on the rate card, other charges on reports.
+
+
+class AdjustmentKind(models.TextChoices):
+    """Applied in this order after every line (billing.pricing.activity)."""
+
+    MINIMUM = "minimum", "Minimum total (true-up)"
+    SURCHARGE = "surcharge", "Surcharge (percent)"
+    DISCOUNT = "discount", "Discount (percent or amount)"
+
+
+class RateCardAdjustment(models.Model):
+    """A minimum, surcharge or discount applied after a report's lines, as one explained line.
+
+    Validated by billing.pricing.activity.validate_adjustment when saved (services and admin).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="adjustments")
+    kind = models.CharField(max_length=16, choices=AdjustmentKind.choices)
+    percent = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, help_text="Surcharges and percentage discounts."
+    )
+    amount = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Minimums and fixed discounts."
+    )
+    services = models.ManyToManyField(
+        CustomerService, blank=True, related_name="adjustments", help_text="Empty: every rate-card line."
+    )
+    start_date = models.DateField(null=True, blank=True, help_text="Surcharges only: first day it applies to.")
+    end_date = models.DateField(null=True, blank=True, help_text="Surcharges only: last day it applies to.")
+    description = models.CharField(max_length=255, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order among adjustments of the same kind.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer_id", "kind", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["minimum", "surcharge", "discount"]), name="adjustment_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__gt=0), name="adjustment_percent_gt_0"
+            ),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="adjustment_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or f"{self.get_kind_display()} #{self.pk}"
+
+
+class OtherChargeSource(models.TextChoices):
+    STORAGE = "storage", "Storage"
+    RECEIVING = "receiving", "Receiving"
+    RETURNS = "returns", "Returns"
+    EXTRA_WORK = "extra_work", "Extra work"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class ReportOtherCharge(models.Model):
+    """One charge of a report that is not an order line: priced activity or an adjustment.
+
+    Written with the report, in its transaction (billing.generation.activity); a snapshot, so it
+    names the rate-card line and service by id and name without foreign keys."""
+
+    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="other_charges", db_index=False)
+    position = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=OtherChargeSource.choices)
+    reference = models.CharField(max_length=255, blank=True)
+    date = models.DateField()
+    customer_service_id = models.BigIntegerField(null=True, blank=True)
+    service_id = models.BigIntegerField(null=True, blank=True)
+    service_name = models.CharField(max_length=255, blank=True)
+    charge_type = models.CharField(max_length=32)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    unit = models.CharField(max_length=32)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    explanation = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["report_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["report", "position"], name="uniq_report_other_charge")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.reference}: {self.amount}"
 
 
 class ApiToken(models.Model):

@@ -39,6 +39,7 @@ from graphql_schema.enums import (
 )
 from graphql_schema.errors import graphql_error
 from graphql_schema.loaders import attach_charges_loader, charges_of, remember_report, stored_order_count
+from graphql_schema.other_charges import OtherChargeType, UnbilledActivityType, other_charges_of, unbilled_activity_of
 from graphql_schema.permissions import current_user
 from graphql_schema.scalars import Money
 from graphql_schema.strawberry_internals import check_cursor_offsets, model_type, page_without_window, row_field
@@ -523,6 +524,18 @@ class BillingReportType:
     )
     def not_closed_orders(self) -> list[NotClosedOrderType]:
         return list(report_not_closed_orders(report=self))  # type: ignore[arg-type,arg-type]
+
+    @strawberry_django.field(
+        disable_optimization=True,
+        description="Storage, receiving, returns, extra work and adjustments, in position order; "
+        "totals.totalAmount includes them.",
+    )
+    def other_charges(self) -> list[OtherChargeType]:
+        return other_charges_of(self)  # type: ignore[arg-type]
+
+    @row_field(only=["unbilled_activity"], description="Activity of the period no rate-card line priced.")
+    def unbilled_activity(self) -> UnbilledActivityType:
+        return unbilled_activity_of(self)  # type: ignore[arg-type]
 
     @strawberry_django.connection(
         CountedConnection[AuditEventType],

@@ -18,7 +18,15 @@ from rest_framework import serializers
 
 from billing.errors import ErrorCode, ValidationFailed
 from billing.ids import MAX_ID
-from billing.models import ChargeType, JobStatus, OutputFormat, ReportStatus, RuleGroupLogic, TierScope
+from billing.models import (
+    ChargeType,
+    JobStatus,
+    OtherChargeSource,
+    OutputFormat,
+    ReportStatus,
+    RuleGroupLogic,
+    TierScope,
+)
 from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.report_diff import DIFF_MAX_LIMIT
 from billing.selectors.reports import REPORT_ORDERING_FIELDS
@@ -420,15 +428,50 @@ class NotClosedOrderSerializer(serializers.Serializer):
     status = serializers.CharField(allow_blank=True, help_text="As the WMS gave it.")
 
 
+class OtherChargeExplanationSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="Why it was charged, in one sentence.")
+    detail = serializers.DictField(help_text="The figures it was computed from (docs/explanations.md).")
+
+
+class OtherChargeSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=OtherChargeSource.values)
+    reference = serializers.CharField(
+        allow_blank=True, help_text="The receipt's, return's or entry's reference; storage: the month (YYYY-MM)."
+    )
+    date = serializers.DateField(help_text="The activity's day; storage: the month's last day billed.")
+    service_id = serializers.IntegerField(allow_null=True, help_text="Null for adjustments over several services.")
+    service_name = serializers.CharField(allow_blank=True)
+    charge_type = serializers.CharField(help_text="An activity charge type, or minimum / surcharge / discount.")
+    quantity = QuantityField()
+    unit = serializers.CharField(help_text="e.g. pallet-month, receipt, hour; adjustments: amount or adjustment.")
+    unit_price = PriceField(help_text="Adjustments: the rate (a percent / 100) or the amount; negative for discounts.")
+    amount = MoneyField(help_text="quantity x unit_price, rounded half-up to the cent.")
+    explanation = OtherChargeExplanationSerializer()
+
+
+class UnbilledActivitySerializer(serializers.Serializer):
+    receipts = serializers.IntegerField(help_text="Receipts of the period no rate-card line priced.")
+    returns = serializers.IntegerField()
+    extra_work = serializers.IntegerField()
+    snapshot_days = serializers.IntegerField(help_text="Days with inventory snapshots no storage line counted.")
+
+
 class ReportDetailSerializer(ReportSerializer):
     orders = ReportOrderSerializer(
         many=True, help_text="The billed orders, in generation order (orders no rate-card line applied to are omitted)."
     )
-    service_totals = serializers.DictField(child=ServiceTotalSerializer(), help_text="Keyed by service id.")
+    service_totals = serializers.DictField(
+        child=ServiceTotalSerializer(), help_text="Keyed by service id; order lines and other charges."
+    )
     not_closed_orders = NotClosedOrderSerializer(
         many=True,
         help_text="The customer's orders without a close date when the report was made: never billable, listed apart.",
     )
+    other_charges = OtherChargeSerializer(
+        many=True,
+        help_text="Storage, receiving, returns, extra work and adjustments; total_amount includes them.",
+    )
+    unbilled_activity = UnbilledActivitySerializer(help_text="Activity of the period no rate-card line priced.")
 
 
 class CustomerSummarySerializer(serializers.Serializer):
@@ -481,6 +524,10 @@ class LegacyServiceTotalSerializer(ServiceTotalSerializer):
 class LegacyReportDetailSerializer(LegacyReportSerializer):
     orders = LegacyReportOrderSerializer(many=True, help_text=ReportDetailSerializer().fields["orders"].help_text)
     service_totals = serializers.DictField(child=LegacyServiceTotalSerializer(), help_text="Keyed by service id.")
+    other_charges = OtherChargeSerializer(
+        many=True, help_text=ReportDetailSerializer().fields["other_charges"].help_text
+    )
+    unbilled_activity = UnbilledActivitySerializer()
 
 
 class LegacyCustomerSummarySerializer(CustomerSummarySerializer):

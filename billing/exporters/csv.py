@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from billing.exporters import other_charges
 from billing.exporters.shapes import (
     charge_label,
     charge_unit,
@@ -182,6 +183,7 @@ def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
             rows.clear()
             yield flush()
     buffer.write("".join(rows))
+    writer.writerows(other_charges.csv_rows(report, report_part, neutralise))
 
     for total in report_service_totals(report=report):
         writer.writerow(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from billing.exporters import shapes
+from billing.exporters import other_charges, shapes
 from billing.jsonencoding import dumps
 from billing.models import BillingReport
 from billing.selectors.reports import (
@@ -51,5 +51,6 @@ def export_json(report: BillingReport) -> Iterator[bytes]:
     buffer.append(dumps(shapes.service_totals_data(report_service_totals(report=report))))
     buffer.append(',"not_closed_orders":')
     buffer.append(dumps(shapes.not_closed_orders_data(report_not_closed_orders(report=report))))
+    buffer.append(other_charges.json_part(report))
     buffer.append("}")
     yield "".join(buffer).encode()

@@ -32,6 +32,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from billing.exporters import other_charges
 from billing.exporters.shapes import (
     charge_label,
     charge_unit,
@@ -338,6 +339,21 @@ def _lines_table(rows: list[tuple[str, ...]]) -> Table:
     return _PageTable(rows, colWidths=LINE_WIDTHS, rowHeights=ROW_HEIGHT, style=_LINES_STYLE, hAlign="LEFT")
 
 
+OTHER_HEADER = ("Date", "Charge", "Reference", "Service", "Quantity", "Unit price", "Amount")
+OTHER_WIDTHS = (20 * mm, 28 * mm, 30 * mm, 38 * mm, 30 * mm, 18 * mm, 20 * mm)
+
+
+def _other_charges_block(report: BillingReport) -> list:
+    """The "Other charges" section: storage, receiving, returns, extra work and adjustments."""
+    rows = other_charges.pdf_rows(report)
+    if not rows:
+        return []
+    fitted = [tuple(_fit(text, width - 2) for text, width in zip(row, OTHER_WIDTHS, strict=True)) for row in rows]
+    table = Table([OTHER_HEADER, *fitted], colWidths=OTHER_WIDTHS, style=_LINES_STYLE, repeatRows=1, hAlign="LEFT")
+    heading = Table([("Other charges",)], style=TableStyle([("FONT", (0, 0), (-1, -1), FONT_BOLD, 11)]))
+    return [Spacer(1, 4 * mm), heading, table]
+
+
 def _grand_total_block(report: BillingReport) -> list:
     rows = [("Total charges", f"{_amount(report.total_amount)} {report.currency}")]
     style = TableStyle(
@@ -410,7 +426,8 @@ def render_pdf(report: BillingReport) -> bytes:
         (_NumberedCanvas,),
         {"footer_text": _fit(footer, CONTENT_WIDTH - 80), "note_text": note},
     )
-    document.build([*summary, *lines, *_grand_total_block(report)], canvasmaker=numbered)
+    extra = _other_charges_block(report)
+    document.build([*summary, *lines, *extra, *_grand_total_block(report)], canvasmaker=numbered)
     return output.getvalue()
 
 

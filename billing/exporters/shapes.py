@@ -343,9 +343,12 @@ def report_detail_data(
     """The detail `data` object: the report, its orders with their services, the service totals,
     and apart from them the orders that were not closed (no close date, so never billable).
 
-    The key order (report fields, then `orders`, `service_totals`, `not_closed_orders`) is part of
-    the shape: the streaming JSON export writes the same keys in the same order.
+    The key order (report fields, then `orders`, `service_totals`, `not_closed_orders`,
+    `other_charges`, `unbilled_activity`) is part of the shape: the streaming JSON export writes
+    the same keys in the same order.
     """
+    from billing.exporters import other_charges  # here: it imports this module's helpers
+
     time_zone = report.billing_time_zone
     explanations = report_explanations(report=report)
     return {
@@ -356,4 +359,5 @@ def report_detail_data(
         ],
         "service_totals": service_totals_data(service_totals, legacy=legacy),
         "not_closed_orders": not_closed_orders_data(not_closed_orders),
+        **other_charges.detail_part(report),  # storage, receiving, returns, extra work, adjustments
     }

@@ -45,6 +45,7 @@ from billing.selectors.rate_cards import LoadedRateCard, load_rate_card
 from billing.services.analytics import report_days_write
 from billing.services.users import system_user
 
+from .activity import bill_activity
 from .bulk_writer import bulk_write
 from .claims import ClaimedPairs, billed_pairs, claim_pairs, scope_key
 from .copy_writer import copy_report
@@ -101,6 +102,7 @@ def generate_report(
     with _cyclic_gc_paused():
         pairs = _write_snapshot(report, run, orders, totals, on_progress)
     _store_totals(report, totals)
+    bill_activity(report, card, only_unbilled=only_unbilled)  # storage, receiving, returns, extra work, adjustments
     if not preview:
         claim_pairs(report, pairs)
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.

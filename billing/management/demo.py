@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from billing.management.demo_activity import ACTIVITY_LINES, ACTIVITY_SERVICES, ADJUSTMENTS
+
 SEED = 20260801
 PERIOD_START = dt.date(2026, 8, 1)
 PERIOD_END = dt.date(2026, 10, 31)
@@ -326,7 +328,7 @@ def rate_card_document() -> dict[str, Any]:
     """The demo services and customers in the import_rate_card format (docs/rate-card-format.md)."""
     return {
         "version": 1,
-        "services": SERVICES,
+        "services": SERVICES + ACTIVITY_SERVICES,
         "customers": [
             {
                 "company_name": c.company_name,
@@ -337,7 +339,8 @@ def rate_card_document() -> dict[str, Any]:
                 "is_active": True,
                 "currency": c.currency,
                 "products": [{"sku": sku, "description": d, "case_size": size} for sku, d, size in c.products],
-                "rate_card": list(c.rate_card),
+                "rate_card": list(c.rate_card) + ACTIVITY_LINES.get(c.company_name, []),
+                **({"adjustments": ADJUSTMENTS[c.company_name]} if c.company_name in ADJUSTMENTS else {}),
             }
             for c in CUSTOMERS
         ],

@@ -9,7 +9,15 @@ It is the reference definition of what an order costs. Typical use:
 or `price_orders(card, orders)`, which sorts into the canonical sequence itself.
 """
 
-from .charges import CHARGE_TYPES, CHARGE_UNITS, DEFAULT_TIER_BASIS, TIER_BASES, graduated_cost, tier_bands
+from .charges import (
+    CHARGE_TYPES,
+    CHARGE_UNITS,
+    DEFAULT_TIER_BASIS,
+    ORDER_CHARGE_TYPES,
+    TIER_BASES,
+    graduated_cost,
+    tier_bands,
+)
 from .engine import PricingRun, canonical_order_key, compile_rate_card, price_orders, validate_rate_line
 from .errors import PricingError, RuleValidationError
 from .fields import (
@@ -40,6 +48,7 @@ __all__ = [
     "NUMERIC_FIELDS",
     "NUMERIC_OPERATORS",
     "OPERATORS",
+    "ORDER_CHARGE_TYPES",
     "SKU_FIELD",
     "SKU_OPERATORS",
     "TEXT_FIELDS",

@@ -20,11 +20,17 @@ from .money import EXACT
 from .types import OrderData
 
 __all__ = [
+    "ACTIVITY_CHARGE_TYPES",
     "CHARGE_TYPES",
     "CHARGE_UNITS",
+    "DEFAULT_STORAGE_BASIS",
+    "DEFAULT_STORAGE_PERIOD",
     "DEFAULT_TIER_BASIS",
+    "ORDER_CHARGE_TYPES",
     "PICK_CHARGE_TYPES",
     "SKU_RESTRICTABLE",
+    "STORAGE_BASES",
+    "STORAGE_PERIODS",
     "TIERED",
     "TIER_BASES",
     "TIER_SCOPES",
@@ -51,6 +57,18 @@ CHARGE_TYPES: Final = MappingProxyType(
         "case_pick": "Case pick",
         "each_pick": "Each pick",
         "tiered": "Tiered (graduated)",
+        # Activity beyond outbound orders (billing.pricing.activity): these lines price no order.
+        "storage_pallet": "Storage per pallet",
+        "storage_location": "Storage per location",
+        "storage_cuft": "Storage per cubic foot",
+        "receiving_receipt": "Receiving per receipt",
+        "receiving_pallet": "Receiving per pallet",
+        "receiving_carton": "Receiving per carton",
+        "receiving_unit": "Receiving per unit",
+        "receiving_hour": "Receiving per labour hour",
+        "return_order": "Returns per return",
+        "return_unit": "Returns per unit",
+        "extra_work": "Extra work",
     }
 )
 #: charge type -> the unit its quantity counts, singular (a tiered line counts the unit of its basis)
@@ -65,8 +83,52 @@ CHARGE_UNITS: Final = MappingProxyType(
         "per_volume_cuft": "cu ft",
         "case_pick": "case",
         "each_pick": "unit",
+        "storage_pallet": "pallet",
+        "storage_location": "location",
+        "storage_cuft": "cu ft",
+        "receiving_receipt": "receipt",
+        "receiving_pallet": "pallet",
+        "receiving_carton": "carton",
+        "receiving_unit": "unit",
+        "receiving_hour": "hour",
+        "return_order": "return",
+        "return_unit": "unit",
+        "extra_work": "unit",
     }
 )
+#: activity charge type -> the activity it prices (a key of fields.ACTIVITY_FIELD_KINDS)
+ACTIVITY_CHARGE_TYPES: Final = MappingProxyType(
+    {
+        "storage_pallet": "storage",
+        "storage_location": "storage",
+        "storage_cuft": "storage",
+        "receiving_receipt": "receiving",
+        "receiving_pallet": "receiving",
+        "receiving_carton": "receiving",
+        "receiving_unit": "receiving",
+        "receiving_hour": "receiving",
+        "return_order": "returns",
+        "return_unit": "returns",
+        "extra_work": "extra_work",
+    }
+)
+#: storage lines: the price is per unit and day or per unit and month (default month)
+STORAGE_PERIODS: Final = MappingProxyType(
+    {"day": "price per unit per day", "month": "price per unit per month (a month's unit-days over its days)"}
+)
+#: storage lines: how each day's stored quantity becomes the quantity charged (default average)
+STORAGE_BASES: Final = MappingProxyType(
+    {
+        "daily_sum": "the sum of the daily quantities (unit-days)",
+        "average": "the average daily quantity over the days billed",
+        "peak": "the highest daily quantity",
+        "end_of_period": "the quantity of the last day with a snapshot",
+    }
+)
+DEFAULT_STORAGE_PERIOD: Final = "month"
+#: the charge types that price orders (every one but the activity's)
+ORDER_CHARGE_TYPES: Final = tuple(code for code in CHARGE_TYPES if code not in ACTIVITY_CHARGE_TYPES)
+DEFAULT_STORAGE_BASIS: Final = "average"
 TIERED: Final = "tiered"
 PICK_CHARGE_TYPES: Final = frozenset({"case_pick", "each_pick"})
 #: the charge models a tiered line may graduate over (tier_basis); "" means per_unit

@@ -22,11 +22,14 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from .charges import (
+    ACTIVITY_CHARGE_TYPES,
     CHARGE_TYPES,
     DEFAULT_TIER_BASIS,
     DEFAULT_TIER_SCOPE,
     PICK_CHARGE_TYPES,
     SKU_RESTRICTABLE,
+    STORAGE_BASES,
+    STORAGE_PERIODS,
     TIER_BASES,
     TIER_SCOPES,
     TIERED,
@@ -40,7 +43,7 @@ from .charges import (
 )
 from .errors import PricingError, RuleValidationError
 from .explain import line_payload
-from .fields import ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
+from .fields import ACTIVITY_FIELD_KINDS, FIELD_KINDS, ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
 from .money import CENT, EXACT, PRICE_PLACES, ROUNDING, quantize_price
 from .rules import Predicate, compile_group, compile_groups
 from .types import Charge, OrderData, RateCard, RateLineData
@@ -143,6 +146,7 @@ def _check_line(line: RateLineData, label: str) -> tuple[str, Decimal, list[tupl
             raise _line_error(label, f"tier scope {line.tier_scope!r} is only used by tiered lines")
         if line.tiers:
             raise _line_error(label, f"tiers are only used by tiered lines, this line is {charge_type!r}")
+    _check_storage(line, label)
     model = basis or charge_type
     skus = _assigned_skus(line, label)
     if skus and model not in SKU_RESTRICTABLE:
@@ -154,6 +158,28 @@ def _check_line(line: RateLineData, label: str) -> tuple[str, Decimal, list[tupl
     return model, price, tiers
 
 
+def _check_storage(line: RateLineData, label: str) -> None:
+    """A storage line's period and basis are known ("" = the default); other lines have none."""
+    if ACTIVITY_CHARGE_TYPES.get(line.charge_type) == "storage":
+        if line.storage_period and line.storage_period not in STORAGE_PERIODS:
+            raise _line_error(
+                label,
+                f"storage period {line.storage_period!r} is not valid (use one of: {', '.join(STORAGE_PERIODS)})",
+            )
+        if line.storage_basis and line.storage_basis not in STORAGE_BASES:
+            raise _line_error(
+                label, f"storage basis {line.storage_basis!r} is not valid (use one of: {', '.join(STORAGE_BASES)})"
+            )
+        return
+    if line.storage_period or line.storage_basis:
+        raise _line_error(label, "a storage period and basis are only used by storage lines")
+
+
+def _compile_line_groups(line: RateLineData, label: str):
+    activity = ACTIVITY_CHARGE_TYPES.get(line.charge_type)
+    return compile_groups(line.rule_groups, label, ACTIVITY_FIELD_KINDS[activity] if activity else FIELD_KINDS)
+
+
 def validate_rate_line(line: RateLineData, label: str) -> None:
     """Raise RuleValidationError, naming `label` (or the rule's own label), if the line cannot be priced.
 
@@ -161,10 +187,12 @@ def validate_rate_line(line: RateLineData, label: str) -> None:
     at least one tier, upper bounds > 0 and strictly increasing, only the last without a
     bound, a tier basis among TIER_BASES (empty = per_unit) and a tier scope among TIER_SCOPES;
     tiers, tier basis and the "order" scope only on tiered lines; assigned SKUs only on
-    per_unit, per_sku, case_pick, each_pick (or tiered over per_unit / per_sku); every rule group and rule.
+    per_unit, per_sku, case_pick, each_pick (or tiered over per_unit / per_sku); a storage period
+    and basis only on storage lines, and known ones; every rule group and rule, against the
+    fields of what the line prices (an order, or an activity: fields.ACTIVITY_FIELD_KINDS).
     """
     _check_line(line, label)
-    compile_groups(line.rule_groups, label)
+    _compile_line_groups(line, label)
 
 
 # --- compiled run -------------------------------------------------------------------------
@@ -395,7 +423,11 @@ def compile_rate_card(card: RateCard) -> PricingRun:
     for index, line in enumerate(card.lines):
         label = f"rate_card[{index}]"
         model, price, tiers = _check_line(line, label)
-        applies, attrs = compile_groups(line.rule_groups, label)
+        if line.charge_type in ACTIVITY_CHARGE_TYPES:
+            # Priced from the activity (billing.pricing.activity), never from an order: checked only.
+            _compile_line_groups(line, label)
+            continue
+        applies, attrs = _compile_line_groups(line, label)
         skus = _assigned_skus(line, label)
         quantity: QuantityFunction
         quantity, attr = quantity_function(model, skus=skus, case_sizes=sizes, excluded_skus=excluded)

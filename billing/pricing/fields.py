@@ -6,10 +6,12 @@ them, importers and the admin validate with them, and documentation lists them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "ACTIVITY_FIELD_KINDS",
     "FIELDS",
     "FIELD_KINDS",
     "LOGIC_OPERATORS",
@@ -28,6 +30,7 @@ __all__ = [
     "TEXT_FIELDS",
     "TEXT_OPERATORS",
     "VALUE_SEPARATOR",
+    "field_operators",
     "normalize_sku",
     "split_values",
 ]
@@ -77,6 +80,52 @@ _OPERATORS_BY_KIND = {TEXT: TEXT_OPERATORS, NUMERIC: NUMERIC_OPERATORS, SKU: SKU
 
 #: field name -> the operators it supports, in display order
 FIELDS: Final = MappingProxyType({name: _OPERATORS_BY_KIND[kind] for name, kind in FIELD_KINDS.items()})
+
+#: activity kind -> (field name -> kind): what rules on the rate-card lines pricing that activity
+#: (billing.pricing.activity) can test. `sku` tests the SKUs of the record (a snapshot's own SKU,
+#: a receipt's or return's lines), `sku_count` counts them.
+ACTIVITY_FIELD_KINDS: Final = MappingProxyType(
+    {
+        "storage": MappingProxyType(
+            {
+                "location": TEXT,
+                "quantity": NUMERIC,
+                "pallets": NUMERIC,
+                "cubic_feet": NUMERIC,
+                SKU_FIELD: SKU,
+            }
+        ),
+        "receiving": MappingProxyType(
+            {
+                "reference": TEXT,
+                "notes": TEXT,
+                "pallets": NUMERIC,
+                "cartons": NUMERIC,
+                "units": NUMERIC,
+                "labour_minutes": NUMERIC,
+                "sku_count": NUMERIC,
+                SKU_FIELD: SKU,
+            }
+        ),
+        "returns": MappingProxyType(
+            {
+                "reference": TEXT,
+                "original_order_reference": TEXT,
+                "notes": TEXT,
+                "units": NUMERIC,
+                "sku_count": NUMERIC,
+                SKU_FIELD: SKU,
+            }
+        ),
+        "extra_work": MappingProxyType({"reference": TEXT, "description": TEXT, "quantity": NUMERIC}),
+    }
+)
+
+
+def field_operators(kinds: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """field name -> the operators it supports, for a table of field kinds (FIELD_KINDS or an activity's)."""
+    return {name: _OPERATORS_BY_KIND[kind] for name, kind in kinds.items()}
+
 
 #: operator -> what it means (for help texts and documentation)
 OPERATORS: Final = MappingProxyType(

@@ -7,7 +7,7 @@ order's normalised SKUs to their quantity (> 0). The engine builds `units` once 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
@@ -23,6 +23,7 @@ from .fields import (
     SKU,
     SKU_FIELD,
     TEXT,
+    field_operators,
     normalize_sku,
     split_values,
 )
@@ -38,7 +39,8 @@ __all__ = [
     "validate_rule",
 ]
 
-Predicate = Callable[[OrderData, dict[str, int]], bool]
+# predicate(record, units): the record is an OrderData, or an activity record (billing.pricing.activity)
+Predicate = Callable[[Any, dict[str, int]], bool]
 
 _KIND_NAMES = {TEXT: "text", NUMERIC: "numeric", SKU: "SKU"}
 # What to use instead of a single-value operator given several values.
@@ -58,15 +60,20 @@ def _fail(rule: RuleData, label: str, reason: str) -> RuleValidationError:
     return RuleValidationError(f"{name}: {reason}", label=getattr(rule, "label", "") or label, reason=reason)
 
 
-def _parse(rule: RuleData, label: str = "") -> tuple[str, str, str, list[Any]]:
+# Which fields a rule may test: the order's (the default) or an activity's (ACTIVITY_FIELD_KINDS).
+FieldKinds = Mapping[str, str]
+
+
+def _parse(rule: RuleData, label: str = "", kinds: FieldKinds = FIELD_KINDS) -> tuple[str, str, str, list[Any]]:
     """Check a rule and return (field, kind, operator, parsed values)."""
     if not isinstance(rule, RuleData):
         raise RuleValidationError(f"{rule_name(rule, label)}: expected RuleData, got {type(rule).__name__}")
     field, operator, value = rule.field, rule.operator, rule.value
-    kind = FIELD_KINDS.get(field) if isinstance(field, str) else None
+    fields = FIELDS if kinds is FIELD_KINDS else field_operators(kinds)
+    kind = kinds.get(field) if isinstance(field, str) else None
     if kind is None:
-        raise _fail(rule, label, f"unknown field {field!r} (use one of: {', '.join(FIELDS)})")
-    allowed = FIELDS[field]
+        raise _fail(rule, label, f"unknown field {field!r} (use one of: {', '.join(fields)})")
+    allowed = fields[field]
     if not isinstance(operator, str) or operator not in OPERATORS:
         raise _fail(rule, label, f"unknown operator {operator!r} (use one of: {', '.join(allowed)})")
     if operator not in allowed:
@@ -108,21 +115,21 @@ def _parse(rule: RuleData, label: str = "") -> tuple[str, str, str, list[Any]]:
     return field, kind, operator, values
 
 
-def validate_rule(rule: RuleData, label: str = "") -> None:
+def validate_rule(rule: RuleData, label: str = "", kinds: FieldKinds = FIELD_KINDS) -> None:
     """Raise RuleValidationError naming the rule (its label, else `label`) if it cannot be evaluated."""
-    _parse(rule, label)
+    _parse(rule, label, kinds)
 
 
-def validate_group(group: RuleGroupData, label: str = "") -> None:
+def validate_group(group: RuleGroupData, label: str = "", kinds: FieldKinds = FIELD_KINDS) -> None:
     """Check a rule group's logic operator and each of its rules.
 
     `label` names the group (e.g. "rate_card[2].rule_groups[0]"); a rule without a label of
     its own is named "<label>.rules[i]".
     """
-    _parse_group(group, label)
+    _parse_group(group, label, kinds)
 
 
-def _parse_group(group: RuleGroupData, label: str) -> tuple[str, list[tuple[RuleData, str]]]:
+def _parse_group(group: RuleGroupData, label: str, kinds: FieldKinds) -> tuple[str, list[tuple[RuleData, str]]]:
     name = f"Rule group '{label}'" if label else "Rule group"
     if not isinstance(group, RuleGroupData):
         raise RuleValidationError(f"{name}: expected RuleGroupData, got {type(group).__name__}", label=label)
@@ -133,7 +140,7 @@ def _parse_group(group: RuleGroupData, label: str) -> tuple[str, list[tuple[Rule
     rules = []
     for index, rule in enumerate(group.rules):
         rule_label = f"{label}.rules[{index}]" if label else f"rules[{index}]"
-        _parse(rule, rule_label)
+        _parse(rule, rule_label, kinds)
         rules.append((rule, rule_label))
     return logic, rules
 
@@ -225,9 +232,9 @@ def _sku_predicate(operator: str, values: list[str]) -> Predicate:
     raise AssertionError(f"unhandled SKU operator {operator!r}")  # pragma: no cover
 
 
-def compile_rule(rule: RuleData, label: str = "") -> tuple[Predicate, str]:
+def compile_rule(rule: RuleData, label: str = "", kinds: FieldKinds = FIELD_KINDS) -> tuple[Predicate, str]:
     """Validate `rule` and return (predicate, order attribute it reads, "" for the SKU lines)."""
-    field, kind, operator, values = _parse(rule, label)
+    field, kind, operator, values = _parse(rule, label, kinds)
     if kind == TEXT:
         return _text_predicate(field, operator, values), field
     if kind == NUMERIC:
@@ -284,25 +291,30 @@ def _combine(logic: str, preds: Sequence[Predicate]) -> Predicate:
     raise AssertionError(f"unhandled logic operator {logic!r}")  # pragma: no cover
 
 
-def compile_group(group: RuleGroupData, label: str = "") -> tuple[Predicate, set[str]]:
+def compile_group(group: RuleGroupData, label: str = "", kinds: FieldKinds = FIELD_KINDS) -> tuple[Predicate, set[str]]:
     """Validate and compile a rule group; returns (predicate, order attributes its rules read)."""
-    logic, rules = _parse_group(group, label)
+    logic, rules = _parse_group(group, label, kinds)
     preds = []
     attrs: set[str] = set()
     for rule, rule_label in rules:
-        pred, attr = compile_rule(rule, rule_label)
+        pred, attr = compile_rule(rule, rule_label, kinds)
         preds.append(pred)
         if attr:
             attrs.add(attr)
     return _combine(logic, preds), attrs
 
 
-def compile_groups(groups: Sequence[RuleGroupData], label: str = "") -> tuple[Predicate | None, set[str]]:
-    """A rate-card line's applicability: None when it has no groups (always applies), else any group true."""
+def compile_groups(
+    groups: Sequence[RuleGroupData], label: str = "", kinds: FieldKinds = FIELD_KINDS
+) -> tuple[Predicate | None, set[str]]:
+    """A rate-card line's applicability: None when it has no groups (always applies), else any group true.
+
+    `kinds` names the fields rules may test: the order's, or an activity's for its lines."""
     preds = []
     attrs: set[str] = set()
     for index, group in enumerate(groups):
-        pred, group_attrs = compile_group(group, f"{label}.rule_groups[{index}]" if label else f"rule_groups[{index}]")
+        group_label = f"{label}.rule_groups[{index}]" if label else f"rule_groups[{index}]"
+        pred, group_attrs = compile_group(group, group_label, kinds)
         preds.append(pred)
         attrs |= group_attrs
     if not preds:

@@ -72,6 +72,8 @@ class RateLineData:
     tiers: tuple[TierData, ...] = ()
     skus: frozenset[str] = frozenset()  # assigned SKUs (normalised)
     rule_groups: tuple[RuleGroupData, ...] = ()
+    storage_period: str = ""  # storage lines only: "day" or "month" ("" = month)
+    storage_basis: str = ""  # storage lines only: daily_sum, average, peak, end_of_period ("" = average)
 
     @classmethod
     def build(
@@ -88,6 +90,8 @@ class RateLineData:
         customer_service_id: int = 0,
         service_id: int = 0,
         open_band_last: bool = False,
+        storage_period: str = "",
+        storage_basis: str = "",
     ) -> RateLineData:
         """A line from plain values: tiers as (up_to, unit_price) pairs, SKUs as entered (normalised here).
 
@@ -109,6 +113,8 @@ class RateLineData:
             tiers=tuple(bands),
             skus=frozenset(normalize_sku(sku) for sku in skus),
             rule_groups=tuple(rule_groups),
+            storage_period=storage_period,
+            storage_basis=storage_basis,
         )
 
 

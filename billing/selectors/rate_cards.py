@@ -84,7 +84,15 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
         .select_related("service")
         .order_by("service__name", "id")
         .values_list(
-            "id", "service_id", "service__name", "service__charge_type", "unit_price", "tier_basis", "tier_scope"
+            "id",
+            "service_id",
+            "service__name",
+            "service__charge_type",
+            "unit_price",
+            "tier_basis",
+            "tier_scope",
+            "storage_period",
+            "storage_basis",
         )
     )
     line_ids = [row[0] for row in lines]
@@ -98,7 +106,7 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
 
     data = []
     per_unit: set[str] = set()
-    for cs_id, service_id, service_name, charge_type, unit_price, tier_basis, tier_scope in lines:
+    for cs_id, service_id, service_name, charge_type, unit_price, tier_basis, tier_scope, period, basis in lines:
         line = RateLineData.build(
             customer_service_id=cs_id,
             service_id=service_id,
@@ -111,6 +119,8 @@ def load_rate_card(*, customer_id: int) -> LoadedRateCard:
             skus=skus.get(cs_id, ()),
             rule_groups=rule_groups.get(cs_id, ()),
             open_band_last=True,
+            storage_period=period,
+            storage_basis=basis,
         )
         if charge_type == ChargeType.PER_UNIT:
             per_unit |= line.skus

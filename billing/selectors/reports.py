@@ -32,6 +32,7 @@ from billing.models import (
     ReportLine,
     ReportNotClosedOrder,
     ReportOrder,
+    ReportOtherCharge,
     ReportServiceTotal,
     ReportStatus,
 )
@@ -237,6 +238,11 @@ def report_not_closed_orders(*, report: BillingReport) -> QuerySet[ReportNotClos
 
 def report_service_totals(*, report: BillingReport) -> QuerySet[ReportServiceTotal]:
     return ReportServiceTotal.objects.filter(report=report).order_by("service_name", "service_id")
+
+
+def report_other_charges(*, report: BillingReport) -> QuerySet[ReportOtherCharge]:
+    """The report's storage, receiving, returns, extra-work and adjustment lines, in position order."""
+    return ReportOtherCharge.objects.filter(report=report).order_by("position")
 
 
 def report_tier_bases(*, report: BillingReport) -> dict[int, str]:

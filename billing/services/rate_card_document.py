@@ -21,15 +21,33 @@ from rest_framework.fields import SkipField
 
 from billing.errors import ValidationFailed
 from billing.ids import MAX_ID
-from billing.models import ChargeType, Customer, CustomerService, Product, Rule, RuleGroupLogic, Service, TierScope
+from billing.models import (
+    AdjustmentKind,
+    ChargeType,
+    Customer,
+    CustomerService,
+    Product,
+    Rule,
+    RuleGroupLogic,
+    Service,
+    StorageBasis,
+    StoragePeriod,
+    TierScope,
+)
+from billing.periods import parse_date
 from billing.pricing import (
+    FIELD_KINDS,
+    ORDER_CHARGE_TYPES,
     RateLineData,
     RuleData,
+    RuleGroupData,
     RuleValidationError,
     normalize_sku,
     validate_rate_line,
     validate_rule,
 )
+from billing.pricing.activity import AdjustmentData, validate_adjustment
+from billing.pricing.fields import ACTIVITY_FIELD_KINDS
 from billing.services.strict_json import (
     Anything,
     Boolean,
@@ -76,6 +94,21 @@ class LinePlan:
     skus: list[str]  # normalised keys of the customer's products
     is_active: bool
     rule_groups: list[tuple[str, str, list[tuple[str, str, str]]]]  # (logic, name, [(field, operator, value)])
+    storage_period: str = ""
+    storage_basis: str = ""
+
+
+@dataclass(slots=True)
+class AdjustmentPlan:
+    kind: str
+    percent: Decimal | None
+    amount: Decimal | None
+    services: list[str]  # service names of the customer's lines
+    start_date: Any
+    end_date: Any
+    description: str
+    position: int
+    is_active: bool
 
 
 @dataclass(slots=True)
@@ -85,6 +118,7 @@ class CustomerPlan:
     products: list[tuple[str, str, int]]  # (sku as entered, description, case_size)
     lines: list[LinePlan]
     new_id: int | None = None  # a customer the document creates with its id
+    adjustments: list[AdjustmentPlan] | None = None  # None: the document leaves them as they are
 
 
 @dataclass(slots=True)
@@ -145,6 +179,14 @@ class AssignedSkus(Field):
         return skus
 
 
+# Any field a rule of some line may test: the order's and the activities'. Which of them a rule
+# may test depends on its line's charge type, checked with the line (LineSerializer.validate).
+_ANY_RULE_FIELD = {
+    **FIELD_KINDS,
+    **{name: kind for kinds in ACTIVITY_FIELD_KINDS.values() for name, kind in kinds.items()},
+}
+
+
 class RuleSerializer(_DocumentObject):
     field = Anything()
     operator = Anything()
@@ -153,7 +195,7 @@ class RuleSerializer(_DocumentObject):
     def validate(self, attrs: dict[str, Any]) -> tuple[str, str, str]:
         data = RuleData(field=attrs["field"], operator=attrs["operator"], value=attrs["value"], label=path_of(self))
         try:
-            validate_rule(data)
+            validate_rule(data, kinds=_ANY_RULE_FIELD)
         except RuleValidationError as exc:
             raise ValidationError([exc.reason]) from None
         max_length = Rule._meta.get_field("value").max_length
@@ -182,12 +224,14 @@ class TierSerializer(_DocumentObject):
 class LineSerializer(_DocumentObject):
     service = Text(max_length=255, blank=False)
     unit_price = DecimalText(limit=_PRICE_LIMIT)
-    tier_basis = Choice(["", *ChargeType.values], default="")
+    tier_basis = Choice(["", *(code for code in ChargeType.values if code in ORDER_CHARGE_TYPES)], default="")
     tier_scope = Choice(TierScope.values, default=TierScope.PERIOD)
     tiers = TierSerializer(many=True, required=False, default=list)
     skus = AssignedSkus(required=False, default=list)
     is_active = Boolean(default=True)
     rule_groups = RuleGroupSerializer(many=True, required=False, default=list)
+    storage_period = Choice(["", *StoragePeriod.values], default="")
+    storage_basis = Choice(["", *StorageBasis.values], default="")
 
     def to_internal_value(self, data: Any) -> Any:
         # A second line for the same service is reported alone: its other problems would only repeat.
@@ -217,6 +261,12 @@ class LineSerializer(_DocumentObject):
             tier_scope=attrs["tier_scope"],
             tiers=attrs["tiers"],
             skus=attrs["skus"],
+            storage_period=attrs["storage_period"],
+            storage_basis=attrs["storage_basis"],
+            rule_groups=[
+                RuleGroupData(logic=logic, rules=tuple(RuleData(field=f, operator=o, value=v) for f, o, v in rules))
+                for logic, _, rules in attrs["rule_groups"]
+            ],
         )
         try:
             validate_rate_line(line, path_of(self))
@@ -232,6 +282,64 @@ class LineSerializer(_DocumentObject):
             skus=attrs["skus"],
             is_active=attrs["is_active"],
             rule_groups=attrs["rule_groups"],
+            storage_period=attrs["storage_period"],
+            storage_basis=attrs["storage_basis"],
+        )
+
+
+class DateText(Field):
+    """A YYYY-MM-DD date as text, or null."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data is None:
+            return None
+        if not isinstance(data, str):
+            raise ValidationError([f"must be a YYYY-MM-DD date or null, got {type_name(data)}"])
+        try:
+            return parse_date(data)
+        except ValueError as exc:
+            raise ValidationError([str(exc)]) from None
+
+
+class AdjustmentSerializer(_DocumentObject):
+    kind = Choice(AdjustmentKind.values)
+    percent = DecimalText(limit=Decimal(10) ** 5, positive=True, allow_null=True, default=None)
+    amount = DecimalText(limit=Decimal(10) ** 10, positive=True, allow_null=True, default=None)
+    services = Anything(default=list)
+    start_date = DateText(default=None)
+    end_date = DateText(default=None)
+    description = Text(max_length=255, default="")
+    position = WholeNumber(low=0, high=2_147_483_647, default=0)
+    is_active = Boolean(default=True)
+
+    def validate_services(self, services: Any) -> list[str]:
+        if not isinstance(services, list) or not all(isinstance(name, str) for name in services):
+            raise ValidationError(["must be an array of service names"])
+        return services
+
+    def validate(self, attrs: dict[str, Any]) -> AdjustmentPlan:
+        data = AdjustmentData(
+            adjustment_id=0,
+            kind=attrs["kind"],
+            percent=attrs["percent"],
+            amount=attrs["amount"],
+            start_date=attrs["start_date"],
+            end_date=attrs["end_date"],
+        )
+        try:
+            validate_adjustment(data, path_of(self))
+        except RuleValidationError as exc:
+            raise ValidationError([exc.reason]) from None
+        return AdjustmentPlan(
+            kind=attrs["kind"],
+            percent=attrs["percent"],
+            amount=attrs["amount"],
+            services=attrs["services"],
+            start_date=attrs["start_date"],
+            end_date=attrs["end_date"],
+            description=attrs["description"],
+            position=attrs["position"],
+            is_active=attrs["is_active"],
         )
 
 
@@ -266,6 +374,7 @@ class CustomerSerializer(_DocumentObject):
     currency = Currency(required=False)
     products = ProductSerializer(many=True, required=False, default=list)
     rate_card = LineSerializer(many=True, required=False, default=list)
+    adjustments = AdjustmentSerializer(many=True, required=False, default=None, allow_null=True)
 
     def to_internal_value(self, data: Any) -> Any:
         # Which customer comes first: its stored products are SKUs its lines may assign.
@@ -316,14 +425,37 @@ class CustomerSerializer(_DocumentObject):
 
     def validate(self, attrs: dict[str, Any]) -> CustomerPlan:
         scope = self.state.customer
-        own = {name: value for name, value in attrs.items() if name not in ("id", "products", "rate_card")}
+        own = {
+            name: value for name, value in attrs.items() if name not in ("id", "products", "rate_card", "adjustments")
+        }
+        adjustments = attrs.get("adjustments")
+        if adjustments is not None:
+            self._check_adjustment_services(adjustments, attrs["rate_card"])
         return CustomerPlan(
             existing=scope.existing,
             fields=own,
             products=attrs["products"],
             lines=attrs["rate_card"],
             new_id=scope.new_id,
+            adjustments=adjustments,
         )
+
+    def _check_adjustment_services(self, adjustments: list[AdjustmentPlan], lines: list[LinePlan]) -> None:
+        """An adjustment's services are lines of this customer: in the document or stored."""
+        scope = self.state.customer
+        known = {line.service for line in lines}
+        if scope.existing is not None:
+            known |= set(
+                CustomerService.objects.filter(customer=scope.existing).values_list("service__name", flat=True)
+            )
+        errors: dict[Any, Any] = {
+            index: [f"no rate-card line of this customer for service {name!r}"]
+            for index, adjustment in enumerate(adjustments)
+            for name in adjustment.services
+            if name not in known
+        }
+        if errors:
+            raise ValidationError({"adjustments": errors})  # type: ignore[dict-item]
 
 
 class ServiceSerializer(_DocumentObject):

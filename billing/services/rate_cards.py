@@ -12,6 +12,7 @@ Also here: `rule_check`, the engine's check of a single rule, which the admin's 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -22,8 +23,11 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from billing.errors import NotFound, ValidationFailed
-from billing.models import Customer, CustomerService, PriceTier, Product, Rule, RuleGroup, Service
-from billing.pricing import RuleData, RuleValidationError, normalize_sku, validate_rule
+from billing.models import Customer, CustomerService, PriceTier, Product, RateCardAdjustment, Rule, RuleGroup, Service
+from billing.pricing import FIELD_KINDS, RuleData, RuleValidationError, normalize_sku, validate_rule
+from billing.pricing.activity import AdjustmentData, validate_adjustment
+from billing.pricing.charges import ACTIVITY_CHARGE_TYPES
+from billing.pricing.fields import ACTIVITY_FIELD_KINDS
 from billing.services.customers import customers_create_with_ids
 from billing.services.rate_card_document import (
     FORMAT_VERSION,
@@ -150,6 +154,7 @@ def _export_customer(customer: Customer) -> dict[str, Any]:
                 ],
                 "skus": [p.sku for p in line.skus.all()],
                 "is_active": line.is_active,
+                **_storage_keys(line),
                 "rule_groups": [
                     {
                         "logic_operator": g.logic_operator,
@@ -161,6 +166,40 @@ def _export_customer(customer: Customer) -> dict[str, Any]:
             }
             for line in customer.rate_card.all()
         ],
+        **_adjustment_keys(customer),
+    }
+
+
+def _storage_keys(line: CustomerService) -> dict[str, str]:
+    """A storage line's period and basis; nothing for lines without them (documents stay as they were)."""
+    keys = {"storage_period": line.storage_period, "storage_basis": line.storage_basis}
+    return {name: value for name, value in keys.items() if value}
+
+
+def _adjustment_keys(customer: Customer) -> dict[str, Any]:
+    """The customer's adjustments (docs/rate-card-format.md); nothing for a customer without any."""
+    adjustments = list(
+        RateCardAdjustment.objects.filter(customer=customer)
+        .order_by("kind", "position", "id")
+        .prefetch_related("services__service")
+    )
+    if not adjustments:
+        return {}
+    return {
+        "adjustments": [
+            {
+                "kind": a.kind,
+                "percent": _decimal_text(a.percent),
+                "amount": _decimal_text(a.amount),
+                "services": sorted(line.service.name for line in a.services.all()),
+                "start_date": a.start_date.isoformat() if a.start_date else None,
+                "end_date": a.end_date.isoformat() if a.end_date else None,
+                "description": a.description,
+                "position": a.position,
+                "is_active": a.is_active,
+            }
+            for a in adjustments
+        ]
     }
 
 
@@ -230,7 +269,38 @@ def rate_card_import(*, document: Mapping[str, Any]) -> ImportSummary:
             summary.customers_updated += 1
         _write_products(customer, customer_plan, summary)
         _write_lines(customer, customer_plan, by_name, summary)
+        _write_adjustments(customer, customer_plan)
     return summary
+
+
+def _write_adjustments(customer: Customer, plan: CustomerPlan) -> None:
+    """Replace the customer's adjustments with the document's when it gives them and they differ."""
+    if plan.adjustments is None:
+        return
+
+    def values(a: Any, services: list[str]) -> tuple[Any, ...]:
+        return (a.kind, a.percent, a.amount, services, a.start_date, a.end_date, a.description, a.position, a.is_active)
+
+    wanted = [values(a, sorted(a.services)) for a in plan.adjustments]
+    stored = RateCardAdjustment.objects.filter(customer=customer).prefetch_related("services__service")
+    current = [values(a, sorted(line.service.name for line in a.services.all())) for a in stored]
+    if sorted(current, key=repr) == sorted(wanted, key=repr):
+        return
+    stored.delete()
+    lines = dict(CustomerService.objects.filter(customer=customer).values_list("service__name", "pk"))
+    for a in plan.adjustments:
+        made = RateCardAdjustment.objects.create(
+            customer=customer,
+            kind=a.kind,
+            percent=a.percent,
+            amount=a.amount,
+            start_date=a.start_date,
+            end_date=a.end_date,
+            description=a.description,
+            position=a.position,
+            is_active=a.is_active,
+        )
+        made.services.set([lines[name] for name in a.services])
 
 
 def _write_products(customer: Customer, plan: CustomerPlan, summary: ImportSummary) -> None:
@@ -261,6 +331,8 @@ def _stored_line(line: CustomerService) -> tuple[Any, ...]:
         line.tier_basis,
         line.tier_scope,
         line.is_active,
+        line.storage_period,
+        line.storage_basis,
         [(tier.up_to, tier.unit_price) for tier in line.tiers.all()],
         sorted(product.sku_key for product in line.skus.all()),
         [
@@ -276,6 +348,8 @@ def _planned_line(plan: LinePlan) -> tuple[Any, ...]:
         plan.tier_basis,
         plan.tier_scope,
         plan.is_active,
+        plan.storage_period,
+        plan.storage_basis,
         plan.tiers,
         sorted(plan.skus),
         plan.rule_groups,
@@ -312,6 +386,8 @@ def _write_lines(
             "tier_basis": line_plan.tier_basis,
             "tier_scope": line_plan.tier_scope,
             "is_active": line_plan.is_active,
+            "storage_period": line_plan.storage_period,
+            "storage_basis": line_plan.storage_basis,
         }
         if line is None:
             line = CustomerService.objects.create(customer=customer, service=service, **values)
@@ -349,9 +425,51 @@ def _write_lines(
 # --- single rules (admin, API) -----------------------------------------------------------
 
 
-def rule_check(*, field: str, operator: str, value: str, label: str = "") -> None:
-    """Raise ValidationFailed, with a message naming the rule, if the engine cannot evaluate it."""
+def rule_check(*, field: str, operator: str, value: str, label: str = "", charge_type: str = "") -> None:
+    """Raise ValidationFailed, with a message naming the rule, if the engine cannot evaluate it.
+
+    `charge_type` is that of the rule's rate-card line: a line pricing activity (storage,
+    receiving, returns, extra work) tests the activity's own fields, every other line the order's."""
+    activity = ACTIVITY_CHARGE_TYPES.get(charge_type)
+    kinds = ACTIVITY_FIELD_KINDS[activity] if activity else FIELD_KINDS
     try:
-        validate_rule(RuleData(field=field, operator=operator, value=value, label=label))
+        validate_rule(RuleData(field=field, operator=operator, value=value, label=label), kinds=kinds)
     except RuleValidationError as exc:
         raise ValidationFailed(str(exc), fields={"rule": [str(exc)]}) from None
+
+
+def adjustment_check(
+    *,
+    kind: str,
+    percent: Decimal | None,
+    amount: Decimal | None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    customer_id: int | None = None,
+    customer_service_ids: Sequence[int] = (),
+    label: str = "",
+) -> None:
+    """Raise ValidationFailed if the adjustment cannot be applied (validate_adjustment), or if a
+    chosen rate-card line is not the customer's."""
+    data = AdjustmentData(
+        adjustment_id=0,
+        kind=kind,
+        percent=percent,
+        amount=amount,
+        customer_service_ids=frozenset(customer_service_ids),
+        start_date=start_date,
+        end_date=end_date,
+    )
+    try:
+        validate_adjustment(data, label or kind)
+    except RuleValidationError as exc:
+        raise ValidationFailed(str(exc), fields={"adjustment": [str(exc)]}) from None
+    if customer_id is not None and customer_service_ids:
+        foreign = set(customer_service_ids) - set(
+            CustomerService.objects.filter(customer_id=customer_id, pk__in=customer_service_ids).values_list(
+                "pk", flat=True
+            )
+        )
+        if foreign:
+            message = f"Adjustment '{label or kind}': rate-card lines {sorted(foreign)} are not the customer's."
+            raise ValidationFailed(message, fields={"services": [message]})

@@ -138,9 +138,13 @@ def assert_report(item: dict, report: BillingReport, *, created_by: str = "syste
     assert item["created_by"] == created_by
 
 
+# The detail's additions to the spec's report fields (additive: the spec's fields stay as they are).
+DETAIL_FIELDS = {"orders", "service_totals", "not_closed_orders", "other_charges", "unbilled_activity"}
+
+
 def test_response_serializers_document_exactly_the_legacy_fields():
     assert set(s.ReportSerializer().fields) == REPORT_FIELDS
-    assert set(s.ReportDetailSerializer().fields) == REPORT_FIELDS | {"orders", "service_totals", "not_closed_orders"}
+    assert set(s.ReportDetailSerializer().fields) == REPORT_FIELDS | DETAIL_FIELDS
     assert set(s.ReportOrderSerializer().fields) == ORDER_FIELDS
     assert set(s.ServiceChargeSerializer().fields) == SERVICE_FIELDS
     assert set(s.ServiceTotalSerializer().fields) == SERVICE_TOTAL_FIELDS
@@ -241,7 +245,7 @@ def test_detail_has_every_order_with_its_services_and_the_service_totals(api, re
     payload = body(response)
     assert payload["success"] is True
     data = payload["data"]
-    assert set(data) == REPORT_FIELDS | {"orders", "service_totals", "not_closed_orders"}
+    assert set(data) == REPORT_FIELDS | DETAIL_FIELDS
     assert_report({k: v for k, v in data.items() if k in REPORT_FIELDS}, report_a)
     assert [order["order_id"] for order in data["orders"]] == [f"{report_a.customer_id}-TX{i:05d}" for i in range(3)]
     for order in data["orders"]:

@@ -11,21 +11,35 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from billing.errors import BillingError, error_text
-from billing.management.demo import CUSTOMERS, DEMO_USERS, SERVICES, TRANSACTION_PREFIX, order_rows, rate_card_document
+from billing.management.demo import (
+    CUSTOMERS,
+    DEMO_USERS,
+    SEED,
+    SERVICES,
+    TRANSACTION_PREFIX,
+    order_rows,
+    rate_card_document,
+)
+from billing.management.demo_activity import ACTIVITY_SERVICES, NORTHWIND, SUMMIT, activity_rows
 from billing.models import (
     AuditEvent,
     BillingReport,
     Customer,
     CustomerMembership,
+    CustomerReturn,
     CustomerService,
+    ExtraWorkEntry,
     IdempotencyKey,
     Interface,
+    InventorySnapshot,
     Order,
     OutputFormat,
     Product,
+    Receipt,
     ReportJob,
     Service,
 )
+from billing.services.activity import activity_upsert
 from billing.services.orders import orders_upsert
 from billing.services.rate_cards import rate_card_import
 from billing.services.reports import report_generate
@@ -96,11 +110,13 @@ class Command(BaseCommand):
         reports.update(superseded_by=None)
         reports.delete()
         Order.objects.filter(customer_id__in=customers).delete()
+        for model in (InventorySnapshot, Receipt, CustomerReturn, ExtraWorkEntry):  # they protect their customer
+            model.objects.filter(customer_id__in=customers).delete()
         CustomerService.objects.filter(customer_id__in=customers).delete()
         Product.objects.filter(customer_id__in=customers).delete()
         CustomerMembership.objects.filter(customer_id__in=customers).delete()
         Customer.objects.filter(pk__in=customers).delete()
-        demo_services = [service["name"] for service in SERVICES]
+        demo_services = [service["name"] for service in SERVICES + ACTIVITY_SERVICES]
         Service.objects.filter(name__in=demo_services, customer_services__isnull=True).delete()
         self.stdout.write("Removed the previous demo data.")
 
@@ -117,6 +133,8 @@ class Command(BaseCommand):
         if result.errors:
             raise CommandError(f"Demo orders were rejected: {result.errors[:3]}")
 
+        self._activity(customer_ids)
+
         ordered = [customer_ids[c.company_name] for c in CUSTOMERS]
         for index, start, end, output_format in (*REPORTS, REPORTS[0]):
             report_generate(
@@ -127,13 +145,29 @@ class Command(BaseCommand):
                 output_format=output_format,
                 interface=Interface.COMMAND,
             )
-        services = Service.objects.filter(name__in=[s["name"] for s in SERVICES]).count()
+        services = Service.objects.filter(name__in=[s["name"] for s in SERVICES + ACTIVITY_SERVICES]).count()
         orders = result.created + result.updated + result.unchanged
         self.stdout.write(
             f"Seeded {len(CUSTOMERS)} customers, {services} services, {orders} orders ({TRANSACTION_PREFIX}*) "
             f"and {len(REPORTS) + 1} reports (one superseded)."
         )
         self.stdout.write("Users: " + ", ".join(f"{name}/{name} ({role})" for name, role in DEMO_USERS) + ".")
+
+    def _activity(self, customer_ids: dict[str, int]) -> None:
+        """Storage, receiving, returns and extra work of the period (billing.management.demo_activity)."""
+        skus = {
+            name: [sku for sku, _, _ in c.products]
+            for c in CUSTOMERS
+            for name in [c.company_name]
+            if name in (NORTHWIND, SUMMIT)
+        }
+        counts = []
+        for kind, rows in activity_rows(customer_ids, skus, SEED).items():
+            result = activity_upsert(kind, rows=rows, source="seed_demo")
+            if result.errors:
+                raise CommandError(f"Demo {kind} were rejected: {result.errors[:3]}")
+            counts.append(f"{len(rows)} {kind.replace('_', ' ')}")
+        self.stdout.write(f"Seeded activity: {', '.join(counts)}.")
 
     def _users(self, merchant_customer_id: int) -> User:
         """Create the demo users when missing; existing accounts keep their passwords."""

@@ -10,9 +10,11 @@ from billing.models import (
     ChargeType,
     Customer,
     CustomerService,
+    InventorySnapshot,
     Order,
     OrderLine,
     OrderStatus,
+    ReportOtherCharge,
     ReportStatus,
     Rule,
     RuleGroup,
@@ -20,6 +22,7 @@ from billing.models import (
 )
 from billing.permissions import can_generate, visible_customer_ids
 from billing.pricing import FIELD_KINDS
+from billing.pricing.charges import ACTIVITY_CHARGE_TYPES
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +76,7 @@ def test_default_demo_data_set():
     assert "local demos only" in err
     assert Customer.objects.count() == 3
     assert Order.objects.count() == 5000
-    assert Service.objects.count() == 13
+    assert Service.objects.count() == 24
     assert set(Service.objects.values_list("charge_type", flat=True)) == set(ChargeType.values)
     closes = Order.objects.order_by("close_date").values_list("close_date", flat=True)
     assert closes.first() >= dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
@@ -82,8 +85,24 @@ def test_default_demo_data_set():
     assert Order.objects.filter(ship_to_country="CA").count() > 200
     assert Order.objects.filter(weight_lb__gt=50).count() > 50
     # Rules of every kind, with several logic operators.
-    used_fields = set(Rule.objects.values_list("field", flat=True))
+    order_rules = Rule.objects.exclude(rule_group__customer_service__service__charge_type__in=ACTIVITY_CHARGE_TYPES)
+    used_fields = set(order_rules.values_list("field", flat=True))
     assert {FIELD_KINDS[f] for f in used_fields} == {"text", "numeric", "sku"}
+    # Every kind of activity is billed, and every kind of adjustment applied, in the demo reports.
+    billed = ReportOtherCharge.objects.filter(report__status=ReportStatus.DRAFT)
+    assert set(billed.values_list("source", flat=True)) == {
+        "storage",
+        "receiving",
+        "returns",
+        "extra_work",
+        "adjustment",
+    }
+    assert set(billed.values_list("charge_type", flat=True)) == set(ACTIVITY_CHARGE_TYPES) | {
+        "minimum",
+        "surcharge",
+        "discount",
+    }
+    assert InventorySnapshot.objects.count() > 1000
     assert len(set(RuleGroup.objects.values_list("logic_operator", flat=True))) >= 5
     assert CustomerService.objects.filter(service__charge_type=ChargeType.TIERED).get().tiers.count() == 3
     # Reports: one per customer and month for Aug and Sep, August of the first customer regenerated.
@@ -101,7 +120,7 @@ def test_default_demo_data_set():
     assert merchant.check_password("merchant") and not merchant.is_staff
     assert merchant.has_perm("billing.generate_report") and not merchant.has_perm("billing.view_billingreport")
     assert visible_customer_ids(merchant) == {Customer.objects.get(company_name="Northwind Outfitters").pk}
-    assert "Seeded 3 customers, 13 services, 5000 orders" in out
+    assert "Seeded 3 customers, 24 services, 5000 orders" in out
 
 
 def test_second_run_is_a_no_op():

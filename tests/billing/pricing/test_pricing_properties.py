@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.pricing import (
-    CHARGE_TYPES,
     FIELD_KINDS,
     FIELDS,
     LOGIC_OPERATORS,
+    ORDER_CHARGE_TYPES,
     TIER_BASES,
     OrderData,
     OrderLineData,
@@ -77,7 +77,7 @@ def tier_lists(draw) -> tuple[TierData, ...]:
 
 @st.composite
 def rate_lines(draw, n: int) -> RateLineData:
-    charge_type = draw(st.sampled_from(list(CHARGE_TYPES)))
+    charge_type = draw(st.sampled_from(ORDER_CHARGE_TYPES))
     tier_basis, line_tiers = "", ()
     if charge_type == "tiered":
         tier_basis = draw(st.sampled_from(["", *TIER_BASES]))
