@@ -43,7 +43,7 @@ from .explain import line_payload
 from .fields import ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
 from .money import CENT, EXACT, PRICE_PLACES, ROUNDING, quantize_price
 from .rules import Predicate, compile_group, compile_groups
-from .types import Charge, OrderData, RateCard, RateLineData
+from .types import Charge, ChargeRow, OrderData, RateCard, RateLineData
 
 __all__ = [
     "PricingRun",
@@ -255,6 +255,16 @@ class PricingRun:
 
         Advances the period state of tiered lines (only if the whole order prices without error).
         """
+        order_id = order.order_id
+        return [
+            Charge(order_id, cs_id, *line, quantity, unit_price, amount, key, detail)
+            for cs_id, quantity, unit_price, amount, key, detail, line in self.price_rows(order)
+        ]
+
+    def price_rows(self, order: OrderData) -> list[ChargeRow]:
+        """price_order's charges as plain tuples (ChargeRow), without the order id: what report
+        generation reads, half a million times for a large report, where building a Charge (a
+        frozen dataclass) would cost more than pricing it."""
         try:
             return self._price(order)
         except (PricingError, TypeError, AttributeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
@@ -262,7 +272,7 @@ class PricingRun:
             oid = getattr(order, "order_id", "?")
             raise PricingError(f"Cannot price order {tid!r} (id {oid}): {exc}") from exc
 
-    def _price(self, order: OrderData) -> list[Charge]:
+    def _price(self, order: OrderData) -> list[ChargeRow]:
         decimals, ints, texts = self._attrs
         if decimals or ints or texts:
             _check_order_attributes(order, decimals, ints, texts)
@@ -283,8 +293,7 @@ class PricingRun:
             if type(total) is not int or total < 0:
                 raise PricingError(f"total_item_qty must be an int >= 0, got {total!r}")
 
-        order_id = order.order_id
-        charges: list[Charge] = []
+        charges: list[ChargeRow] = []
         pending = None
         counted_by = counted = None
         for (
@@ -294,9 +303,7 @@ class PricingRun:
             skus_of,
             price,
             cs_id,
-            service_id,
-            name,
-            charge_type,
+            line_ident,
             bands,
             key,
             tier,
@@ -320,7 +327,7 @@ class PricingRun:
                 detail = counted
             if not bands:
                 amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
-                charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, price, amount, key, detail))
+                charges.append((cs_id, qty, price, amount, key, detail, line_ident))
                 continue
             start = ZERO if tier is None else self._consumed[tier]
             cost, touched = graduated_bands(bands, start, qty)
@@ -328,7 +335,7 @@ class PricingRun:
             effective = ROUNDING.divide(amount, qty).quantize(PRICE_PLACES, ROUND_HALF_UP, ROUNDING)
             # a new dict: a SKU detail may be shared with another line of the order
             detail = {"bands": touched} if detail is None else {**detail, "bands": touched}
-            charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, effective, amount, key, detail))
+            charges.append((cs_id, qty, effective, amount, key, detail, line_ident))
             if tier is not None:
                 if pending is None:
                     pending = []
@@ -446,9 +453,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
             skus_of,
             price,
             line.customer_service_id,
-            line.service_id,
-            line.service_name,
-            line.charge_type,
+            (line.service_id, line.service_name, line.charge_type),
             bands,
             keys[0],
             tier,

@@ -140,3 +140,8 @@ class Charge:
     # charge the same.
     explanation: int = field(default=0, compare=False)
     detail: dict | None = field(default=None, compare=False)
+
+
+# A charge as report generation reads it (PricingRun.price_rows): customer_service_id, quantity,
+# unit_price, amount, explanation, detail, then (service_id, service_name, charge_type) of its line.
+ChargeRow = tuple[int, Decimal, Decimal, Decimal, int, "dict | None", tuple[int, str, str]]
