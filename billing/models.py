@@ -452,7 +452,10 @@ class ReportOrder(models.Model):
     report = models.ForeignKey(
         BillingReport, on_delete=models.CASCADE, related_name="orders", db_index=False, db_constraint=False
     )  # indexed by uniq_report_order
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    # The order is protected by the database without a per-row foreign-key check: a trigger on
+    # the order table refuses to delete (or renumber) an order a report holds, and generation
+    # checks and locks the report's orders in one statement (billing.generation.orders.lock_report_orders).
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     transaction_id = models.CharField(max_length=64)
     reference_number = models.CharField(max_length=100, blank=True)
     close_date = models.DateTimeField(null=True)

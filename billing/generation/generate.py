@@ -47,7 +47,7 @@ from billing.services.users import system_user
 from .bulk_writer import bulk_write
 from .claims import ClaimedPairs, billed_pairs, claim_pairs, release_pairs, scope_key
 from .copy_writer import copy_report
-from .orders import chunked_records, streamed_records, tx_collation
+from .orders import chunked_records, lock_report_orders, streamed_records, tx_collation
 from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
 
 
@@ -99,6 +99,7 @@ def generate_report(
     on_progress = (lambda done: progress(done, total)) if progress is not None else None
     with _cyclic_gc_paused():
         pairs = _write_snapshot(report, run, orders, totals, on_progress)
+    lock_report_orders(report.pk, totals.billed_orders + totals.unbilled_orders)
     _store_totals(report, totals)
     if not preview:
         claim_pairs(report, pairs)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from billing.errors import ValidationFailed
 from billing.models import BillingReport, ReportExplanation, ReportServiceTotal
 from billing.pricing import PricingError
-from billing.pricing.types import ChargeRow, OrderData
+from billing.pricing.types import ChargeRow, OrderFields
 from billing.selectors.rate_cards import LineInfo
 from billing.services.analytics import DayTotals
 
@@ -32,7 +32,7 @@ class Pricer(Protocol):
     explanations: dict[int, dict]  # explanation key -> payload (billing.pricing.explain)
     explanation_lines: dict[int, int]  # explanation key -> customer_service_id
 
-    def price_rows(self, order: OrderData) -> list[ChargeRow]: ...
+    def price_rows(self, order: OrderFields) -> list[ChargeRow]: ...
 
 
 class Totals:
@@ -193,7 +193,7 @@ class UnbilledOnly:
         self.billed = billed
         self.service_of = {cs_id: info.service_id for cs_id, info in line_info.items()}
 
-    def price_rows(self, order: OrderData) -> list[ChargeRow]:
+    def price_rows(self, order: OrderFields) -> list[ChargeRow]:
         charges = self.run.price_rows(order)
         if not self.billed:
             return charges

@@ -43,7 +43,7 @@ from .explain import line_payload
 from .fields import ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
 from .money import CENT, EXACT, PRICE_PLACES, ROUNDING, quantize_price
 from .rules import Predicate, compile_group, compile_groups
-from .types import Charge, ChargeRow, OrderData, RateCard, RateLineData
+from .types import Charge, ChargeRow, OrderData, OrderFields, RateCard, RateLineData
 
 __all__ = [
     "PricingRun",
@@ -189,7 +189,9 @@ def _case_sizes(card: RateCard) -> dict[str, int]:
     return sizes
 
 
-def _check_order_attributes(order: OrderData, decimals: tuple[str, ...], ints: tuple[str, ...], texts: tuple[str, ...]):
+def _check_order_attributes(
+    order: OrderFields, decimals: tuple[str, ...], ints: tuple[str, ...], texts: tuple[str, ...]
+):
     for name in decimals:
         value = getattr(order, name)
         if type(value) is not Decimal or not value.is_finite() or value < 0:
@@ -250,7 +252,7 @@ class PricingRun:
         self._sku_cache[sku] = normalised
         return normalised
 
-    def price_order(self, order: OrderData) -> list[Charge]:
+    def price_order(self, order: OrderFields) -> list[Charge]:
         """The charges of `order`, in rate-card order; lines that do not apply or have quantity 0 give none.
 
         Advances the period state of tiered lines (only if the whole order prices without error).
@@ -261,7 +263,7 @@ class PricingRun:
             for cs_id, quantity, unit_price, amount, key, detail, line in self.price_rows(order)
         ]
 
-    def price_rows(self, order: OrderData) -> list[ChargeRow]:
+    def price_rows(self, order: OrderFields) -> list[ChargeRow]:
         """price_order's charges as plain tuples (ChargeRow), without the order id: what report
         generation reads, half a million times for a large report, where building a Charge (a
         frozen dataclass) would cost more than pricing it."""
@@ -272,7 +274,7 @@ class PricingRun:
             oid = getattr(order, "order_id", "?")
             raise PricingError(f"Cannot price order {tid!r} (id {oid}): {exc}") from exc
 
-    def _price(self, order: OrderData) -> list[ChargeRow]:
+    def _price(self, order: OrderFields) -> list[ChargeRow]:
         decimals, ints, texts = self._attrs
         if decimals or ints or texts:
             _check_order_attributes(order, decimals, ints, texts)
@@ -365,7 +367,7 @@ def _shared(
 def _first_true_group(groups: list[tuple[Predicate, int]]):
     """For a line with several rule groups: the explanation key of the first group that is true."""
 
-    def which(order: OrderData, units: dict[str, int]) -> int:
+    def which(order: OrderFields, units: dict[str, int]) -> int:
         for pred, key in groups:
             if pred(order, units):
                 return key

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from billing.models import ReportDay, ReportDayService, ReportLine, ReportOrder
+from billing.models import ReportDay, ReportDayService, ReportLine, ReportMonth, ReportMonthService, ReportOrder
 from billing.periods import billing_time_zone
 from billing.services.analytics import report_days_write
 from billing.services.reports import report_generate
@@ -66,8 +66,8 @@ def test_backfill_is_no_nested_loop_under_statistics_of_one_earlier_report():
         cursor.execute("ANALYZE billing_reportorder")
     report = report_generate(actor=actor, customer_id=line.customer_id, start_date=JANUARY[0], end_date=JANUARY[1])
     generated = list(ReportDayService.objects.filter(report=report).values_list("day", "service_id", "amount"))
-    ReportDay.objects.filter(report=report).delete()
-    ReportDayService.objects.filter(report=report).delete()
+    for model in (ReportDay, ReportDayService, ReportMonth, ReportMonthService):
+        model.objects.filter(report=report).delete()
 
     plans: list[str] = []
     rollup = f'INSERT INTO "{ReportDayService._meta.db_table}"'
