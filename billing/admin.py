@@ -25,10 +25,10 @@ from billing.errors import NotFound, ValidationFailed
 from billing.exporters import EXPORT_FORMATS, report_export
 from billing.exporters.report_diff import export_diff_csv
 from billing.generation.activity import OTHER_CHARGE_FIELDS
+from billing.generation.claims import report_pairs
 from billing.models import (
     ApiToken,
     AuditEvent,
-    BilledPair,
     BillingReport,
     BillingRun,
     CreditNote,
@@ -473,7 +473,7 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Billed (order, rate-card line) pairs held")
     def billed_pairs(self, report: BillingReport) -> int:
-        return BilledPair.objects.filter(report_id=report.pk).count()
+        return report_pairs(report.pk).count()
 
     @admin.display(description="Report", ordering="id")
     def short_id(self, report: BillingReport) -> str:

@@ -450,9 +450,13 @@ class BilledPair(models.Model):
     """
 
     # The pair is the primary key: its one index is the guarantee, with no surrogate id and
-    # sequence to keep up for the half a million rows a large report claims.
+    # sequence to keep up for the half a million rows a large report claims. The report column
+    # has no index (a second entry per pair, 40% of the claim's cost): a report's pairs are found
+    # through its orders, by the primary key's leading column (billing.generation.claims.report_pairs).
     pk = models.CompositePrimaryKey("order_id", "service_id")
-    report = models.ForeignKey(BillingReport, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    report = models.ForeignKey(
+        BillingReport, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     order_id = models.BigIntegerField()
     service_id = models.BigIntegerField()
 
@@ -498,10 +502,16 @@ class CreditNote(models.Model):
 class ReportOrder(models.Model):
     """One billable order of a report, snapshotted as it was when the report was generated."""
 
+    # Written only by report generation, in the transaction that creates the report: no
+    # per-row foreign-key check on the report (100,000 of them at commit for a large report);
+    # deleting a report deletes its orders through the ORM's cascade, as for its lines.
     report = models.ForeignKey(
-        BillingReport, on_delete=models.CASCADE, related_name="orders", db_index=False
+        BillingReport, on_delete=models.CASCADE, related_name="orders", db_index=False, db_constraint=False
     )  # indexed by uniq_report_order
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
+    # The order is protected by the database without a per-row foreign-key check: a trigger on
+    # the order table refuses to delete (or renumber) an order a report holds, and generation
+    # checks and locks the report's orders in one statement (billing.generation.orders.lock_report_orders).
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     transaction_id = models.CharField(max_length=64)
     reference_number = models.CharField(max_length=100, blank=True)
     close_date = models.DateTimeField(null=True)

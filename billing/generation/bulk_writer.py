@@ -38,8 +38,8 @@ def bulk_write_chunk(report: BillingReport, priced: Iterable[PricedOrder], line_
                 is_billed=bool(charges),
             )
         )
-        for charge in charges:
-            line = line_info[charge.customer_service_id]
+        for cs_id, quantity, unit_price, amount, explanation, detail, _ in charges:
+            line = line_info[cs_id]
             report_lines.append(
                 ReportLine(
                     report=report,
@@ -47,11 +47,11 @@ def bulk_write_chunk(report: BillingReport, priced: Iterable[PricedOrder], line_
                     service_id=line.service_id,
                     service_name=line.service_name,
                     charge_type=line.charge_type,
-                    quantity=charge.quantity,
-                    unit_price=charge.unit_price,
-                    amount=charge.amount,
-                    explanation=charge.explanation,
-                    detail=None if charge.detail is None else detail_json(charge.detail),
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    amount=amount,
+                    explanation=explanation,
+                    detail=None if detail is None else detail_json(detail),
                 )
             )
     ReportOrder.objects.bulk_create(report_orders, batch_size=SQLITE_BATCH_SIZE)

@@ -92,19 +92,16 @@ def _write_rows(
             head = f"{key}\t{order.order_id}\t"
             shared: dict | None = None
             text = ""
-            for c in charges:
+            for cs_id, quantity, unit_price, amount, explanation, charge_detail, _ in charges:
                 # !s: a Decimal's str() is more than twice as fast as its __format__.
-                if c.detail is None:
+                if charge_detail is None:
                     detail = COPY_NULL
-                elif c.detail is shared:  # lines of the order sharing one detail (case and each pick)
+                elif charge_detail is shared:  # lines of the order sharing one detail (case and each pick)
                     detail = text
                 else:
-                    shared, detail = c.detail, _detail_field(c.detail)
+                    shared, detail = charge_detail, _detail_field(charge_detail)
                     text = detail
-                add_line(
-                    f"{head}{prefixes[c.customer_service_id]}{c.quantity!s}\t{c.unit_price!s}\t{c.amount!s}"
-                    f"\t{c.explanation}\t{detail}\n"
-                )
+                add_line(f"{head}{prefixes[cs_id]}{quantity!s}\t{unit_price!s}\t{amount!s}\t{explanation}\t{detail}\n")
         add_order(_order_row(key, order, order_total, bool(charges)))
         processed += 1
         if processed % COPY_FLUSH_ORDERS == 0:

@@ -28,7 +28,6 @@ from billing.models import (
     LIVE_REPORT_STATUSES,
     AuditAction,
     AuditEvent,
-    BilledPair,
     BillingReport,
     Customer,
     Order,
@@ -42,14 +41,14 @@ from billing.pricing import RuleValidationError, compile_rate_card
 from billing.report_request import customer_problem
 from billing.selectors.orders import billable_orders, not_closed_orders
 from billing.selectors.rate_cards import LoadedRateCard, load_rate_card
-from billing.services.analytics import report_days_write
+from billing.services.analytics import report_days_store
 from billing.services.users import system_user
 
 from .activity import bill_activity
 from .bulk_writer import bulk_write
-from .claims import ClaimedPairs, billed_pairs, claim_pairs, scope_key
+from .claims import ClaimedPairs, billed_pairs, claim_pairs, release_pairs, scope_key
 from .copy_writer import copy_report
-from .orders import chunked_records, streamed_records, tx_collation
+from .orders import chunked_records, lock_report_orders, streamed_records, tx_collation
 from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
 
 
@@ -97,10 +96,11 @@ def generate_report(
         generated_at=timezone.now(),
         created_by=created_by or (actor if is_authenticated(actor) else None) or system_user(),
     )
-    totals = Totals(card.line_info)
+    totals = Totals(card.line_info, report.billing_time_zone, report.end_date)
     on_progress = (lambda done: progress(done, total)) if progress is not None else None
     with _cyclic_gc_paused():
         pairs = _write_snapshot(report, run, orders, totals, on_progress)
+    lock_report_orders(report.pk, totals.billed_orders + totals.unbilled_orders)
     _store_totals(report, totals)
     bill_activity(report, card, only_unbilled=only_unbilled)  # storage, receiving, returns, extra work, adjustments
     if not preview:
@@ -172,7 +172,7 @@ def _free_the_scope(
     if previous is not None:
         # Free the draft's slot and release the pairs it billed before the new report takes them.
         BillingReport.objects.filter(pk=previous.pk).update(status=ReportStatus.SUPERSEDED)
-        BilledPair.objects.filter(report_id=previous.pk).delete()
+        release_pairs(previous.pk)
     return previous
 
 
@@ -211,7 +211,7 @@ def _store_totals(report: BillingReport, totals: Totals) -> None:
     report.save(
         update_fields=["total_amount", "order_count", "unbilled_order_count", "line_count", "not_closed_order_count"]
     )
-    report_days_write(report_id=report.pk, time_zone=report.billing_time_zone, end_date=report.end_date)
+    report_days_store(report_id=report.pk, days=totals.day_totals())
 
 
 def _snapshot_not_closed(report: BillingReport) -> int:

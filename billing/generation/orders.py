@@ -1,7 +1,7 @@
 """Step 2: the billable orders as a stream of named records, in the canonical pricing order.
 
-An OrderRecord is what the engine prices (it is an OrderData) plus the two fields only the
-snapshot keeps. ORDER_FIELDS, the one list of the Order fields generation reads, is derived from
+An OrderRecord is what the engine prices (the fields of an OrderData) plus the two fields only
+the snapshot keeps. ORDER_FIELDS, the one list of the Order fields generation reads, is derived from
 the record's own fields, and rows are turned into records by those names (the streamed reader
 by positions derived from them once): reordering a field moves its column in every query with it.
 
@@ -24,13 +24,13 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 
-from billing.models import Order, OrderLine
+from billing.models import Order, OrderLine, ReportOrder
 from billing.pricing.types import OrderData, OrderLineData
 
 if TYPE_CHECKING:
@@ -44,20 +44,37 @@ SPOOL_MEMORY_BYTES = 16 * 2**20
 LINE_CACHE_LIMIT = 100_000
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class OrderRecord(OrderData):
-    """One billable order: the engine's OrderData, and what the report keeps beside it."""
+class OrderRecord(NamedTuple):
+    """One billable order: the engine's OrderData fields (OrderFields), and what the report keeps
+    beside them. A tuple, not a dataclass: it is built once per order of a large report, where a
+    frozen dataclass's constructor costs more than reading the row."""
 
+    order_id: int
+    transaction_id: str
+    close_date: dt.datetime | None = None
+    reference_number: str = ""
+    ship_to_name: str = ""
+    ship_to_company: str = ""
+    ship_to_city: str = ""
+    ship_to_state: str = ""
+    ship_to_country: str = ""
+    carrier: str = ""
+    notes: str = ""
+    weight_lb: Decimal = Decimal("0")
+    volume_cuft: Decimal = Decimal("0")
+    packages: int = 0
+    line_items: int = 0
+    total_item_qty: int = 0
+    lines: tuple[OrderLineData, ...] = ()
     status: str = ""
     ship_to_address: str = ""
 
 
+if OrderRecord._fields[: len(dataclasses.fields(OrderData))] != tuple(f.name for f in dataclasses.fields(OrderData)):
+    raise TypeError("OrderRecord must start with OrderData's fields, in their order")  # pragma: no cover
+
 # Record field -> the Order field it is read from (the record's order_id is the model's id).
-_COLUMN_OF = {
-    name: "id" if name == "order_id" else name
-    for name in (f.name for f in dataclasses.fields(OrderRecord))
-    if name != "lines"
-}
+_COLUMN_OF = {name: "id" if name == "order_id" else name for name in OrderRecord._fields if name != "lines"}
 _RECORD_FIELDS = tuple(_COLUMN_OF)
 ORDER_FIELDS = tuple(_COLUMN_OF.values())
 # A streamed row: ORDER_FIELDS, then the SKUs and quantities of the order's lines. close_date,
@@ -68,7 +85,7 @@ _STREAM_FIELDS = (*_RECORD_FIELDS, "line_skus", "line_quantities")
 _STREAM_AT = (
     len(_RECORD_FIELDS),
     *(_STREAM_FIELDS.index(name) for name in ("close_date", "weight_lb", "volume_cuft")),
-    [f.name for f in dataclasses.fields(OrderRecord)].index("lines"),
+    OrderRecord._fields.index("lines"),
 )
 
 
@@ -165,6 +182,7 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
     lines share one object. The hot path of a large report, so values are placed by positions
     found once from the field names (_STREAM_AT), not copied through a dict of keywords."""
     parse_time = dt.datetime.fromisoformat
+    make = OrderRecord._make
     count, close_at, weight_at, volume_at, lines_at = _STREAM_AT
     shared: dict[tuple[str, int], OrderLineData] = {}
     for batch in batches:
@@ -184,7 +202,7 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
             values[weight_at] = Decimal(values[weight_at])
             values[volume_at] = Decimal(values[volume_at])
             values.insert(lines_at, lines)
-            yield OrderRecord(*values)
+            yield make(values)
 
 
 def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
@@ -243,3 +261,32 @@ def _batched(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
             batch = []
     if batch:
         yield batch
+
+
+# --- the report's orders, held -------------------------------------------------------------
+
+
+def lock_report_orders(report_id: Any, expected: int) -> None:
+    """Check that the `expected` orders a report just wrote all exist, and hold them until the
+    transaction ends, in one statement: what a foreign key's deferred checks did one row at a
+    time. On PostgreSQL each order is locked FOR KEY SHARE, so an order deleted by a concurrent
+    transaction is either missing here (that transaction committed first) or its deletion waits
+    for this one and is then refused by the order table's trigger (migration 0010). SQLite lets
+    one transaction write at a time, so the count alone is the check there.
+
+    IntegrityError when an order is missing (deleted while the report was generated)."""
+    quote = connection.ops.quote_name
+    order_table, report_order_table = quote(Order._meta.db_table), quote(ReportOrder._meta.db_table)
+    lock = " FOR KEY SHARE OF o" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {order_table} AS o WHERE o.id IN "  # noqa: S608 - quoted model tables
+        f"(SELECT ro.order_id FROM {report_order_table} AS ro WHERE ro.report_id = %s){lock}) AS held"
+    )
+    key = ReportOrder._meta.get_field("report").target_field.get_db_prep_value(report_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        (found,) = cursor.fetchone()
+    if found != expected:
+        raise IntegrityError(
+            f"{expected - found} of the report's {expected} orders were deleted while the report was generated."
+        )

@@ -17,7 +17,7 @@ from typing import Final
 from .errors import PricingError
 from .fields import normalize_sku
 from .money import EXACT
-from .types import OrderData
+from .types import OrderFields
 
 __all__ = [
     "ACTIVITY_CHARGE_TYPES",
@@ -153,7 +153,7 @@ DEFAULT_TIER_SCOPE: Final = "period"
 #: charge models whose quantity is limited to the line's assigned SKUs (tiered: through its basis)
 SKU_RESTRICTABLE: Final = frozenset({"per_unit", "per_sku", "case_pick", "each_pick"})
 
-QuantityFunction = Callable[[OrderData, dict[str, int], int], "int | Decimal"]
+QuantityFunction = Callable[[OrderFields, dict[str, int], int], "int | Decimal"]
 
 # Order attribute each simple charge model reads.
 _ATTRIBUTE_MODELS = {
@@ -164,15 +164,15 @@ _ATTRIBUTE_MODELS = {
 }
 
 
-def _per_order(order: OrderData, units: dict[str, int], total: int) -> int:
+def _per_order(order: OrderFields, units: dict[str, int], total: int) -> int:
     return 1
 
 
-def _per_unit(order: OrderData, units: dict[str, int], total: int) -> int:
+def _per_unit(order: OrderFields, units: dict[str, int], total: int) -> int:
     return total
 
 
-def _per_sku(order: OrderData, units: dict[str, int], total: int) -> int:
+def _per_sku(order: OrderFields, units: dict[str, int], total: int) -> int:
     return len(units)
 
 
@@ -196,7 +196,7 @@ def quantity_function(
         if not skus:
             return _per_unit, ""
 
-        def per_unit_of(order: OrderData, units: dict[str, int], total: int) -> int:
+        def per_unit_of(order: OrderFields, units: dict[str, int], total: int) -> int:
             n = 0
             for sku, qty in units.items():
                 if sku in skus:
@@ -208,7 +208,7 @@ def quantity_function(
         if not skus:
             return _per_sku, ""
 
-        def per_sku_of(order: OrderData, units: dict[str, int], total: int) -> int:
+        def per_sku_of(order: OrderFields, units: dict[str, int], total: int) -> int:
             n = 0
             for sku in units:
                 if sku in skus:
@@ -230,7 +230,7 @@ def _pick_function(
 ) -> QuantityFunction:
     if cases:
 
-        def case_pick(order: OrderData, units: dict[str, int], total: int) -> int:
+        def case_pick(order: OrderFields, units: dict[str, int], total: int) -> int:
             n = 0
             for sku, qty in units.items():
                 if sku in excluded or (only and sku not in only):
@@ -242,7 +242,7 @@ def _pick_function(
 
         return case_pick
 
-    def each_pick(order: OrderData, units: dict[str, int], total: int) -> int:
+    def each_pick(order: OrderFields, units: dict[str, int], total: int) -> int:
         n = 0
         for sku, qty in units.items():
             if sku in excluded or (only and sku not in only):
@@ -257,7 +257,7 @@ def _pick_function(
 # --- which SKUs a line counted (explanations) -----------------------------------------------
 
 # (order, units, normalised SKU of each SKU as entered) -> one entry per SKU the line considered
-SkusFunction = Callable[[OrderData, dict[str, int], dict[str, str]], list[tuple]]
+SkusFunction = Callable[[OrderFields, dict[str, int], dict[str, str]], list[tuple]]
 
 
 def skus_function(
@@ -279,7 +279,7 @@ def skus_function(
         return None
     sizes = dict(case_sizes or {})
 
-    def counted(order: OrderData, units: dict[str, int], normalised: dict[str, str]) -> list[tuple]:
+    def counted(order: OrderFields, units: dict[str, int], normalised: dict[str, str]) -> list[tuple]:
         entries: list[tuple] = []
         seen: set[str] = set()
         for line in order.lines:

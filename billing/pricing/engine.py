@@ -46,7 +46,7 @@ from .explain import line_payload
 from .fields import ACTIVITY_FIELD_KINDS, FIELD_KINDS, ORDER_DECIMAL_FIELDS, ORDER_INT_FIELDS, normalize_sku
 from .money import CENT, EXACT, PRICE_PLACES, ROUNDING, quantize_price
 from .rules import Predicate, compile_group, compile_groups
-from .types import Charge, OrderData, RateCard, RateLineData
+from .types import Charge, ChargeRow, OrderData, OrderFields, RateCard, RateLineData
 
 __all__ = [
     "PricingRun",
@@ -217,7 +217,9 @@ def _case_sizes(card: RateCard) -> dict[str, int]:
     return sizes
 
 
-def _check_order_attributes(order: OrderData, decimals: tuple[str, ...], ints: tuple[str, ...], texts: tuple[str, ...]):
+def _check_order_attributes(
+    order: OrderFields, decimals: tuple[str, ...], ints: tuple[str, ...], texts: tuple[str, ...]
+):
     for name in decimals:
         value = getattr(order, name)
         if type(value) is not Decimal or not value.is_finite() or value < 0:
@@ -278,11 +280,21 @@ class PricingRun:
         self._sku_cache[sku] = normalised
         return normalised
 
-    def price_order(self, order: OrderData) -> list[Charge]:
+    def price_order(self, order: OrderFields) -> list[Charge]:
         """The charges of `order`, in rate-card order; lines that do not apply or have quantity 0 give none.
 
         Advances the period state of tiered lines (only if the whole order prices without error).
         """
+        order_id = order.order_id
+        return [
+            Charge(order_id, cs_id, *line, quantity, unit_price, amount, key, detail)
+            for cs_id, quantity, unit_price, amount, key, detail, line in self.price_rows(order)
+        ]
+
+    def price_rows(self, order: OrderFields) -> list[ChargeRow]:
+        """price_order's charges as plain tuples (ChargeRow), without the order id: what report
+        generation reads, half a million times for a large report, where building a Charge (a
+        frozen dataclass) would cost more than pricing it."""
         try:
             return self._price(order)
         except (PricingError, TypeError, AttributeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
@@ -290,7 +302,7 @@ class PricingRun:
             oid = getattr(order, "order_id", "?")
             raise PricingError(f"Cannot price order {tid!r} (id {oid}): {exc}") from exc
 
-    def _price(self, order: OrderData) -> list[Charge]:
+    def _price(self, order: OrderFields) -> list[ChargeRow]:
         decimals, ints, texts = self._attrs
         if decimals or ints or texts:
             _check_order_attributes(order, decimals, ints, texts)
@@ -311,8 +323,7 @@ class PricingRun:
             if type(total) is not int or total < 0:
                 raise PricingError(f"total_item_qty must be an int >= 0, got {total!r}")
 
-        order_id = order.order_id
-        charges: list[Charge] = []
+        charges: list[ChargeRow] = []
         pending = None
         counted_by = counted = None
         for (
@@ -322,9 +333,7 @@ class PricingRun:
             skus_of,
             price,
             cs_id,
-            service_id,
-            name,
-            charge_type,
+            line_ident,
             bands,
             key,
             tier,
@@ -348,7 +357,7 @@ class PricingRun:
                 detail = counted
             if not bands:
                 amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
-                charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, price, amount, key, detail))
+                charges.append((cs_id, qty, price, amount, key, detail, line_ident))
                 continue
             start = ZERO if tier is None else self._consumed[tier]
             cost, touched = graduated_bands(bands, start, qty)
@@ -356,7 +365,7 @@ class PricingRun:
             effective = ROUNDING.divide(amount, qty).quantize(PRICE_PLACES, ROUND_HALF_UP, ROUNDING)
             # a new dict: a SKU detail may be shared with another line of the order
             detail = {"bands": touched} if detail is None else {**detail, "bands": touched}
-            charges.append(Charge(order_id, cs_id, service_id, name, charge_type, qty, effective, amount, key, detail))
+            charges.append((cs_id, qty, effective, amount, key, detail, line_ident))
             if tier is not None:
                 if pending is None:
                     pending = []
@@ -386,7 +395,7 @@ def _shared(
 def _first_true_group(groups: list[tuple[Predicate, int]]):
     """For a line with several rule groups: the explanation key of the first group that is true."""
 
-    def which(order: OrderData, units: dict[str, int]) -> int:
+    def which(order: OrderFields, units: dict[str, int]) -> int:
         for pred, key in groups:
             if pred(order, units):
                 return key
@@ -478,9 +487,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
             skus_of,
             price,
             line.customer_service_id,
-            line.service_id,
-            line.service_name,
-            line.charge_type,
+            (line.service_id, line.service_name, line.charge_type),
             bands,
             keys[0],
             tier,

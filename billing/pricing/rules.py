@@ -28,7 +28,7 @@ from .fields import (
     split_values,
 )
 from .money import EXACT
-from .types import OrderData, RuleData, RuleGroupData
+from .types import OrderFields, RuleData, RuleGroupData
 
 __all__ = [
     "Predicate",
@@ -39,7 +39,8 @@ __all__ = [
     "validate_rule",
 ]
 
-# predicate(record, units): the record is an OrderData, or an activity record (billing.pricing.activity)
+# predicate(record, units): the record is an order's fields (OrderFields), or an activity record
+# (billing.pricing.activity)
 Predicate = Callable[[Any, dict[str, int]], bool]
 
 _KIND_NAMES = {TEXT: "text", NUMERIC: "numeric", SKU: "SKU"}
@@ -184,16 +185,16 @@ def _any_in(needles: tuple[str, ...], haystack: str) -> bool:
 
 
 def _numeric_predicate(field: str, operator: str, values: list[Decimal]) -> Predicate:
-    get: Callable[[OrderData, dict[str, int]], Any]
+    get: Callable[[OrderFields, dict[str, int]], Any]
     if field == "sku_count":
 
-        def get(order: OrderData, units: dict[str, int]) -> int:
+        def get(order: OrderFields, units: dict[str, int]) -> int:
             return len(units)
 
     else:
         attr = attrgetter(field)
 
-        def get(order: OrderData, units: dict[str, int]) -> Any:
+        def get(order: OrderFields, units: dict[str, int]) -> Any:
             return attr(order)
 
     v = values[0]
@@ -242,7 +243,7 @@ def compile_rule(rule: RuleData, label: str = "", kinds: FieldKinds = FIELD_KIND
     return _sku_predicate(operator, values), ("" if field == SKU_FIELD else field)
 
 
-def _always(order: OrderData, units: dict[str, int]) -> bool:
+def _always(order: OrderFields, units: dict[str, int]) -> bool:
     return True
 
 
@@ -256,13 +257,13 @@ def _combine(logic: str, preds: Sequence[Predicate]) -> Predicate:
         return lambda order, units: not p(order, units)  # NOT, NAND, NOR of one rule
     ps = tuple(preds)
 
-    def all_true(order: OrderData, units: dict[str, int]) -> bool:
+    def all_true(order: OrderFields, units: dict[str, int]) -> bool:
         for p in ps:  # noqa: SIM110 - a plain loop is faster than all() on this hot path
             if not p(order, units):
                 return False
         return True
 
-    def any_true(order: OrderData, units: dict[str, int]) -> bool:
+    def any_true(order: OrderFields, units: dict[str, int]) -> bool:
         for p in ps:  # noqa: SIM110 - a plain loop is faster than any() on this hot path
             if p(order, units):
                 return True
@@ -278,7 +279,7 @@ def _combine(logic: str, preds: Sequence[Predicate]) -> Predicate:
         return lambda order, units: not all_true(order, units)
     if logic == "XOR":
 
-        def exactly_one(order: OrderData, units: dict[str, int]) -> bool:
+        def exactly_one(order: OrderFields, units: dict[str, int]) -> bool:
             seen = False
             for p in ps:
                 if p(order, units):
@@ -323,7 +324,7 @@ def compile_groups(
         return preds[0], attrs
     ps = tuple(preds)
 
-    def any_group(order: OrderData, units: dict[str, int]) -> bool:
+    def any_group(order: OrderFields, units: dict[str, int]) -> bool:
         for p in ps:  # noqa: SIM110 - a plain loop is faster than any() on this hot path
             if p(order, units):
                 return True

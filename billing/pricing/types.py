@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from .fields import normalize_sku
 
@@ -38,6 +39,46 @@ class OrderData:
     line_items: int = 0
     total_item_qty: int = 0
     lines: tuple[OrderLineData, ...] = ()
+
+
+class OrderFields(Protocol):
+    """What the engine reads of an order: OrderData, or any record with the same attributes
+    (report generation prices tuples of its own, billing.generation.orders.OrderRecord)."""
+
+    @property
+    def order_id(self) -> int: ...
+    @property
+    def transaction_id(self) -> str: ...
+    @property
+    def close_date(self) -> dt.datetime | None: ...
+    @property
+    def reference_number(self) -> str: ...
+    @property
+    def ship_to_name(self) -> str: ...
+    @property
+    def ship_to_company(self) -> str: ...
+    @property
+    def ship_to_city(self) -> str: ...
+    @property
+    def ship_to_state(self) -> str: ...
+    @property
+    def ship_to_country(self) -> str: ...
+    @property
+    def carrier(self) -> str: ...
+    @property
+    def notes(self) -> str: ...
+    @property
+    def weight_lb(self) -> Decimal: ...
+    @property
+    def volume_cuft(self) -> Decimal: ...
+    @property
+    def packages(self) -> int: ...
+    @property
+    def line_items(self) -> int: ...
+    @property
+    def total_item_qty(self) -> int: ...
+    @property
+    def lines(self) -> tuple[OrderLineData, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +187,8 @@ class Charge:
     # charge the same.
     explanation: int = field(default=0, compare=False)
     detail: dict | None = field(default=None, compare=False)
+
+
+# A charge as report generation reads it (PricingRun.price_rows): customer_service_id, quantity,
+# unit_price, amount, explanation, detail, then (service_id, service_name, charge_type) of its line.
+ChargeRow = tuple[int, Decimal, Decimal, Decimal, int, "dict | None", tuple[int, str, str]]

@@ -19,11 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.errors import InvalidTransition, NotFound, ValidationFailed
+from billing.generation.claims import release_pairs
 from billing.ids import uuid_or_not_found
 from billing.models import (
     AuditAction,
     AuditEvent,
-    BilledPair,
     BillingReport,
     CreditNote,
     Interface,
@@ -129,7 +129,7 @@ def report_void(
     report.voided_by = user
     report.void_reason = reason
     report.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
-    BilledPair.objects.filter(report_id=report.pk).delete()
+    release_pairs(report.pk)
     note = CreditNote.objects.create(
         report=report,
         number=next_number(CREDIT_NOTE, settings.BILLING_CREDIT_NOTE_NUMBER_FORMAT, now),

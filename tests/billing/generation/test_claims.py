@@ -23,7 +23,8 @@ def test_claimed_pairs_are_the_charges_in_order_id_order(card):
 
     def priced(order_id, *lines):
         record = SimpleNamespace(order_id=order_id)
-        return record, [SimpleNamespace(customer_service_id=line.pk) for line in lines], Decimal("0")
+        # a ChargeRow starts with its rate-card line
+        return record, [(line.pk,) for line in lines], Decimal("0")
 
     stream = [priced(30, fee, pick), priced(10, pick), priced(20), priced(5, fee)]
     pairs = ClaimedPairs(line_info)
