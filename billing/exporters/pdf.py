@@ -303,19 +303,20 @@ class _LinePage(Flowable):
         canv.setFont(FONT, FONT_SIZE)
         # The text operators are written directly: reportlab's text object formats every
         # coordinate and measures every string again (in Python, without its C accelerator).
+        # Text state (the font) lasts across text objects; each cell is a text object of its
+        # own, as a Table writes it, so text extraction separates the cells the same way.
         bold, regular = (_font_operator(canv, font) for font in (FONT_BOLD, FONT))
         baseline = top - ROW_HEIGHT + _BASELINE
-        code = ["BT", bold, *_row_operators(canv, LINE_HEADER, baseline, FONT_BOLD), regular]
+        code = [bold, *_row_operators(canv, LINE_HEADER, baseline, FONT_BOLD), regular]
         for row in self.rows:
             baseline -= ROW_HEIGHT
             code += _row_operators(canv, row, baseline, FONT)
-        code.append("ET")
         canv._code.append("\n".join(code))
 
 
 def _font_operator(canv: canvas.Canvas, font: str) -> str:
-    """Select `font` at FONT_SIZE in a text object."""
-    return f"{canv._doc.getInternalFontName(font)} {FONT_SIZE} Tf"
+    """Select `font` at FONT_SIZE for the text objects that follow."""
+    return f"BT {canv._doc.getInternalFontName(font)} {FONT_SIZE} Tf ET"
 
 
 def _row_operators(canv: canvas.Canvas, row: tuple[str, ...], baseline: float, font: str) -> list[str]:
@@ -325,7 +326,7 @@ def _row_operators(canv: canvas.Canvas, row: tuple[str, ...], baseline: float, f
     for column, cell in enumerate(row):
         if cell:
             x, shown = _cell(canv, cell, column, font)
-            operators.append(f"{x}{y}{shown}")
+            operators.append(f"BT {x}{y}{shown} T* ET")  # T*: as drawString ends a line
     return operators
 
 
