@@ -3,16 +3,18 @@
 Page 1: the issuer (settings.BILLING_ISSUER_*), the statement number, date, period and
 currency, the customer billed (legal name, address, contact), the per-service summary with
 charge-type labels and quantities in their unit, and the total. Then every report line, in
-report order: each page of lines is one table whose header row is the first row of the page,
-so column headers never appear mid-page. Under a tiered line, one row per tier band the line
-touched (from, to, quantity, unit price, exact amount), so the bands add up to the line; a
-report generated before the bands were recorded shows a blended unit price (amount over
-quantity) marked with an asterisk instead. The footer explains either. Every page carries the
-statement number and "Page N of M".
+report order: each page of lines starts with the column headers, so they never appear
+mid-page. Under a tiered line, one row per tier band the line touched (from, to, quantity,
+unit price, exact amount), so the bands add up to the line; a report generated before the
+bands were recorded shows a blended unit price (amount over quantity) marked with an asterisk
+instead. The footer explains either. Every page carries the statement number and "Page N of M".
 
-Speed: one table holding every line is quadratic in reportlab, so the lines are
-cut into page-sized tables (fixed row height and column widths, plain string cells, never
-split), and the numbering canvas keeps each page's drawing operations until the total is known.
+Speed and memory: the lines are one flowable (_Lines) that platypus splits a page at a time,
+reading the lines as the pages are laid out (iter_report_rows); each page of lines is drawn as
+text operators on the canvas (fixed row height and column widths; a cell's placement and text
+are formatted once per distinct cell), not as a Table, whose layout cost most of a statement's
+time. The numbering canvas keeps each finished page's drawing operations, compressed, until the
+page count is known ("Page N of M"), so memory grows by a few KB per page.
 """
 
 from __future__ import annotations
