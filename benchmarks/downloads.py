@@ -23,7 +23,6 @@ database (their reports are found by name).
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import logging
 import os
@@ -44,8 +43,10 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Permission  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
+from generate_report import backend_cpu_seconds, backend_pid  # noqa: E402  (benchmarks/, next to this script)
 from pypdf import PdfReader  # noqa: E402
-from rest_api import build_report, reset_peak_rss, rss_kib  # noqa: E402  (benchmarks/, next to this script)
+from rest_api import build_report, rss_kib  # noqa: E402
+from rest_api import download as rest_download  # noqa: E402
 
 from billing.models import AuditEvent, BillingReport, Customer, Order  # noqa: E402
 from billing.services.tokens import api_token_create  # noqa: E402
@@ -67,52 +68,21 @@ def report_of(orders: int, rebuild: bool) -> BillingReport:
         return build_report(name, orders)
 
 
-def backend_cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of the PostgreSQL backend `pid` (0 when it cannot be read)."""
-    if pid is None:
-        return 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def backend_pid() -> int | None:
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
 def download(client: Client, report: BillingReport, fmt: str, pid: int | None) -> dict:
     """One download, consumed to the end: seconds, CPU, memory, size (and pages for a PDF)."""
-    gc.collect()
-    reset_peak_rss()
-    baseline = rss_kib("VmRSS")
-    cpu, server = time.process_time(), backend_cpu_seconds(pid)
-    started = time.perf_counter()
-    response = client.get(f"/api/v2/reports/{report.id}/download/", {"format": fmt})
-    assert response.status_code == 200, response.content
-    size, kept = 0, [] if fmt == "pdf" else None
-    for chunk in response.streaming_content:
-        size += len(chunk)
-        if kept is not None:
-            kept.append(chunk)
-    seconds = time.perf_counter() - started
+    cpu, server = time.process_time(), backend_cpu_seconds(pid) or 0.0
+    seconds, growth, size, content = rest_download(client, report, fmt)
     figures = {
         "seconds": seconds,
         "cpu": time.process_time() - cpu,
-        "server_cpu": backend_cpu_seconds(pid) - server,
-        "rss_growth": (rss_kib("VmHWM") - baseline) / 1024,
+        "server_cpu": (backend_cpu_seconds(pid) or 0.0) - server,
+        "rss_growth": growth / 1024,
         "peak_rss": rss_kib("VmHWM") / 1024,
         "bytes": size,
         "rows_per_s": report.line_count / seconds,
     }
-    if kept is not None:
-        figures["pages"] = len(PdfReader(io.BytesIO(b"".join(kept))).pages)
+    if content is not None:
+        figures["pages"] = len(PdfReader(io.BytesIO(content)).pages)
     return figures
 
 

@@ -398,15 +398,7 @@ def iter_report_values(
 # Columns of iter_report_rows: one flat row per line, its order's columns first, then its
 # REPORT_LINE_CHARGE_FIELDS.
 REPORT_ROW_ORDER_VALUES = ("id", "transaction_id", "transaction_date")
-REPORT_ROW_ORDER_DETAIL_VALUES = (
-    *REPORT_ROW_ORDER_VALUES,
-    "status",
-    "ship_to_name",
-    "ship_to_address",
-    "total_items",
-    "line_items",
-    "total_amount",
-)
+REPORT_ROW_ORDER_DETAIL_VALUES = REPORT_ORDER_VALUES
 _DECIMAL_LINE_FIELDS = frozenset({"quantity", "unit_price", "amount"})
 
 
