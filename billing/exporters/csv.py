@@ -4,11 +4,12 @@ Every row names the report, its statement number, customer, currency and period.
 carry `quantity` and `amount`; the summary rows carry theirs in `total_quantity` and
 `total_amount` instead, so summing the `amount` column gives the report total exactly.
 
-Rows are streamed from billing.selectors.reports.iter_report_values and written in chunks, so
-memory stays constant whatever the size of the report. Text cells a spreadsheet would run as
-a formula (first character = + - @ tab or CR) are prefixed with a single quote; the numeric
-columns we produce ourselves (service_id, quantity, unit_price, amount) are written as plain
-numbers and never altered.
+Rows are streamed from billing.selectors.reports.iter_report_rows (one flat tuple per line; on
+PostgreSQL the decimals as text) and written in chunks, so memory stays constant whatever the
+size of the report; a line is assembled from pieces formatted once per distinct value. Text
+cells a spreadsheet would run as a formula (first character = + - @ tab or CR) are prefixed
+with a single quote; the numeric columns we produce ourselves (service_id, quantity,
+unit_price, amount) are written as plain numbers and never altered.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def export_json(report: BillingReport) -> Iterator[bytes]:
     Equal to shapes.report_detail_data over billing.selectors.reports.report_detail(billed=True)
     (the billed orders, each with its lines by service name), without holding the orders in
     memory. The orders are written from iter_report_rows by _OrderWriter: the same text as
-    dumps(shapes.order_data_from_values(...)), assembled from pieces computed once per distinct
+    dumps(shapes.order_data(...)), assembled from pieces computed once per distinct
     value instead of a dict per order and per line.
     """
     head = dumps(shapes.report_data(report))
