@@ -4,11 +4,12 @@ Every row names the report, its statement number, customer, currency and period.
 carry `quantity` and `amount`; the summary rows carry theirs in `total_quantity` and
 `total_amount` instead, so summing the `amount` column gives the report total exactly.
 
-Rows are streamed from billing.selectors.reports.iter_report_values and written in chunks, so
-memory stays constant whatever the size of the report. Text cells a spreadsheet would run as
-a formula (first character = + - @ tab or CR) are prefixed with a single quote; the numeric
-columns we produce ourselves (service_id, quantity, unit_price, amount) are written as plain
-numbers and never altered.
+Rows are streamed from billing.selectors.reports.iter_report_rows (one flat tuple per line; on
+PostgreSQL the decimals as text) and written in chunks, so memory stays constant whatever the
+size of the report; a line is assembled from pieces formatted once per distinct value. Text
+cells a spreadsheet would run as a formula (first character = + - @ tab or CR) are prefixed
+with a single quote; the numeric columns we produce ourselves (service_id, quantity,
+unit_price, amount) are written as plain numbers and never altered.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from billing.exporters.shapes import (
 )
 from billing.models import BillingReport
 from billing.selectors.reports import (
-    iter_report_values,
+    explanation_key,
+    iter_report_rows,
     line_explanation,
     report_explanations,
     report_service_totals,
@@ -75,6 +77,8 @@ _NEEDS_QUOTING = re.compile(r'[,"\r\n]')
 ROWS_PER_CHUNK = 1000
 # Orders (with their lines) read from the database per query: this bounds the memory used.
 ORDERS_PER_QUERY = 2000
+# Distinct values a formatting memo keeps (_Memo).
+MEMO_LIMIT = 20_000
 
 
 def neutralise(text: str) -> str:
@@ -89,13 +93,18 @@ def _quantity_text(value: Decimal) -> str:
 
 
 class _Memo(dict):
-    """text = memo[value]: computed once per distinct value (names, prices, amounts repeat a lot)."""
+    """text = memo[value]: computed once per distinct value (names, prices, amounts repeat a lot).
+
+    Emptied when it holds MEMO_LIMIT values, so memory stays bounded when values do not repeat.
+    """
 
     def __init__(self, function: Callable[[Any], str]) -> None:
         super().__init__()
         self.function = function
 
     def __missing__(self, key: Any) -> str:
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
         value = self[key] = self.function(key)
         return value
 
@@ -160,28 +169,42 @@ def export_csv(report: BillingReport, *, bom: bool = False) -> Iterator[bytes]:
         yield UTF8_BOM
     writer.writerow(HEADER)
     prefix = ",".join(_field(value) for value in (ROW_LINE, *report_part)) + ","
-    texts = _Memo(lambda text: _field(neutralise(text)))
-    numbers = _Memo(_field)
     charges = _Memo(lambda key: ",".join(_field(value) for value in charge(*key)))
-    quantities = _Memo(_quantity_text)
-    prices = _Memo(lambda price: format(price, "f"))
-    amounts = _Memo(lambda amount: format(money(amount), "f"))
+    # (service id, name, charge type) -> "service_id,service_name,charge_type,charge_label,unit,"
+    services = _Memo(lambda key: f"{_field(key[0])},{_field(neutralise(key[1]))},{charges[key[2], key[0]]},")
+    # (quantity, unit_price, amount), as Decimals or as their text (iter_report_rows) -> their fields
+    numbers = _Memo(lambda key: f"{_quantity_text(Decimal(key[0]))},{Decimal(key[1]):f},{money(Decimal(key[2])):f},,,")
     payloads = report_explanations(report=report)
     # Lines without a detail of their own share their explanation's text.
-    shared = _Memo(lambda key: explanation_field(payloads, key, None))
+    shared = _Memo(lambda key: explanation_field(payloads, explanation_key(key), None) + "\r\n")
+    dates = _Memo(lambda day: day if isinstance(day, str) else iso_date(day) or "")
     rows: list[str] = []
-    for order, lines in iter_report_values(report=report, chunk_size=ORDERS_PER_QUERY):
-        order_part = f"{prefix}{_field(neutralise(order[1]))},{iso_date(order[2]) or ''},"
-        for _, service_id, service_name, charge_type, quantity, unit_price, amount, key, detail in lines:
-            why = shared[key] if detail is None else explanation_field(payloads, key, detail)
-            rows.append(
-                f"{order_part}{numbers[service_id]},{texts[service_name]},{charges[charge_type, service_id]},"
-                f"{quantities[quantity]},{prices[unit_price]},{amounts[amount]},,,{why}\r\n"
-            )
-        if len(rows) >= ROWS_PER_CHUNK:
-            buffer.write("".join(rows))
-            rows.clear()
-            yield flush()
+    order_key, order_part = None, ""
+    for (
+        order,
+        transaction_id,
+        day,
+        service_id,
+        name,
+        charge_type,
+        quantity,
+        price,
+        amount,
+        key,
+        detail,
+    ) in iter_report_rows(report=report, chunk_size=ORDERS_PER_QUERY):
+        if order != order_key:
+            if len(rows) >= ROWS_PER_CHUNK:  # whole orders per chunk
+                buffer.write("".join(rows))
+                rows.clear()
+                yield flush()
+            order_key, order_part = order, f"{prefix}{_field(neutralise(transaction_id))},{dates[day]},"
+        rows.append(
+            order_part
+            + services[service_id, name, charge_type]
+            + numbers[quantity, price, amount]
+            + (explanation_field(payloads, explanation_key(key), detail) + "\r\n" if detail else shared[key])
+        )
     buffer.write("".join(rows))
     writer.writerows(other_charges.csv_rows(report, report_part, neutralise))
 

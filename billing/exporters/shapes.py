@@ -280,34 +280,6 @@ def order_data_from_models(
     return data
 
 
-def order_data_from_values(
-    order: tuple[Any, ...], lines: Iterable[tuple[Any, ...]], explanations: Mapping[int, dict[str, Any]]
-) -> dict[str, Any]:
-    """order_data of the tuples billing.selectors.reports.iter_report_values yields."""
-    _, transaction_id, transaction_date, status, ship_to_name, ship_to_address, total_items, line_items, total = order
-    return order_data(
-        transaction_id=transaction_id,
-        transaction_date=transaction_date,
-        status=status,
-        ship_to_name=ship_to_name,
-        ship_to_address=ship_to_address,
-        total_items=total_items,
-        line_items=line_items,
-        total_amount=total,
-        services=[
-            service_line_data(
-                service_id=service_id,
-                service_name=service_name,
-                amount=amount,
-                quantity=quantity,
-                charge_type=charge_type,
-                explanation=line_explanation(explanations, key, detail),
-            )
-            for _, service_id, service_name, charge_type, quantity, _, amount, key, detail in lines
-        ],
-    )
-
-
 def service_totals_data(totals: Iterable[ReportServiceTotal], *, legacy: bool = False) -> dict[str, dict[str, Any]]:
     """Per-service totals keyed by the service id as a string."""
     data = {

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
@@ -398,6 +399,85 @@ def iter_report_values(
             yield row[:-1], grouped[row[-1]]
         if len(chunk) < chunk_size:
             return
+
+
+# Columns of iter_report_rows: one flat row per line, its order's columns first, then its
+# REPORT_LINE_CHARGE_FIELDS.
+REPORT_ROW_ORDER_VALUES = ("id", "transaction_id", "transaction_date")
+REPORT_ROW_ORDER_DETAIL_VALUES = REPORT_ORDER_VALUES
+_DECIMAL_LINE_FIELDS = frozenset({"quantity", "unit_price", "amount"})
+
+
+def iter_report_rows(
+    *, report: BillingReport, chunk_size: int = 5000, order_details: bool = False
+) -> Iterator[Sequence[Any]]:
+    """The billed orders' lines as flat rows in report order: iter_report_values, flattened.
+
+    Each row holds its order's REPORT_ROW_ORDER_VALUES (with `order_details`, the
+    REPORT_ROW_ORDER_DETAIL_VALUES), then the line's REPORT_LINE_CHARGE_FIELDS; an order's lines
+    are consecutive, by service name. Callers read the values of both databases: Decimal(value)
+    is the stored number, and a falsy detail means none.
+
+    On PostgreSQL one statement per chunk of `chunk_size` orders joins them to their lines; the
+    decimal columns (quantity, unit_price, amount, the order's total_amount) arrive as their
+    text ('3.0000', '1.50'), so a row costs no Decimal. Elsewhere the values are
+    iter_report_values' (Decimal, date, int). Memory is bounded by one chunk.
+    """
+    order_columns = REPORT_ROW_ORDER_DETAIL_VALUES if order_details else REPORT_ROW_ORDER_VALUES
+    if connection.vendor != "postgresql":
+        positions = [REPORT_ORDER_VALUES.index(name) for name in order_columns]
+        for order, lines in iter_report_values(report=report, chunk_size=chunk_size):
+            head = tuple(order[index] for index in positions)
+            for line in lines:
+                yield (*head, *line[1:])
+        return
+    zone = ZoneInfo(report.billing_time_zone or "UTC")
+    names = [f"c{index}" for index in range(len(order_columns) + 1)]
+    outer = [
+        f"o.{name}::text" if column == "total_amount" else f"o.{name}"
+        for name, column in zip(names, order_columns, strict=False)
+    ]
+    charge = [f"l.{name}::text" if name in _DECIMAL_LINE_FIELDS else f"l.{name}" for name in REPORT_LINE_CHARGE_FIELDS]
+    table = ReportLine._meta.db_table
+
+    last_id = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT max(id), count(*) FROM (SELECT id FROM billing_reportorder"
+                " WHERE report_id = %s AND is_billed AND id > %s ORDER BY id LIMIT %s) AS chunk",
+                [report.pk, last_id, chunk_size],
+            )
+            upper, count = cursor.fetchone()
+            if not count:
+                return
+            orders = (
+                ReportOrder.objects.filter(report=report, is_billed=True, id__gt=last_id, id__lte=upper)
+                .annotate(transaction_date=TruncDate("close_date", tzinfo=zone))
+                .order_by()
+                .values_list(*order_columns, "order_id")
+            )
+            orders_sql, params = orders.query.sql_with_params()
+            cursor.execute(
+                f"WITH o ({', '.join(names)}) AS MATERIALIZED ({orders_sql})"  # noqa: S608 - our names
+                f" SELECT {', '.join(outer)}, {', '.join(charge)}"
+                f" FROM o JOIN {table} AS l ON l.report_id = %s AND l.order_id = o.{names[-1]}"
+                " ORDER BY o.c0, l.service_name, l.id",
+                [*params, report.pk],
+            )
+            rows = cursor.fetchall()
+        yield from rows
+        del rows
+        if count < chunk_size:
+            return
+        last_id = upper
+
+
+def explanation_key(value: int | str | None) -> int | None:
+    """A line's explanation key as iter_report_rows gives it (an int, None, or its text) as an int."""
+    if value is None or value == "":
+        return None
+    return int(value)
 
 
 def _order_id_in(order_ids: Iterable[int]) -> RawSQL:
