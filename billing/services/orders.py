@@ -249,26 +249,21 @@ class _Batch:
         """
         if not accepted:
             return
-        earlier = self.seen.first_rows([order.transaction_id for order in accepted])
-        if earlier:
-            for order in accepted:
-                if order.transaction_id in earlier:
-                    self.reject(order.row_number, order.transaction_id, _duplicate(earlier[order.transaction_id]))
-            accepted = [order for order in accepted if order.transaction_id not in earlier]
         try:
-            outcome = self._write(accepted)
+            outcome, written = self._write(accepted)
         except IntegrityError:
             # Another import created some of these orders meanwhile: once more, now updating them.
-            outcome = self._write(accepted)
-        self.seen.add([(order.transaction_id, order.row_number) for order in accepted])
+            outcome, written = self._write(accepted)
+        self.seen.add([(order.transaction_id, order.row_number) for order in written])
         self.result.created += outcome.created
         self.result.updated += outcome.updated
         self.result.unchanged += outcome.unchanged
         self.result.errors.extend(outcome.errors)
 
     @transaction.atomic
-    def _write(self, orders: list[ParsedOrder]) -> UpsertResult:
-        """Write one batch in one transaction; returns its counts (applied by the caller once committed)."""
+    def _write(self, orders: list[ParsedOrder]) -> tuple[UpsertResult, list[ParsedOrder]]:
+        """Write one batch in one transaction; returns its counts (applied by the caller once committed)
+        and the orders it wrote or found unchanged (all but those an earlier batch already gave)."""
         outcome = UpsertResult()
         if connection.vendor == "postgresql" and not self.commits_unsynchronised:
             with connection.cursor() as cursor:
@@ -280,6 +275,16 @@ class _Batch:
             .only("pk", "transaction_id", "customer_id", *WRITTEN_FIELDS)
         }
         stored_lines: dict[int, list[tuple[str, int]]] = {}
+        if existing:
+            # An id an earlier batch of this import gave exists now, so only the ids found are looked up.
+            earlier = self.seen.first_rows(list(existing))
+            if earlier:
+                for order in orders:
+                    if order.transaction_id in earlier:
+                        reason = _duplicate(earlier[order.transaction_id])
+                        outcome.errors.append(RowError(order.row_number, order.transaction_id, reason))
+                orders = [order for order in orders if order.transaction_id not in earlier]
+                existing = {key: order for key, order in existing.items() if key not in earlier}
         if existing:
             for order_id, sku, quantity in (
                 OrderLine.objects.filter(_one_of(OrderLine, "order", [o.pk for o in existing.values()]))
@@ -324,7 +329,7 @@ class _Batch:
         with_lines = [*zip(created_ids, to_create, strict=True), *replace_lines]
         if any(parsed.lines for _, parsed in with_lines):
             _insert_lines(with_lines)
-        return outcome
+        return outcome, orders
 
 
 def _pipelined(
