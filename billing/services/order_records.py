@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -100,6 +101,110 @@ class RecordParser:
             return None if index is None or index >= len(record) else record[index]
 
         return parse_fields(get, row_number, self.zone)
+
+    def parse_clean(self, records: Sequence[tuple[int, Sequence[Any]]]) -> list[ParsedOrder | None]:
+        """The fast path for many (row number, record) pairs at once, column by column.
+
+        Gives for each record what _fast gives (its order, or None when the fast path does not
+        take it: parse() then decides), with the checks of every value of a column made by one
+        call where the rule allows (digits of a whole column in one isdigit(), lengths by max()).
+        Records that are not all text, or not as wide as the header, are all left to parse().
+        """
+        count = len(records)
+        if not count:
+            return []
+        rows = [record for _, record in records]
+        try:
+            if set(map(len, rows)) != {len(self.columns)}:
+                return [None] * count
+            columns = list(zip(*rows, strict=True))
+            "".join(chain.from_iterable(columns))  # TypeError unless every value is text
+        except TypeError:
+            return [None] * count
+        columns.append(("",) * count)  # where a column left out reads
+        index = self._index
+        bad: set[int] = set()
+
+        transaction_ids = list(map(_STRIP, columns[index["transaction_id"]]))
+        if not (min(map(len, transaction_ids)) and max(map(len, transaction_ids)) <= 64):
+            bad.update(at for at, value in enumerate(transaction_ids) if not 0 < len(value) <= 64)
+        customers = self._integers(columns[index["customer_id"]], bad, empty=None)
+        if None in customers:  # required
+            bad.update(at for at, value in enumerate(customers) if value is None)
+        texts = [list(map(_STRIP, columns[index[name]])) for name in ("status", *TEXT_FIELDS)]
+        for column, limit in zip(texts, self._limits, strict=True):
+            if max(map(len, column)) > limit:
+                bad.update(at for at, value in enumerate(column) if len(value) > limit)
+        joined = "".join(chain(transaction_ids, *texts))
+        if "\x00" in joined or (not joined.isascii() and not is_storable_text(joined)):
+            for at, row_texts in enumerate(zip(transaction_ids, *texts, strict=True)):
+                text = "".join(row_texts)
+                if "\x00" in text or (not text.isascii() and not is_storable_text(text)):
+                    bad.add(at)
+        close_dates = list(map(self._close_date, columns[index["close_date"]]))
+        if False in close_dates:
+            bad.update(at for at, value in enumerate(close_dates) if value is False)
+        numbers = []
+        for name, memo in zip(DECIMAL_FIELDS, self._decimals, strict=True):
+            given = columns[index[name]]
+            read = list(map(memo.get, given))
+            if None in read:
+                for at, value in enumerate(read):
+                    if value is None:
+                        value = read[at] = self._decimal(given[at], memo)
+                        if value is None:
+                            bad.add(at)
+            numbers.append(read)
+        lines = list(map(self._lines, columns[index["sku_quantity"]]))
+        if None in lines:
+            bad.update(at for at, value in enumerate(lines) if value is None)
+        packages = self._integers(columns[index["packages"]], bad, empty=0)
+        line_items = self._integers(columns[index["line_items"]], bad, empty=None)
+        totals = self._integers(columns[index["total_item_qty"]], bad, empty=None)
+        if None in line_items:
+            line_items = [
+                len(got) if given is None and got is not None else given
+                for given, got in zip(line_items, lines, strict=True)
+            ]
+        if None in totals:
+            totals = [
+                sum(quantity for _, quantity in got) if given is None and got is not None else given
+                for given, got in zip(totals, lines, strict=True)
+            ]
+        row_values = zip(close_dates, *texts, *numbers, packages, line_items, totals, strict=True)
+        orders: list[ParsedOrder | None] = [
+            ParsedOrder(row_number, transaction_id, customer, dict(zip(_WRITTEN, values, strict=True)), got or ())
+            for (row_number, _), transaction_id, customer, values, got in zip(
+                records, transaction_ids, customers, row_values, lines, strict=True
+            )
+        ]
+        for at in bad:
+            orders[at] = None
+        return orders
+
+    @staticmethod
+    def _integers(column: Sequence[str], bad: set[int], *, empty: int | None) -> list[Any]:
+        """A column of whole numbers (digits, at most MAX_INT); `empty` for an empty value; rows
+        holding anything else are added to `bad` (their value is then None)."""
+        joined = "".join(column)
+        if joined.isdigit() and joined.isascii() and all(column) and max(map(len, column)) <= SHORT_DIGITS:
+            numbers: list[Any] = list(map(int, column))
+            if max(numbers) > MAX_INT:
+                bad.update(at for at, number in enumerate(numbers) if number > MAX_INT)
+            return numbers
+        numbers = []
+        for at, value in enumerate(column):
+            if value.isdigit() and value.isascii() and len(value) <= SHORT_DIGITS:
+                number = int(value)
+                if number > MAX_INT:
+                    bad.add(at)
+                numbers.append(number)
+            elif not value.strip():
+                numbers.append(empty)
+            else:
+                numbers.append(None)
+                bad.add(at)
+        return numbers
 
     def _fast(self, record: Sequence[Any], row_number: int) -> ParsedOrder | None:
         """The order when every value is already clean, else None (then the full checks decide)."""
@@ -213,7 +318,8 @@ class RecordParser:
             if known is None:
                 return None
             return ((known[0], quantity),) if quantity else ()
-        totals: dict[str, list[Any]] = {}  # normalised SKU -> [first spelling, quantity]
+        totals: dict[str, tuple[str, int]] = {}  # normalised SKU -> (first spelling, quantity)
+        zero = False
         for item in data:
             if type(item) is not dict:
                 return None
@@ -223,15 +329,12 @@ class RecordParser:
             known = skus.get(sku) or self._sku(sku)
             if known is None:
                 return None
-            entry = totals.get(known[1])
-            if entry is None:
-                totals[known[1]] = [known[0], quantity]
-            else:
-                entry[1] += quantity
-        if len(totals) == 1:
-            ((sku, quantity),) = totals.values()
-            return ((sku, quantity),) if quantity else ()
-        return tuple((sku, quantity) for _, (sku, quantity) in sorted(totals.items()) if quantity)
+            key = known[1]
+            entry = totals.get(key)
+            totals[key] = (known[0], quantity) if entry is None else (entry[0], entry[1] + quantity)
+            zero = zero or not quantity
+        lines = tuple(map(totals.__getitem__, sorted(totals)))
+        return tuple(line for line in lines if line[1]) if zero else lines
 
     def _sku(self, raw: str) -> tuple[str, str] | None:
         """A SKU as stored and as compared (normalize_sku), remembered; None unless it is clean ASCII."""

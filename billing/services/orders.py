@@ -198,24 +198,33 @@ class _Batch:
     def process(self, chunk: list[tuple[int, Any]]) -> None:
         self.write(self.prepare(chunk))
 
+    def _checked(self, row_number: int, row: Any) -> ParsedOrder | None:
+        """One row read with every check (RowInvalid when it is refused; None when it is
+        rejected here, not being an object of fields)."""
+        if self.records is not None:
+            return self.records.parse(row, row_number)
+        if isinstance(row, Mapping):
+            return parse_row(row, row_number=row_number, zone=self.zone)
+        self.reject(row_number, "", "row is not an object of order fields")
+        return None
+
     def prepare(self, chunk: list[tuple[int, Any]]) -> list[ParsedOrder]:
         """Parse and check a chunk; rejects its bad rows and returns the orders to write."""
         parsed: list[ParsedOrder] = []
         invalid: list[tuple[int, str, RowInvalid]] = []
         in_chunk: dict[str, int] = {}  # transaction_id -> row number (earlier chunks: write())
         records = self.records
-        for row_number, row in chunk:
+        # A file's clean records are read column by column; the others one by one, with every check.
+        clean = records.parse_clean(chunk) if records is not None else [None] * len(chunk)
+        for (row_number, row), order in zip(chunk, clean, strict=True):
             try:
-                if records is not None:
-                    order = records.parse(row, row_number)
-                elif isinstance(row, Mapping):
-                    order = parse_row(row, row_number=row_number, zone=self.zone)
-                else:
-                    self.reject(row_number, "", "row is not an object of order fields")
-                    continue
+                if order is None:
+                    order = self._checked(row_number, row)
             except RowInvalid as exc:
                 transaction_id = records.transaction_id_of(row) if records is not None else _transaction_id_of(row)
                 invalid.append((row_number, transaction_id, exc))
+                continue
+            if order is None:
                 continue
             first = in_chunk.get(order.transaction_id)
             if first is not None:
