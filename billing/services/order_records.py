@@ -16,6 +16,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Literal
 
+from billing.db_copy import COPY_NULL, copy_text
 from billing.models import STATUS_MAX_LENGTH
 from billing.periods import billing_time_zone
 from billing.pricing import normalize_sku
@@ -172,10 +173,25 @@ class RecordParser:
                 for given, got in zip(totals, lines, strict=True)
             ]
         row_values = zip(close_dates, *texts, *numbers, packages, line_items, totals, strict=True)
+        # Each order's COPY text from customer_id on, as billing.services.order_writes.order_copy_body
+        # writes it from the values, made here a column at a time.
+        copy_texts: list[Sequence[str]] = [transaction_ids, *texts]
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            copy_texts = [list(map(copy_text, column)) for column in copy_texts]
+        copies = map(
+            "\t".join,
+            zip(
+                map(str, customers),
+                [close_date.isoformat() if close_date else COPY_NULL for close_date in close_dates],
+                *(map(str, column) for column in (*numbers, packages, line_items, totals)),
+                *copy_texts,
+                strict=True,
+            ),
+        )
         orders: list[ParsedOrder | None] = [
-            ParsedOrder(row_number, transaction_id, customer, dict(zip(_WRITTEN, values, strict=True)), got or ())
-            for (row_number, _), transaction_id, customer, values, got in zip(
-                records, transaction_ids, customers, row_values, lines, strict=True
+            ParsedOrder(row_number, transaction_id, customer, dict(zip(_WRITTEN, values, strict=True)), got or (), copy)
+            for (row_number, _), transaction_id, customer, values, got, copy in zip(
+                records, transaction_ids, customers, row_values, lines, copies, strict=True
             )
         ]
         for at in bad:

@@ -8,6 +8,7 @@ column order, with columns left out or unknown ones added.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from billing.services.order_records import RecordParser
 from billing.services.order_rows import ORDER_FIELDS, REQUIRED_FIELDS, ParsedOrder, RowInvalid, parse_row
+from billing.services.order_writes import order_copy_body
 
 NAMES = ["Jane Roe", "", "  padded  ", "-", "----", "Ã©tÃ© mojibake", "Straße", "x" * 255, "y" * 256, "a\tb", "c\nd"]
 BAD_TEXTS = ["nul\x00inside", "lone \udcff byte", "\ud800"]
@@ -269,6 +271,8 @@ def test_records_read_column_by_column_give_what_the_fast_path_gives_each(
         assert (order is None) == (one is None)
         if order is not None:
             assert outcome(lambda order=order: order) == outcome(lambda one=one: one) == full_checks(columns, record)
+            # The COPY text made column by column is the one the writer makes from the values.
+            assert order.copy == order_copy_body(dataclasses.replace(order, copy=None))
 
 
 def test_a_batch_with_a_record_not_all_text_or_not_as_wide_as_the_header_is_read_record_by_record() -> None:
