@@ -323,17 +323,6 @@ class RecordParser:
         if type(data) is not list:
             return None
         skus = self._skus
-        if len(data) == 1:  # most orders: one SKU, nothing to merge
-            item = data[0]
-            if type(item) is not dict:
-                return None
-            sku, quantity = item.get("sku"), item.get("quantity")
-            if type(sku) is not str or type(quantity) is not int or not 0 <= quantity <= MAX_INT:
-                return None
-            known = skus.get(sku) or self._sku(sku)
-            if known is None:
-                return None
-            return ((known[0], quantity),) if quantity else ()
         totals: dict[str, tuple[str, int]] = {}  # normalised SKU -> (first spelling, quantity)
         zero = False
         for item in data:
