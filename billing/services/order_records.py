@@ -3,7 +3,8 @@
 billing.services.order_rows checks one row given as a mapping; a CSV import reads many records
 of the same columns, so RecordParser works out once where each column sits, reads the values
 as the CSV reader gives them (no mapping per row), and takes a fast path for values that are
-already clean, falling back on order_rows' checks for anything else.
+already clean, falling back on order_rows' checks for anything else. The import hands it a
+batch at a time (parse_clean): the fast path's checks then run a column at a time.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class RecordParser:
     (digits, ISO dates, ASCII text within its limit, a JSON list of {"sku": str, "quantity": int});
     anything else, valid or not, goes through the full checks of parse_row, which give the
     result and every message. The fast path never accepts what the full checks refuse, nor
-    reads a value differently (tests/billing/services/test_order_records.py).
+    reads a value differently (tests/billing/services/test_order_records.py). parse_clean is
+    the same fast path for a batch of records, column by column, and also makes each order's
+    COPY text.
 
     Decimal columns and SKUs keep a bounded memo of the values already read (weights and SKUs repeat).
     """
