@@ -14,8 +14,11 @@ DATABASE_PREPARED_STATEMENTS as configured, on by default), in two scenarios:
   scanning the whole table);
 - full: the table already holds --prefill orders (default 1,000,000, inserted with SQL).
 
-For each it prints wall time, rows/s and the peak resident set size of the process during the
-import (VmHWM, reset before). A smaller file (N/4 rows) is imported too, into an empty table,
+For each it prints wall time, rows/s, the CPU time of this process (parsing, and the writer
+thread's own share), the CPU time of the PostgreSQL backends the import used (its writing
+connection is a second one, opened and closed by the import: sampled while it runs, when the
+server runs on this machine) and the peak resident set size of the process during the import
+(VmHWM, reset before). A smaller file (N/4 rows) is imported too, into an empty table,
 to show that memory does not grow with the file. Target: at least 20,000 rows/s in both
 scenarios, memory constant in file size.
 """
@@ -31,6 +34,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -44,7 +48,8 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from generate_report import reset_peak_rss, rss_kib  # noqa: E402  (this folder's script)
+from django.db.backends.signals import connection_created  # noqa: E402
+from generate_report import backend_cpu_seconds, reset_peak_rss, rss_kib  # noqa: E402  (this folder's script)
 
 from billing.models import Customer, Order  # noqa: E402
 from billing.services.order_rows import ORDER_FIELDS  # noqa: E402
@@ -120,23 +125,58 @@ def prefill(count: int, customer_ids: list[int]) -> None:
     print(f"  prefilled {count:,} orders in {time.perf_counter() - started:.1f} s")
 
 
+class BackendCpu:
+    """CPU time of the PostgreSQL backends of the connections opened meanwhile (sampled every 20 ms:
+    a backend's figure is gone once its connection closes)."""
+
+    def __init__(self) -> None:
+        self.backends: dict[int, list[float]] = {}  # pid -> [CPU when opened, CPU last seen]
+        self.running = True
+        connection_created.connect(self.opened)
+        self.sampler = threading.Thread(target=self.sample, daemon=True)
+        self.sampler.start()
+
+    def opened(self, sender: object, connection: object, **kwargs: object) -> None:
+        pid = connection.connection.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[attr-defined]
+        seconds = backend_cpu_seconds(pid)
+        if seconds is not None:
+            self.backends[pid] = [seconds, seconds]
+
+    def sample(self) -> None:
+        while self.running:
+            for pid, seen in list(self.backends.items()):
+                seconds = backend_cpu_seconds(pid)
+                if seconds is not None:
+                    seen[1] = seconds
+            time.sleep(0.02)
+
+    def stop(self) -> float | None:
+        self.running = False
+        self.sampler.join()
+        connection_created.disconnect(self.opened)
+        return sum(last - first for first, last in self.backends.values()) if self.backends else None
+
+
 def timed_import(path: Path, rows: int, label: str) -> None:
     connection.close()  # a fresh connection, as a new `manage.py import_orders` process would have
     out = io.StringIO()
     reset_peak_rss()
     before = rss_kib("VmRSS") or 0
+    backends = BackendCpu()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     with redirect_stderr(io.StringIO()):
         call_command("import_orders", str(path), "--no-progress", stdout=out)
     elapsed = time.perf_counter() - started
     used = resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu = backends.stop()
     python_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
     peak = rss_kib("VmHWM") or 0
+    server = f"PostgreSQL CPU {server_cpu:.1f} s" if server_cpu is not None else "PostgreSQL CPU not measured (remote)"
     print(
         f"  {label:<34} {rows:>9,} rows in {elapsed:6.1f} s = {rows / elapsed:>7,.0f} rows/s; "
-        f"Python CPU {python_cpu:.1f} s; peak RSS {peak / 1024:.0f} MiB (+{(peak - before) / 1024:.0f} MiB); "
-        f"{out.getvalue().strip()}"
+        f"Python CPU {python_cpu:.1f} s; {server}; peak RSS {peak / 1024:.0f} MiB "
+        f"(+{(peak - before) / 1024:.0f} MiB); {out.getvalue().strip()}"
     )
 
 

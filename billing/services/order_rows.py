@@ -140,6 +140,8 @@ class ParsedOrder:
     customer_id: int
     values: dict[str, Any]  # WRITTEN_FIELDS -> Python value
     lines: tuple[tuple[str, int], ...]  # (SKU as entered, quantity), one per normalised SKU
+    # The order's COPY text from customer_id on, when the parser made it (order_writes.order_copy_body)
+    copy: str | None = None
 
 
 # --- parsing one row (pure) ---------------------------------------------------------------

@@ -198,24 +198,33 @@ class _Batch:
     def process(self, chunk: list[tuple[int, Any]]) -> None:
         self.write(self.prepare(chunk))
 
+    def _checked(self, row_number: int, row: Any) -> ParsedOrder | None:
+        """One row read with every check (RowInvalid when it is refused; None when it is
+        rejected here, not being an object of fields)."""
+        if self.records is not None:
+            return self.records.parse(row, row_number)
+        if isinstance(row, Mapping):
+            return parse_row(row, row_number=row_number, zone=self.zone)
+        self.reject(row_number, "", "row is not an object of order fields")
+        return None
+
     def prepare(self, chunk: list[tuple[int, Any]]) -> list[ParsedOrder]:
         """Parse and check a chunk; rejects its bad rows and returns the orders to write."""
         parsed: list[ParsedOrder] = []
         invalid: list[tuple[int, str, RowInvalid]] = []
         in_chunk: dict[str, int] = {}  # transaction_id -> row number (earlier chunks: write())
         records = self.records
-        for row_number, row in chunk:
+        # A file's clean records are read column by column; the others one by one, with every check.
+        clean = records.parse_clean(chunk) if records is not None else [None] * len(chunk)
+        for (row_number, row), order in zip(chunk, clean, strict=True):
             try:
-                if records is not None:
-                    order = records.parse(row, row_number)
-                elif isinstance(row, Mapping):
-                    order = parse_row(row, row_number=row_number, zone=self.zone)
-                else:
-                    self.reject(row_number, "", "row is not an object of order fields")
-                    continue
+                if order is None:
+                    order = self._checked(row_number, row)
             except RowInvalid as exc:
                 transaction_id = records.transaction_id_of(row) if records is not None else _transaction_id_of(row)
                 invalid.append((row_number, transaction_id, exc))
+                continue
+            if order is None:
                 continue
             first = in_chunk.get(order.transaction_id)
             if first is not None:
@@ -249,26 +258,21 @@ class _Batch:
         """
         if not accepted:
             return
-        earlier = self.seen.first_rows([order.transaction_id for order in accepted])
-        if earlier:
-            for order in accepted:
-                if order.transaction_id in earlier:
-                    self.reject(order.row_number, order.transaction_id, _duplicate(earlier[order.transaction_id]))
-            accepted = [order for order in accepted if order.transaction_id not in earlier]
         try:
-            outcome = self._write(accepted)
+            outcome, written = self._write(accepted)
         except IntegrityError:
             # Another import created some of these orders meanwhile: once more, now updating them.
-            outcome = self._write(accepted)
-        self.seen.add([(order.transaction_id, order.row_number) for order in accepted])
+            outcome, written = self._write(accepted)
+        self.seen.add([(order.transaction_id, order.row_number) for order in written])
         self.result.created += outcome.created
         self.result.updated += outcome.updated
         self.result.unchanged += outcome.unchanged
         self.result.errors.extend(outcome.errors)
 
     @transaction.atomic
-    def _write(self, orders: list[ParsedOrder]) -> UpsertResult:
-        """Write one batch in one transaction; returns its counts (applied by the caller once committed)."""
+    def _write(self, orders: list[ParsedOrder]) -> tuple[UpsertResult, list[ParsedOrder]]:
+        """Write one batch in one transaction; returns its counts (applied by the caller once committed)
+        and the orders it wrote or found unchanged (all but those an earlier batch already gave)."""
         outcome = UpsertResult()
         if connection.vendor == "postgresql" and not self.commits_unsynchronised:
             with connection.cursor() as cursor:
@@ -280,6 +284,16 @@ class _Batch:
             .only("pk", "transaction_id", "customer_id", *WRITTEN_FIELDS)
         }
         stored_lines: dict[int, list[tuple[str, int]]] = {}
+        if existing:
+            # An id an earlier batch of this import gave exists now, so only the ids found are looked up.
+            earlier = self.seen.first_rows(list(existing))
+            if earlier:
+                for order in orders:
+                    if order.transaction_id in earlier:
+                        reason = _duplicate(earlier[order.transaction_id])
+                        outcome.errors.append(RowError(order.row_number, order.transaction_id, reason))
+                orders = [order for order in orders if order.transaction_id not in earlier]
+                existing = {key: order for key, order in existing.items() if key not in earlier}
         if existing:
             for order_id, sku, quantity in (
                 OrderLine.objects.filter(_one_of(OrderLine, "order", [o.pk for o in existing.values()]))
@@ -324,7 +338,7 @@ class _Batch:
         with_lines = [*zip(created_ids, to_create, strict=True), *replace_lines]
         if any(parsed.lines for _, parsed in with_lines):
             _insert_lines(with_lines)
-        return outcome
+        return outcome, orders
 
 
 def _pipelined(

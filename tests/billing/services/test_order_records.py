@@ -8,6 +8,7 @@ column order, with columns left out or unknown ones added.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from billing.services.order_records import RecordParser
 from billing.services.order_rows import ORDER_FIELDS, REQUIRED_FIELDS, ParsedOrder, RowInvalid, parse_row
+from billing.services.order_writes import order_copy_body
 
 NAMES = ["Jane Roe", "", "  padded  ", "-", "----", "Ã©tÃ© mojibake", "Straße", "x" * 255, "y" * 256, "a\tb", "c\nd"]
 BAD_TEXTS = ["nul\x00inside", "lone \udcff byte", "\ud800"]
@@ -237,3 +239,55 @@ def test_a_refused_record_names_its_transaction_id() -> None:
     parser = RecordParser(["customer_id", "transaction_id"])
     assert parser.transaction_id_of(["x", " T-9 "]) == "T-9"
     assert parser.transaction_id_of(["x"]) == ""
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[list[str], list[list[Any]]]:
+    """A header and several records of it: mostly clean, some with values of every kind."""
+    columns = draw(headers())
+    records = []
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.booleans()):
+            records.append([draw(clean_values(name)) for name in columns])
+        else:
+            anything = draw(st.sets(st.sampled_from(columns), max_size=2))
+            records.append([draw(field_values(name) if name in anything else clean_values(name)) for name in columns])
+    return columns, records
+
+
+@given(batches())
+def test_records_read_column_by_column_give_what_the_fast_path_gives_each(
+    batch: tuple[list[str], list[list[Any]]],
+) -> None:
+    """parse_clean (a batch at once) takes the records _fast takes and reads them the same;
+    the records it leaves go through parse(), whose result is the full checks'."""
+    columns, records = batch
+    parser = RecordParser(columns)
+    numbered = [(9, record) for record in records]
+    clean = parser.parse_clean(numbered)
+    assert len(clean) == len(records)
+    for record, order in zip(records, clean, strict=True):
+        one = parser._fast(record if parser._complete else [*record, ""], 9)
+        assert (order is None) == (one is None)
+        if order is not None:
+            assert outcome(lambda order=order: order) == outcome(lambda one=one: one) == full_checks(columns, record)
+            # The COPY text made column by column is the one the writer makes from the values.
+            assert order.copy == order_copy_body(dataclasses.replace(order, copy=None))
+
+
+def test_a_batch_with_a_record_not_all_text_or_not_as_wide_as_the_header_is_read_record_by_record() -> None:
+    columns = list(ORDER_FIELDS)
+    record = [CLEAN[column] for column in columns]
+    parser = RecordParser(columns)
+    assert parser.parse_clean([(2, record)])[0] is not None
+    assert parser.parse_clean([(2, record), (3, [*record[:-1], None])]) == [None, None]
+    assert parser.parse_clean([(2, record), (3, record[:-1])]) == [None, None]
+    assert parser.parse_clean([]) == []
+
+
+@given(st.lists(files(clean=True).map(lambda file: file[1]), min_size=1, max_size=4), st.just(list(ORDER_FIELDS)))
+def test_a_batch_of_clean_records_is_read_whole_column_by_column(records: list[list[str]], columns: list[str]) -> None:
+    clean = [[CLEAN[name] if name in ("customer_id", "transaction_id") else "" for name in columns], *records[:0]]
+    parser = RecordParser(columns)
+    orders = parser.parse_clean([(9, record) for record in clean])
+    assert all(order is not None for order in orders)

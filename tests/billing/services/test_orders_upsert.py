@@ -364,3 +364,19 @@ def test_outside_a_transaction_postgresql_parses_while_a_writer_thread_writes(mo
     assert progress == [3, 6, 8]
     assert Order.objects.count() == 7
     assert orders_upsert(rows=rows[:7], batch_size=3).unchanged == 7
+
+
+def test_an_imported_order_takes_its_lines_with_it_when_deleted():
+    """Lines have no foreign-key constraint in the database: deleting orders (one, or a
+    queryset) deletes their lines through the relation, and every imported line has its order."""
+    customer = CustomerFactory()
+    orders_upsert(rows=[row(customer), row(customer, transaction_id="TX2"), row(customer, transaction_id="TX3")])
+    assert OrderLine.objects.count() == 6
+    assert not OrderLine.objects.exclude(order_id__in=Order.objects.values("pk")).exists()
+
+    Order.objects.get(transaction_id="TX1").delete()
+    assert lines_of("TX1") == []
+    assert OrderLine.objects.count() == 4
+
+    Order.objects.filter(transaction_id__in=["TX2", "TX3"]).delete()
+    assert OrderLine.objects.count() == 0
