@@ -638,6 +638,17 @@ class NumberSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("issuer", "kind", "last_value")
 
 
+@admin.register(ReportOtherCharge)
+class ReportOtherChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A report's storage, receiving, returns, extra-work and adjustment lines (immutable)."""
+
+    list_display = ("report", "position", "source", "date", "reference", "service_name", "amount")
+    list_select_related = ("report__customer",)
+    list_filter = ("source",)
+    search_fields = ("reference", "=report__id")
+    raw_id_fields = ("report",)
+
+
 @admin.register(ReportServiceTotal)
 class ReportServiceTotalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("report", "service_name", "charge_type", "quantity", "amount", "order_count")

@@ -33,8 +33,9 @@ Adjustments (`apply_adjustments`) come after all lines, in this order, each kind
 2. surcharge: percent of the lines of the chosen services, only the lines dated inside the
    surcharge's date range when it has one;
 3. discount: a percentage or a fixed amount, negative. With services chosen, of their lines;
-   without, of the total so far (lines, true-ups, surcharges and earlier discounts). A fixed
-   discount never exceeds what it is taken from, so a bill never goes below zero through one.
+   without, of the total so far (lines, true-ups, surcharges and earlier discounts). A
+   discount never exceeds what it is taken from, nor what is left of the bill: a bill never
+   goes below zero through discounts.
 """
 
 from __future__ import annotations
@@ -599,6 +600,11 @@ def apply_adjustments(
             quantity, price = Decimal(1), -min(adjustment.amount, max(base, ZERO))
             how["amount"] = str(adjustment.amount)
         amount = _money(EXACT.multiply(quantity, price))
+        if adjustment.kind == "discount" and -amount > running:
+            # never below zero: what is left of the bill, as a fixed amount
+            quantity, price = Decimal(1), -max(running, ZERO)
+            amount = _money(price)
+            how["capped_at"] = str(-price)
         if not amount:
             continue
         running += amount

@@ -58,6 +58,9 @@ def data(superuser):
     RuleFactory(rule_group=group)
     order_with_lines(customer=customer, lines={"ABC1": 3}, close_date=dt.datetime(2026, 8, 5, 12, tzinfo=dt.UTC))
     order_with_lines(customer=customer, lines={"ABC1": 1}, close_date=None, status="draft")  # listed as not closed
+    # a minimum the August report tops up: a ReportOtherCharge; and a discount
+    models.RateCardAdjustment.objects.create(customer=customer, kind="minimum", amount=Decimal("500.00"))
+    models.RateCardAdjustment.objects.create(customer=customer, kind="discount", percent=Decimal("1"))
     period = {"customer_id": customer.pk, "start_date": dt.date(2026, 8, 1), "end_date": dt.date(2026, 8, 31)}
     report_generate(actor=superuser, **period)
     report = report_generate(actor=superuser, **period)  # supersedes the first

@@ -291,3 +291,15 @@ def test_an_invalid_adjustment_is_an_error_not_a_silent_skip():
         apply_adjustments([AdjustmentData(1, "surcharge", amount=D("5"))], [], end=JAN_31)
     with pytest.raises(PricingError):
         storage_quantity({}, START, END, 31, basis="mode")
+
+
+def test_a_discount_on_a_service_after_a_discount_on_the_total_stops_at_zero():
+    amounts = [(1, JAN_31, D("30.00")), (2, JAN_31, D("20.00"))]
+    everything = AdjustmentData(1, "discount", percent=D("100"), position=0)
+    on_storage = AdjustmentData(2, "discount", percent=D("10"), customer_service_ids=frozenset({2}), position=1)
+    assert adjust([everything, on_storage], amounts) == [("discount", D("50.00"), D("-1"), D("-50.00"))]
+    partly = AdjustmentData(1, "discount", amount=D("49.00"), position=0)
+    assert adjust([partly, on_storage], amounts) == [
+        ("discount", D("1"), D("-49.00"), D("-49.00")),
+        ("discount", D("1"), D("-1.00"), D("-1.00")),  # 10% of storage (2.00) capped at the 1.00 left
+    ]
