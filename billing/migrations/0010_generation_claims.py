@@ -7,8 +7,8 @@ ORM cascades a report's deletion to them, as to its lines. Their orders stay pro
 database: a trigger on the order table refuses to delete or renumber an order that a report
 holds, and generation locks the report's orders and checks that they all exist in one
 statement (billing.generation.orders.lock_report_orders), as the deferred checks did one row
-at a time. On SQLite the trigger is the table's: a migration that rebuilds billing_order there
-must create it again (ORDER_TRIGGER_SQL).
+at a time. The trigger is PostgreSQL's: on SQLite (one writer at a time, the embedded default)
+the ORM's PROTECT refuses the deletion, and a trigger there would refuse the test runner's flush.
 """
 
 import django.db.models.deletion
@@ -35,24 +35,12 @@ ORDER_TRIGGER_SQL = {
         "CREATE TRIGGER billing_order_in_report_update BEFORE UPDATE OF id ON billing_order "
         "FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION billing_order_in_report()",
     ],
-    "sqlite": [
-        "CREATE TRIGGER billing_order_in_report_delete BEFORE DELETE ON billing_order "
-        "WHEN EXISTS (SELECT 1 FROM billing_reportorder WHERE order_id = OLD.id) "
-        "BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: the order is held by a billing report'); END",
-        "CREATE TRIGGER billing_order_in_report_update BEFORE UPDATE OF id ON billing_order "
-        "WHEN OLD.id IS NOT NEW.id AND EXISTS (SELECT 1 FROM billing_reportorder WHERE order_id = OLD.id) "
-        "BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: the order is held by a billing report'); END",
-    ],
 }
 DROP_ORDER_TRIGGER_SQL = {
     "postgresql": [
         "DROP TRIGGER billing_order_in_report_delete ON billing_order",
         "DROP TRIGGER billing_order_in_report_update ON billing_order",
         "DROP FUNCTION billing_order_in_report()",
-    ],
-    "sqlite": [
-        "DROP TRIGGER billing_order_in_report_delete",
-        "DROP TRIGGER billing_order_in_report_update",
     ],
 }
 

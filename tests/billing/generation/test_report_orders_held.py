@@ -38,7 +38,8 @@ def test_an_order_a_report_holds_cannot_be_deleted_or_renumbered(held):
     _, order, free = held
     with pytest.raises(ProtectedError):  # the ORM's own refusal
         order.delete()
-    for sql in ("DELETE FROM billing_order WHERE id = %s", "UPDATE billing_order SET id = id + 1000 WHERE id = %s"):
+    refused = ("DELETE FROM billing_order WHERE id = %s", "UPDATE billing_order SET id = id + 1000 WHERE id = %s")
+    for sql in refused if connection.vendor == "postgresql" else ():  # the trigger is PostgreSQL's
         with pytest.raises(IntegrityError), transaction.atomic():
             _raw(sql, [order.pk])
     assert Order.objects.filter(pk=order.pk).exists()
