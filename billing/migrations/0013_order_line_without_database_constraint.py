@@ -14,7 +14,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0009_explanations_tier_scope"),
+        ("billing", "0012_generation_claims"),
     ]
 
     operations = [

@@ -55,7 +55,7 @@ def _run(statements):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0009_explanations_tier_scope"),
+        ("billing", "0011_other_charges"),
     ]
 
     operations = [
