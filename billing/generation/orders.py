@@ -271,7 +271,7 @@ def lock_report_orders(report_id: Any, expected: int) -> None:
     transaction ends, in one statement: what a foreign key's deferred checks did one row at a
     time. On PostgreSQL each order is locked FOR KEY SHARE, so an order deleted by a concurrent
     transaction is either missing here (that transaction committed first) or its deletion waits
-    for this one and is then refused by the order table's trigger (migration 0010). SQLite lets
+    for this one and is then refused by the order table's trigger (migration 0012). SQLite lets
     one transaction write at a time, so the count alone is the check there.
 
     IntegrityError when an order is missing (deleted while the report was generated)."""

@@ -60,9 +60,6 @@ LINE_MODELS: dict[str, tuple[type[Model], str]] = {
     "receipts": (ReceiptLine, "receipt"),
     "returns": (ReturnLine, "customer_return"),
 }
-# The charge type an extra-work service must have, once the catalogue defines one; until then
-# any active line of the customer's rate card may be used.
-EXTRA_WORK_CHARGE_TYPE: str | None = getattr(ChargeType, "EXTRA_WORK", None)
 
 
 @dataclass(slots=True)
@@ -81,7 +78,7 @@ def extra_work_service_problem(service: Service, on_rate_card: bool) -> str | No
     """Why `service` cannot be billed as a customer's extra work, or None when it can."""
     if not on_rate_card:
         return f"service {service.name!r} is not an active line of this customer's rate card"
-    if EXTRA_WORK_CHARGE_TYPE is not None and service.charge_type != EXTRA_WORK_CHARGE_TYPE:
+    if service.charge_type != ChargeType.EXTRA_WORK:
         return f"service {service.name!r} is not an extra-work service (its charge type is {service.charge_type})"
     return None
 

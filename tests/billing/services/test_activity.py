@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from billing.errors import PermissionDenied
 from billing.models import ChargeType, CustomerService, ExtraWorkEntry, InventorySnapshot, Receipt
 from billing.selectors.activity import activity_in_period
-from billing.services import activity
 from billing.services.activity import activity_upsert, extra_work_service_problem
 from billing.services.activity_rows import SPECS, parse_date
 from billing.services.order_rows import RowInvalid
@@ -127,15 +126,17 @@ def test_extra_work_is_entered_by_its_creator_and_kept_on_update(customer):
     assert result.errors[0].reason == "service 'Labour' is not an active line of this customer's rate card"
 
 
-def test_an_extra_work_service_must_have_the_extra_work_charge_type_once_there_is_one(monkeypatch):
+def test_an_extra_work_service_must_be_on_the_rate_card_with_the_extra_work_charge_type():
     service = ServiceFactory(name="Pick", charge_type=ChargeType.PER_UNIT)
     assert extra_work_service_problem(service, on_rate_card=False) is not None
-    monkeypatch.setattr(activity, "EXTRA_WORK_CHARGE_TYPE", "extra_work")
     assert extra_work_service_problem(service, on_rate_card=True) == (
         "service 'Pick' is not an extra-work service (its charge type is per_unit)"
     )
-    monkeypatch.setattr(activity, "EXTRA_WORK_CHARGE_TYPE", None)
-    assert extra_work_service_problem(service, on_rate_card=True) is None
+    labour = ServiceFactory(name="Labour hour", charge_type=ChargeType.EXTRA_WORK)
+    assert extra_work_service_problem(labour, on_rate_card=True) is None
+    assert extra_work_service_problem(labour, on_rate_card=False) == (
+        "service 'Labour hour' is not an active line of this customer's rate card"
+    )
 
 
 @pytest.mark.parametrize(
