@@ -243,7 +243,8 @@ def storage_quantity(
         "days_billed": billed,
         "days_in_month": days_in_month,
         "days_with_snapshots": len(days),
-        "unit_days": str(unit_days),
+        # Written without the trailing zeros a database sum carries (649.6500000000000 is 649.65).
+        "unit_days": f"{unit_days.normalize():f}" if unit_days else "0",
         "basis_figure": str(_quantity(figure)),
     }
     return quantity, how

@@ -303,3 +303,11 @@ def test_a_discount_on_a_service_after_a_discount_on_the_total_stops_at_zero():
         ("discount", D("1"), D("-49.00"), D("-49.00")),
         ("discount", D("1"), D("-1.00"), D("-1.00")),  # 10% of storage (2.00) capped at the 1.00 left
     ]
+
+
+def test_the_unit_days_an_explanation_names_carry_no_trailing_zeros_of_a_database_sum():
+    daily = {dt.date(2026, 8, 1): Decimal("20.9500000000000"), dt.date(2026, 8, 2): Decimal("1.0000")}
+    _, how = storage_quantity(daily, dt.date(2026, 8, 1), dt.date(2026, 8, 2), 31, period="month", basis="average")
+    assert how["unit_days"] == "21.95"
+    _, how = storage_quantity({}, dt.date(2026, 8, 1), dt.date(2026, 8, 2), 31, period="day", basis="daily_sum")
+    assert how["unit_days"] == "0"
