@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
@@ -42,6 +43,7 @@ from billing.permissions import Actor, customers_see_drafts, visible_customer_id
 from billing.pricing.explain import explanation_data
 from billing.selectors.common import ordering_from
 from billing.selectors.customers import check_customer_filter
+from billing.selectors.read_ahead import read_ahead
 
 REPORT_ORDERING_FIELDS: dict[str, str] = {
     "start_date": "start_date",
@@ -421,7 +423,10 @@ def iter_report_rows(
     On PostgreSQL one statement per chunk of `chunk_size` orders joins them to their lines; the
     decimal columns (quantity, unit_price, amount, the order's total_amount) arrive as their
     text ('3.0000', '1.50'), so a row costs no Decimal. Elsewhere the values are
-    iter_report_values' (Decimal, date, int). Memory is bounded by one chunk.
+    iter_report_values' (Decimal, date, int). Memory is bounded by two chunks: on PostgreSQL
+    the next chunk is read (read_ahead) while the caller handles this one, so the server's work
+    and the caller's formatting overlap (a statement the caller runs meanwhile waits for the
+    chunk being read: psycopg serialises a connection's users).
     """
     order_columns = REPORT_ROW_ORDER_DETAIL_VALUES if order_details else REPORT_ROW_ORDER_VALUES
     if connection.vendor != "postgresql":
@@ -431,6 +436,21 @@ def iter_report_rows(
             for line in lines:
                 yield (*head, *line[1:])
         return
+    database = connections[DEFAULT_DB_ALIAS]  # this thread's wrapper, not the proxy
+    database.ensure_connection()
+    for rows in read_ahead(lambda: _report_row_chunks(database, report, chunk_size, order_columns)):
+        yield from rows
+
+
+def _report_row_chunks(
+    database: BaseDatabaseWrapper, report: BillingReport, chunk_size: int, order_columns: Sequence[str]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """iter_report_rows' rows on PostgreSQL, a chunk of `chunk_size` orders at a time.
+
+    Runs in read_ahead's thread: it uses `database`'s open psycopg connection directly (the
+    caller's, so the caller's transaction), compiling with that wrapper rather than the
+    thread's own.
+    """
     zone = ZoneInfo(report.billing_time_zone or "UTC")
     names = [f"c{index}" for index in range(len(order_columns) + 1)]
     outer = [
@@ -439,10 +459,11 @@ def iter_report_rows(
     ]
     charge = [f"l.{name}::text" if name in _DECIMAL_LINE_FIELDS else f"l.{name}" for name in REPORT_LINE_CHARGE_FIELDS]
     table = ReportLine._meta.db_table
+    raw = database.connection
 
     last_id = 0
     while True:
-        with connection.cursor() as cursor:
+        with raw.cursor() as cursor:
             cursor.execute(
                 "SELECT max(id), count(*) FROM (SELECT id FROM billing_reportorder"
                 " WHERE report_id = %s AND is_billed AND id > %s ORDER BY id LIMIT %s) AS chunk",
@@ -457,7 +478,7 @@ def iter_report_rows(
                 .order_by()
                 .values_list(*order_columns, "order_id")
             )
-            orders_sql, params = orders.query.sql_with_params()
+            orders_sql, params = orders.query.get_compiler(connection=database).as_sql()
             cursor.execute(
                 f"WITH o ({', '.join(names)}) AS MATERIALIZED ({orders_sql})"  # noqa: S608 - our names
                 f" SELECT {', '.join(outer)}, {', '.join(charge)}"
@@ -465,9 +486,7 @@ def iter_report_rows(
                 " ORDER BY o.c0, l.service_name, l.id",
                 [*params, report.pk],
             )
-            rows = cursor.fetchall()
-        yield from rows
-        del rows
+            yield cursor.fetchall()
         if count < chunk_size:
             return
         last_id = upper

@@ -170,6 +170,17 @@ def test_rows_are_the_flattened_values_of_iter_report_values():
         assert [Decimal(v) if isinstance(w, Decimal) else v for v, w in zip(row, want, strict=True)] == list(want)
 
 
+def test_rows_abandoned_midway_leave_the_connection_usable():
+    report = hostile_report(names=HOSTILE_NAMES[:2], ids=HOSTILE_IDS)
+    rows = iter_report_rows(report=report, chunk_size=1)  # on PostgreSQL, the next order read ahead
+    first = [next(rows), next(rows), next(rows)]
+    rows.close()
+
+    assert report_tier_bases(report=report) is not None  # the connection answers again
+    assert list(iter_report_rows(report=report, chunk_size=1))[:3] == first
+    assert len(list(iter_report_rows(report=report, chunk_size=2))) == report.line_count
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     names=st.lists(
