@@ -14,7 +14,8 @@ reading the lines as the pages are laid out (iter_report_rows); each page of lin
 text operators on the canvas (fixed row height and column widths; a cell's placement and text
 are formatted once per distinct cell), not as a Table, whose layout cost most of a statement's
 time. The numbering canvas keeps each finished page's drawing operations, compressed, until the
-page count is known ("Page N of M"), so memory grows by a few KB per page.
+page count is known ("Page N of M"), and each stamped page's stream is compressed at once
+(_compress_now), so memory grows by a few KB per page.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -508,7 +510,34 @@ class _NumberedCanvas(canvas.Canvas):
             self.drawString(MARGIN, MARGIN / 2, self.footer_text)
             self.drawRightString(PAGE_SIZE[0] - MARGIN, MARGIN / 2, f"Page {number} of {total}")
             super().showPage()
+            _compress_now(self._doc.Pages.pages[-1])
         super().save()
+
+
+class _AlreadyFlate:
+    """A stream filter for content that is compressed already (named FlateDecode, encodes nothing)."""
+
+    pdfname = "FlateDecode"
+
+    @staticmethod
+    def encode(content: bytes) -> bytes:
+        return content
+
+
+def _compress_now(page: pdfdoc.PDFPage) -> None:
+    """Compress a finished page's stream now, as reportlab would when it writes the file.
+
+    reportlab keeps every page's stream as text until the document is written: about 22 KB a
+    page of lines, 100 MB for a 4,600-page statement. Compressed at once, the same bytes take a
+    tenth of that.
+    """
+    if not page.stream or not page.compression:
+        return
+    stream = pdfdoc.PDFStream()
+    stream.filters = [_AlreadyFlate]
+    stream.content = pdfdoc.PDFZCompress.encode(page.stream)
+    stream.__Comment__ = "page stream"
+    page.Contents, page.stream = stream, None
 
 
 def render_pdf(report: BillingReport) -> bytes:

@@ -14,7 +14,9 @@ from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
+from reportlab import rl_config
 
+from billing.exporters import pdf
 from billing.exporters.pdf import LINE_HEADER, render_pdf
 from billing.exporters.shapes import statement_number
 from billing.models import ChargeType
@@ -207,3 +209,12 @@ def test_pages_render_to_png(statement, tmp_path):
 
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) == 2 and all(png.read_bytes().startswith(b"\x89PNG") for png in pngs)
+
+
+def test_pages_compressed_as_they_end_are_the_bytes_reportlab_writes(statement, monkeypatch):
+    report, _ = statement
+    monkeypatch.setattr(rl_config, "invariant", 1)  # no time stamp or random file id
+    early = render_pdf(report)
+    monkeypatch.setattr(pdf, "_compress_now", lambda page: None)  # reportlab compresses at the end
+    assert early == render_pdf(report)
+    assert len(PdfReader(io.BytesIO(early)).pages) > 1
