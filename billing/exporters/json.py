@@ -98,6 +98,7 @@ class _OrderWriter:
         )
         self.dates = _Memo(_date_text)
         self.statuses = _Memo(_escape)
+        self.counts = _Memo(dumps)  # total_items, line_items: a few small numbers
         self.totals = _Memo(lambda total: f'],"total_amount":{money(Decimal(total)):f}}}')
 
     def order_head(self, row: Sequence[Any]) -> str:
@@ -106,8 +107,8 @@ class _OrderWriter:
         return (
             f'{{"order_id":{_escape(transaction_id)},"transaction_date":{self.dates[day]},'
             f'"status":{self.statuses[status]},"ship_to_name":{_escape(ship_to_name)},'
-            f'"ship_to_address":{_escape(ship_to_address)},"total_items":{dumps(total_items)},'
-            f'"line_items":{dumps(line_items)},"services":['
+            f'"ship_to_address":{_escape(ship_to_address)},"total_items":{self.counts[total_items]},'
+            f'"line_items":{self.counts[line_items]},"services":['
         )
 
     def line(self, row: Sequence[Any]) -> str:
