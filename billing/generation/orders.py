@@ -184,7 +184,8 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
     parse_time = dt.datetime.fromisoformat
     make = OrderRecord._make
     count, close_at, weight_at, volume_at, lines_at = _STREAM_AT
-    shared: dict[tuple[str, int], OrderLineData] = {}
+    shared = _SharedLines()
+    line_of = shared.__getitem__
     for batch in batches:
         for row in batch:
             values = list(row[:count])
@@ -193,16 +194,22 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
             if skus:
                 if len(shared) >= LINE_CACHE_LIMIT:
                     shared.clear()
-                lines = tuple(
-                    shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
-                    for pair in zip(skus, quantities, strict=True)
-                )
+                lines = tuple(map(line_of, zip(skus, quantities, strict=True)))
             close_date = values[close_at]
             values[close_at] = None if close_date is None else parse_time(close_date)
             values[weight_at] = Decimal(values[weight_at])
             values[volume_at] = Decimal(values[volume_at])
             values.insert(lines_at, lines)
             yield make(values)
+
+
+class _SharedLines(dict):
+    """(sku, quantity) -> its OrderLineData, made on first use: a lookup stays in C (map over
+    dict.__getitem__) for the lines already seen, nearly all of them."""
+
+    def __missing__(self, pair: tuple[str, int]) -> OrderLineData:
+        line = self[pair] = OrderLineData(*pair)
+        return line
 
 
 def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
