@@ -9,16 +9,18 @@ nothing else: no report orders, totals, per-day figures, claims or audit. It run
 transaction and commits, as generation does.
 
 Uses benchmarks/generate_report.py's customer (built once, reused). Each round times the floor
-and then a generation (report_generate, the whole use case), each on a database cleared of the
-previous round's rows, vacuumed and checkpointed, interleaved so that both see the same machine.
-The checkpoint is what makes the two sides comparable: a round writes about a gigabyte of WAL
-(each side some 300 MB, the deletions and vacuums the rest), so without it the checkpoints that
-max_wal_size triggers start at arbitrary points, and the side that runs while one is under way
-pays for the other's dirty pages and for a full-page image of every page it touches first. It checks
-that the floor wrote as many lines, for the same total, as the generation did (otherwise the
-ratio would compare different work) and prints per round the two times with the CPU seconds of
-the PostgreSQL backend (and, for generation, of Python) behind them, then the medians and, as
-its last line:
+and then a generation (report_generate, the whole use case), interleaved so that both see the
+same machine, and each from the same starting point: the previous rows deleted, the tables both
+sides write or read vacuumed (the report tables and the orders), then a checkpoint. Each side
+writes a few hundred megabytes of WAL, and the deletions and vacuums between them as much, so
+without the checkpoint the ones max_wal_size triggers start wherever they fall, and the side
+running while one is under way pays for the other side's dirty pages and for a full-page image
+of each page it touches first; without the orders' vacuum, the side after a generation reads
+orders that still carry its lock and writes their pages back. The script checks that the floor
+wrote as many lines, for the same total, as the generation did (otherwise the ratio would
+compare different work) and prints per round the two times with the CPU seconds of the
+PostgreSQL backend (and, for generation, of Python) behind them, then the medians and, as its
+last line:
 
     ratio <generation median>/<floor median> = X.XX
 """
@@ -83,10 +85,21 @@ def floor_statement(customer, report_id: uuid.UUID) -> str:
     )
 
 
+SETTLED_TABLES = (
+    "billing_reportline",
+    "billing_reportorder",
+    "billing_billingreport",
+    "billing_billedpair",
+    # Generation locks each order it bills (FOR KEY SHARE), which leaves its transaction id on the
+    # order's row; whoever reads the orders next would resolve it and write the page back.
+    "billing_order",
+)
+
+
 def settle() -> None:
-    """The same starting point for either side: the report tables vacuumed, then a checkpoint."""
+    """The same starting point for either side: the tables both write or read vacuumed, then a checkpoint."""
     with connection.cursor() as cursor:
-        for table in ("billing_reportline", "billing_reportorder", "billing_billingreport", "billing_billedpair"):
+        for table in SETTLED_TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("CHECKPOINT")
 

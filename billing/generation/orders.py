@@ -184,7 +184,7 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
     parse_time = dt.datetime.fromisoformat
     make = OrderRecord._make
     count, close_at, weight_at, volume_at, lines_at = _STREAM_AT
-    shared = _SharedLines()
+    shared: dict[tuple[str, int], OrderLineData] = {}
     line_of = shared.__getitem__
     for batch in batches:
         for row in batch:
@@ -194,22 +194,19 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
             if skus:
                 if len(shared) >= LINE_CACHE_LIMIT:
                     shared.clear()
-                lines = tuple(map(line_of, zip(skus, quantities, strict=True)))
+                try:  # every line seen before (nearly always): the lookups stay in C
+                    lines = tuple(map(line_of, zip(skus, quantities, strict=True)))
+                except KeyError:
+                    lines = tuple(
+                        shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
+                        for pair in zip(skus, quantities, strict=True)
+                    )
             close_date = values[close_at]
             values[close_at] = None if close_date is None else parse_time(close_date)
             values[weight_at] = Decimal(values[weight_at])
             values[volume_at] = Decimal(values[volume_at])
             values.insert(lines_at, lines)
             yield make(values)
-
-
-class _SharedLines(dict):
-    """(sku, quantity) -> its OrderLineData, made on first use: a lookup stays in C (map over
-    dict.__getitem__) for the lines already seen, nearly all of them."""
-
-    def __missing__(self, pair: tuple[str, int]) -> OrderLineData:
-        line = self[pair] = OrderLineData(*pair)
-        return line
 
 
 def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
