@@ -111,7 +111,7 @@ def _sku_json(entry: tuple) -> str:
     return text
 
 
-def _skus_json(skus: list[tuple]) -> str:
+def _skus_json(skus: Sequence[tuple]) -> str:
     try:
         return ",".join(map(_SKU_JSON.__getitem__, skus))
     except KeyError:  # an entry not met yet
