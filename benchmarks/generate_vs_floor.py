@@ -9,11 +9,18 @@ nothing else: no report orders, totals, per-day figures, claims or audit. It run
 transaction and commits, as generation does.
 
 Uses benchmarks/generate_report.py's customer (built once, reused). Each round times the floor
-and then a generation (report_generate, the whole use case), each on a database cleared of the
-previous round's rows and vacuumed, interleaved so that both see the same machine. It checks
-that the floor wrote as many lines, for the same total, as the generation did (otherwise the
-ratio would compare different work) and prints per round the two times, then the medians and,
-as its last line:
+and then a generation (report_generate, the whole use case), interleaved so that both see the
+same machine, and each from the same starting point: the previous rows deleted, the tables both
+sides write or read vacuumed (the report tables and the orders), then a checkpoint. Each side
+writes a few hundred megabytes of WAL, and the deletions and vacuums between them as much, so
+without the checkpoint the ones max_wal_size triggers start wherever they fall, and the side
+running while one is under way pays for the other side's dirty pages and for a full-page image
+of each page it touches first; without the orders' vacuum, the side after a generation reads
+orders that still carry its lock and writes their pages back. The script checks that the floor
+wrote as many lines, for the same total, as the generation did (otherwise the ratio would
+compare different work) and prints per round the two times with the CPU seconds of the
+PostgreSQL backend (and, for generation, of Python) behind them, then the medians and, as its
+last line:
 
     ratio <generation median>/<floor median> = X.XX
 """
@@ -78,30 +85,55 @@ def floor_statement(customer, report_id: uuid.UUID) -> str:
     )
 
 
-def vacuum() -> None:
+SETTLED_TABLES = (
+    "billing_reportline",
+    "billing_reportorder",
+    "billing_billingreport",
+    "billing_billedpair",
+    # Generation locks each order it bills (FOR KEY SHARE), which leaves its transaction id on the
+    # order's row; whoever reads the orders next would resolve it and write the page back.
+    "billing_order",
+)
+
+
+def settle() -> None:
+    """The same starting point for either side: the tables both write or read vacuumed, then a checkpoint."""
     with connection.cursor() as cursor:
-        for table in ("billing_reportline", "billing_reportorder", "billing_billingreport", "billing_billedpair"):
+        for table in SETTLED_TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("CHECKPOINT")
 
 
-def timed_floor(customer) -> tuple[float, int, object]:
+def server_cpu() -> float:
+    return bench.backend_cpu_seconds(bench.backend_pid()) or 0.0
+
+
+def timed_floor(customer) -> tuple[float, float, int, object]:
+    """(wall seconds, backend CPU seconds, lines, total) of the floor statement."""
     report_id = uuid.uuid4()
     statement = floor_statement(customer, report_id)
+    settle()
+    server = server_cpu()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
     elapsed = time.perf_counter() - started
+    server = server_cpu() - server
     lines = ReportLine.objects.filter(report_id=report_id)
     count, total = lines.count(), sum(lines.values_list("amount", flat=True))
     lines.delete()
-    return elapsed, count, total
+    return elapsed, server, count, total
 
 
-def timed_generation(customer) -> tuple[float, int, object]:
-    started = time.perf_counter()
+def timed_generation(customer) -> tuple[float, float, float, int, object]:
+    """(wall seconds, backend CPU seconds, Python CPU seconds, lines, total) of one generation."""
+    settle()
+    server = server_cpu()
+    started, python = time.perf_counter(), time.process_time()
     report = bench.generate(customer)
-    elapsed = time.perf_counter() - started
-    return elapsed, report.line_count, report.total_amount
+    elapsed, python = time.perf_counter() - started, time.process_time() - python
+    server = server_cpu() - server
+    return elapsed, server, python, report.line_count, report.total_amount
 
 
 def main() -> None:
@@ -119,10 +151,8 @@ def main() -> None:
     floors, generations = [], []
     for round_number in range(1, args.rounds + 1):
         bench.clear_reports(customer)
-        vacuum()
-        floor, floor_lines, floor_total = timed_floor(customer)
-        vacuum()
-        generation, lines, total = timed_generation(customer)
+        floor, floor_server, floor_lines, floor_total = timed_floor(customer)
+        generation, server, python, lines, total = timed_generation(customer)
         if (floor_lines, floor_total) != (lines, total):
             sys.exit(
                 f"the floor wrote {floor_lines} lines for {floor_total}, generation {lines} for {total}: "
@@ -131,7 +161,8 @@ def main() -> None:
         floors.append(floor)
         generations.append(generation)
         print(
-            f"round {round_number}: floor {floor:.2f} s, generation {generation:.2f} s "
+            f"round {round_number}: floor {floor:.2f} s (server CPU {floor_server:.2f} s), "
+            f"generation {generation:.2f} s (server CPU {server:.2f} s, Python CPU {python:.2f} s) "
             f"({generation / floor:.2f}x; {lines:,} lines, total {total}; load {os.getloadavg()[0]:.2f})"
         )
     bench.clear_reports(customer)

@@ -185,6 +185,7 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
     make = OrderRecord._make
     count, close_at, weight_at, volume_at, lines_at = _STREAM_AT
     shared: dict[tuple[str, int], OrderLineData] = {}
+    line_of = shared.__getitem__
     for batch in batches:
         for row in batch:
             values = list(row[:count])
@@ -193,10 +194,13 @@ def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
             if skus:
                 if len(shared) >= LINE_CACHE_LIMIT:
                     shared.clear()
-                lines = tuple(
-                    shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
-                    for pair in zip(skus, quantities, strict=True)
-                )
+                try:  # every line seen before (nearly always): the lookups stay in C
+                    lines = tuple(map(line_of, zip(skus, quantities, strict=True)))
+                except KeyError:
+                    lines = tuple(
+                        shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
+                        for pair in zip(skus, quantities, strict=True)
+                    )
             close_date = values[close_at]
             values[close_at] = None if close_date is None else parse_time(close_date)
             values[weight_at] = Decimal(values[weight_at])

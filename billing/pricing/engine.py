@@ -57,6 +57,11 @@ __all__ = [
 ]
 
 _SKU_CACHE_LIMIT = 200_000
+# Integer quantities below this are charged from per-line tables, filled on first use: the
+# Decimal of the quantity and the rounded amount of quantity x unit price (most quantities are
+# small counts, repeated from order to order, and a large report prices half a million lines).
+_SMALL_QUANTITIES = 1024
+_SMALL_DECIMALS = tuple(Decimal(n) for n in range(_SMALL_QUANTITIES))
 # Explanation keys are stored as a small integer (ReportLine.explanation).
 MAX_EXPLANATIONS = 32_767
 ZERO = Decimal(0)
@@ -332,6 +337,7 @@ class PricingRun:
             quantity,
             skus_of,
             price,
+            amounts,
             cs_id,
             line_ident,
             bands,
@@ -344,8 +350,12 @@ class PricingRun:
             qty = quantity(order, units, total)
             if not qty:
                 continue
+            small = None
             if type(qty) is int:
-                qty = Decimal(qty)
+                if 0 < qty < _SMALL_QUANTITIES:
+                    small, qty = qty, _SMALL_DECIMALS[qty]
+                else:
+                    qty = Decimal(qty)
             if which is not None:
                 key = which(order, units)
             if skus_of is None:
@@ -356,7 +366,12 @@ class PricingRun:
                     counted_by, counted = skus_of, {"skus": skus_of(order, units, cache)}
                 detail = counted
             if not bands:
-                amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
+                if small is None:
+                    amount = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
+                else:
+                    amount = amounts[small]
+                    if amount is None:
+                        amount = amounts[small] = EXACT.multiply(qty, price).quantize(CENT, ROUND_HALF_UP, ROUNDING)
                 charges.append((cs_id, qty, price, amount, key, detail, line_ident))
                 continue
             start = ZERO if tier is None else self._consumed[tier]
@@ -486,6 +501,7 @@ def compile_rate_card(card: RateCard) -> PricingRun:
             quantity,
             skus_of,
             price,
+            [None] * _SMALL_QUANTITIES,  # the amounts of small integer quantities, filled as they occur
             line.customer_service_id,
             (line.service_id, line.service_name, line.charge_type),
             bands,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from .types import RateLineData, RuleGroupData
@@ -91,12 +90,32 @@ def _json_text(text: str) -> str:
     return f'"{text.translate(_TRANSLATE)}"'
 
 
-@lru_cache(maxsize=131_072)  # the same (SKU, units, case size, cases) recur on line after line
+# The JSON of each SKU entry met so far: the same (SKU, units, case size, cases) recur on line
+# after line. A plain dict read through map() in C, not lru_cache (whose wrapper costs more than
+# the lookup); it starts afresh past _SKU_JSON_LIMIT entries.
+_SKU_JSON: dict[tuple, str] = {}
+_SKU_JSON_LIMIT = 131_072
+
+
 def _sku_json(entry: tuple) -> str:
-    if len(entry) == 2:
-        return f"[{_json_text(entry[0])},{entry[1]}]"
-    sku, units, size, cases = entry
-    return f"[{_json_text(sku)},{units},{'null' if size is None else size},{cases}]"
+    text = _SKU_JSON.get(entry)
+    if text is None:
+        if len(entry) == 2:
+            text = f"[{_json_text(entry[0])},{entry[1]}]"
+        else:
+            sku, units, size, cases = entry
+            text = f"[{_json_text(sku)},{units},{'null' if size is None else size},{cases}]"
+        if len(_SKU_JSON) >= _SKU_JSON_LIMIT:
+            _SKU_JSON.clear()
+        _SKU_JSON[entry] = text
+    return text
+
+
+def _skus_json(skus: Sequence[tuple]) -> str:
+    try:
+        return ",".join(map(_SKU_JSON.__getitem__, skus))
+    except KeyError:  # an entry not met yet
+        return ",".join(map(_sku_json, skus))
 
 
 def detail_json(detail: dict) -> str:
@@ -119,7 +138,7 @@ def detail_json(detail: dict) -> str:
         if skus is None:
             return f"{{{text}}}"
         text += ","
-    return f'{{{text}"skus":[{",".join(map(_sku_json, skus or ()))}]}}'
+    return f'{{{text}"skus":[{_skus_json(skus or ())}]}}'
 
 
 # --- reading back -----------------------------------------------------------------------------

@@ -214,3 +214,24 @@ def test_streaming_in_canonical_sequence_equals_price_orders(card, orders):
     ordered = sorted(orders, key=lambda o: (o.close_date is not None, o.close_date or DATES[0], o.transaction_id))
     streamed = [charge for order in ordered for charge in run.price_order(order)]
     assert streamed == price_orders(card, orders)
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=2500), min_size=1, max_size=40),
+    prices,
+    st.sampled_from(["per_unit", "per_order", "per_package"]),
+)
+def test_amounts_of_repeated_quantities_equal_the_rounded_product(quantities, price, charge_type):
+    """A run charges integer quantities below 1024 from a table it fills as they occur: a quantity
+    met again, or one past the table, is charged what quantity x unit price rounds to."""
+    line = RateLineData(1, 1, "Line", charge_type, price)
+    orders = [
+        OrderData(order_id=i + 1, transaction_id=f"T{i:03d}", packages=q, lines=(OrderLineData("A", q),))
+        for i, q in enumerate(quantities)
+    ]
+    run = compile_rate_card(RateCard(lines=(line,)))
+    for order, q in zip(orders, quantities, strict=True):
+        (charge,) = run.price_order(order)
+        quantity = 1 if charge_type == "per_order" else q
+        assert charge.quantity == quantity
+        assert charge.amount == (Decimal(quantity) * charge.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
