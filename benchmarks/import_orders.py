@@ -164,19 +164,26 @@ def timed_import(path: Path, rows: int, label: str) -> None:
     before = rss_kib("VmRSS") or 0
     backends = BackendCpu()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with redirect_stderr(io.StringIO()):
         call_command("import_orders", str(path), "--no-progress", stdout=out)
     elapsed = time.perf_counter() - started
     used = resource.getrusage(resource.RUSAGE_SELF)
+    children_used = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = backends.stop()
     python_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
+    worker_cpu = children_used.ru_utime + children_used.ru_stime - children.ru_utime - children.ru_stime
     peak = rss_kib("VmHWM") or 0
+    # The worker's peak (ru_maxrss: the largest child's so far, KiB). A forked child shares this
+    # process's pages, and counts them as its own until either writes to them.
+    worker_peak = children_used.ru_maxrss if worker_cpu else 0
     server = f"PostgreSQL CPU {server_cpu:.1f} s" if server_cpu is not None else "PostgreSQL CPU not measured (remote)"
     print(
         f"  {label:<34} {rows:>9,} rows in {elapsed:6.1f} s = {rows / elapsed:>7,.0f} rows/s; "
-        f"Python CPU {python_cpu:.1f} s; {server}; peak RSS {peak / 1024:.0f} MiB "
-        f"(+{(peak - before) / 1024:.0f} MiB); {out.getvalue().strip()}"
+        f"Python CPU {python_cpu + worker_cpu:.1f} s (worker process {worker_cpu:.1f} s); {server}; "
+        f"peak RSS {peak / 1024:.0f} MiB (+{(peak - before) / 1024:.0f} MiB), worker {worker_peak / 1024:.0f} MiB; "
+        f"{out.getvalue().strip()}"
     )
 
 
