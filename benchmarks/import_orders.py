@@ -54,6 +54,7 @@ from generate_report import backend_cpu_seconds, reset_peak_rss, rss_kib  # noqa
 from billing.models import Customer, Order  # noqa: E402
 from billing.services.order_rows import ORDER_FIELDS  # noqa: E402
 
+BATCH = ["--batch-size", os.environ["BATCH"]] if os.environ.get("BATCH") else []
 STATUSES = ("draft", "draft", "draft", "shipped", "delivered")
 CARRIERS = ("UPS", "ups", "FedEx", "USPS", "")
 
@@ -167,17 +168,17 @@ def timed_import(path: Path, rows: int, label: str) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with redirect_stderr(io.StringIO()):
-        call_command("import_orders", str(path), "--no-progress", stdout=out)
+        call_command("import_orders", str(path), "--no-progress", *BATCH, stdout=out)
     elapsed = time.perf_counter() - started
     used = resource.getrusage(resource.RUSAGE_SELF)
     children_used = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = backends.stop()
     python_cpu = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-    worker_cpu = children_used.ru_utime + children_used.ru_stime - children.ru_utime - children.ru_stime
+    worker_cpu = max(0.0, children_used.ru_utime + children_used.ru_stime - children.ru_utime - children.ru_stime)
     peak = rss_kib("VmHWM") or 0
     # The worker's peak (ru_maxrss: the largest child's so far, KiB). A forked child shares this
     # process's pages, and counts them as its own until either writes to them.
-    worker_peak = children_used.ru_maxrss if worker_cpu else 0
+    worker_peak = children_used.ru_maxrss if worker_cpu > 0.05 else 0
     server = f"PostgreSQL CPU {server_cpu:.1f} s" if server_cpu is not None else "PostgreSQL CPU not measured (remote)"
     print(
         f"  {label:<34} {rows:>9,} rows in {elapsed:6.1f} s = {rows / elapsed:>7,.0f} rows/s; "

@@ -365,15 +365,41 @@ class _Batch:
         return outcome, orders
 
 
+def _prepared_here(state: _Batch, chunks: Iterator[list[tuple[int, Any]]]) -> Iterator[tuple[list[ParsedOrder], int]]:
+    """Each chunk parsed and checked in this thread: (the orders to write, rows read so far)."""
+    done = 0
+    for chunk in chunks:
+        accepted = state.prepare(chunk)
+        done += len(chunk)
+        yield accepted, done
+
+
+def _prepared_elsewhere(
+    state: _Batch, chunks: Iterator[list[tuple[int, Any]]], read_errors: list[RowError]
+) -> Iterator[tuple[list[ParsedOrder], int]]:
+    """Each chunk read and parsed by a worker process (billing.services.order_worker), its
+    customers checked in this thread: (the orders to write, rows read so far). The reader's
+    errors are added to `read_errors` as the worker meets them."""
+    done = 0
+    with parsed_in_worker(chunks, partial(state.parse_chunk, values=False), read_errors) as batches:
+        for batch in batches:
+            read_errors.extend(batch.read_errors)
+            accepted = state.accept(batch.chunk)
+            if batch.done > done:  # (the last batch, after the last row, holds only the reader's errors)
+                done = batch.done
+                yield accepted, done
+
+
 def _pipelined(
-    state: _Batch, chunks: Iterator[list[tuple[int, Any]]], on_progress: Callable[[int], None] | None
+    state: _Batch, batches: Iterator[tuple[list[ParsedOrder], int]], on_progress: Callable[[int], None] | None
 ) -> None:
-    """Parse the next batch while the previous one is written, by a thread with its own connection.
+    """Prepare the next batch while the previous one is written, by a thread with its own connection.
 
     PostgreSQL spends about as long storing a batch (COPY, index and constraint checks at commit)
-    as Python spends parsing it; overlapping the two nearly halves an import. Used only outside
-    a transaction: the writer's connection could not see what the caller's transaction wrote.
-    At most three batches are in memory (one parsed, one queued, one being written).
+    as Python spends parsing it; overlapping the two nearly halves an import (parsed by a worker
+    process, the parsing leaves this one's interpreter too). Used only outside a transaction:
+    the writer's connection could not see what the caller's transaction wrote. At most three
+    batches are in this process (one prepared, one queued, one being written).
     """
     work: queue.Queue[tuple[list[ParsedOrder], int] | None] = queue.Queue(maxsize=1)
     failures: list[BaseException] = []
@@ -401,12 +427,9 @@ def _pipelined(
 
     thread = threading.Thread(target=writer, name="orders-import-writer", daemon=True)
     thread.start()
-    done = 0
     try:
-        for chunk in chunks:
-            accepted = state.prepare(chunk)
-            done += len(chunk)
-            work.put((accepted, done))
+        for item in batches:
+            work.put(item)
             if failures:
                 break
     finally:
@@ -414,30 +437,6 @@ def _pipelined(
         thread.join()
     if failures:
         raise failures[0]
-
-
-def _parsed_elsewhere(
-    state: _Batch,
-    chunks: Iterator[list[tuple[int, Any]]],
-    on_progress: Callable[[int], None] | None,
-    read_errors: list[RowError],
-) -> None:
-    """Read and parse in a worker process (billing.services.order_worker) while this one writes.
-
-    The worker reads and parses the next batch while this process checks customers and writes
-    the previous one on its own connection: parsing and PostgreSQL's work overlap on two cores.
-    """
-    done = 0
-    try:
-        with parsed_in_worker(chunks, partial(state.parse_chunk, values=False), read_errors) as batches:
-            for batch in batches:
-                read_errors.extend(batch.read_errors)
-                state.write(state.accept(batch.chunk))
-                if on_progress is not None and batch.done > done:  # (the last batch has no rows: only errors)
-                    on_progress(batch.done)
-                done = batch.done
-    finally:
-        state.seen.close()
 
 
 def orders_upsert(
@@ -482,9 +481,9 @@ def orders_upsert(
     outside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with _statements_unprepared():
         if outside and read_errors is not None and columns is not None and worker_available():
-            _parsed_elsewhere(state, chunks, on_progress, read_errors)
+            _pipelined(state, _prepared_elsewhere(state, chunks, read_errors), on_progress)
         elif outside:
-            _pipelined(state, chunks, on_progress)
+            _pipelined(state, _prepared_here(state, chunks), on_progress)
         else:
             try:
                 done = 0
