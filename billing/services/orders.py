@@ -11,8 +11,9 @@ compared normalised); a close date is optional (billing.statuses says what is bi
 Rows are processed in batches with a constant number of queries per batch, each batch in its
 own transaction, so files of hundreds of thousands of rows import in bounded memory. On
 PostgreSQL the batch statements are not prepared, rows go in with COPY, and outside a
-transaction the next batch is parsed while a second connection writes the previous one
-(benchmarks/import_orders.py measures it).
+transaction the next batch is parsed while a second connection writes the previous one; a
+command's CSV file is read and parsed by a worker process meanwhile (billing.services.order_worker;
+benchmarks/import_orders.py measures it).
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ from billing.services.order_rows import (
     RowInvalid,
     parse_row,
 )
-from billing.services.order_worker import InvalidRow, ParsedChunk, parsed_in_worker, worker_available
+from billing.services.order_worker import (
+    InvalidRow,
+    ParsedBatch,
+    ParsedChunk,
+    parsed_in_worker,
+    worker_available,
+)
 from billing.services.order_writes import (
     _insert_lines,
     _insert_orders,
@@ -377,21 +384,20 @@ def _prepared_here(state: _Batch, chunks: Iterator[list[tuple[int, Any]]]) -> It
 
 
 def _prepared_elsewhere(
-    state: _Batch, chunks: Iterator[list[tuple[int, Any]]], read_errors: list[RowError]
+    state: _Batch, batches: Iterator[ParsedBatch], read_errors: list[RowError]
 ) -> Iterator[tuple[list[ParsedOrder], int]]:
-    """Each chunk read and parsed by a worker process (billing.services.order_worker), its
-    customers checked in this thread: (the orders to write, rows read so far). The reader's
-    errors are added to `read_errors` as the worker meets them."""
+    """Each batch a worker process parsed (billing.services.order_worker), its customers checked
+    in this thread: (the orders to write, rows read so far). The reader's errors are added to
+    `read_errors` as the worker meets them."""
     done = 0
-    with parsed_in_worker(chunks, partial(state.parse_chunk, values=False), read_errors) as batches:
-        for batch in batches:
-            read_errors.extend(batch.read_errors)
-            accepted = state.accept(batch.chunk)
-            if batch.done > done:  # (the last batch, after the last row, holds only the reader's errors)
-                done = batch.done
-                yield accepted, done
-            del accepted, batch
-            gc.collect(1)  # the young objects only: see _collected_between_batches
+    for batch in batches:
+        read_errors.extend(batch.read_errors)
+        accepted = state.accept(batch.chunk)
+        if batch.done > done:  # (the last batch, after the last row, holds only the reader's errors)
+            done = batch.done
+            yield accepted, done
+        del accepted, batch
+        gc.collect(1)  # the young objects only: see _collected_between_batches
 
 
 @contextmanager
@@ -506,8 +512,13 @@ def orders_upsert(
     outside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with _statements_unprepared():
         if outside and read_errors is not None and columns is not None and worker_available():
-            with _collected_between_batches():
-                _pipelined(state, _prepared_elsewhere(state, chunks, read_errors), on_progress)
+            # The worker is forked before the writer thread starts: a lock that thread held would
+            # stay held in the worker's copy.
+            with (
+                _collected_between_batches(),
+                parsed_in_worker(chunks, partial(state.parse_chunk, values=False), read_errors) as batches,
+            ):
+                _pipelined(state, _prepared_elsewhere(state, batches, read_errors), on_progress)
         elif outside:
             _pipelined(state, _prepared_here(state, chunks), on_progress)
         else:
