@@ -126,7 +126,9 @@ class RecordParser:
             if set(map(len, rows)) != {len(self.columns)}:
                 return [None] * count
             columns = list(zip(*rows, strict=True))
-            "".join(chain.from_iterable(columns))  # TypeError unless every value is text
+            # Every value of the records: TypeError unless all are text. A NUL, a character that
+            # is not ASCII or one COPY escapes in none of them (nearly always) need no search per value.
+            everything = "".join(chain.from_iterable(columns))
         except TypeError:
             return [None] * count
         columns.append(("",) * count)  # where a column left out reads
@@ -143,8 +145,7 @@ class RecordParser:
         for column, limit in zip(texts, self._limits, strict=True):
             if max(map(len, column)) > limit:
                 bad.update(at for at, value in enumerate(column) if len(value) > limit)
-        joined = "".join(chain(transaction_ids, *texts))
-        if "\x00" in joined or (not joined.isascii() and not is_storable_text(joined)):
+        if "\x00" in everything or (not everything.isascii() and not is_storable_text(everything)):
             for at, row_texts in enumerate(zip(transaction_ids, *texts, strict=True)):
                 text = "".join(row_texts)
                 if "\x00" in text or (not text.isascii() and not is_storable_text(text)):
@@ -183,7 +184,7 @@ class RecordParser:
         # Each order's COPY text from customer_id on, as billing.services.order_writes.order_copy_body
         # writes it from the values, made here a column at a time.
         copy_texts: list[Sequence[str]] = [transaction_ids, *texts]
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        if "\\" in everything or "\t" in everything or "\n" in everything or "\r" in everything:
             copy_texts = [list(map(copy_text, column)) for column in copy_texts]
         copies = map(
             "\t".join,

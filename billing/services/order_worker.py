@@ -57,6 +57,10 @@ class ParsedBatch:
     read_errors: list[RowError]
 
 
+# Batches parsed between two runs of the worker's cycle collector.
+COLLECT_EVERY = 8
+
+
 def worker_available() -> bool:
     """True where a process can fork (POSIX): the worker inherits the reader as it is."""
     return hasattr(os, "fork")
@@ -106,20 +110,21 @@ def _work(
 ) -> None:
     """The child: every chunk parsed and sent, then b"" (the end), or an error's traceback.
 
-    The cycle collector runs once a batch, not while one is parsed (it scanned each batch's
-    objects again and again, a third of the parsing time), and never over what the child
-    inherited (frozen: scanning them would also copy the parent's pages).
+    The cycle collector runs once every COLLECT_EVERY batches, not while one is parsed (it
+    scanned each batch's objects again and again, a third of the parsing time), and never over
+    what the child inherited (frozen: scanning them would also copy the parent's pages).
     """
     gc.freeze()
     gc.disable()
     done = 0
-    for chunk in chunks:
+    for number, chunk in enumerate(chunks, start=1):
         parsed = parse(chunk)
         done += len(chunk)
         send.send_bytes(encode(done, parsed, read_errors))
         read_errors.clear()  # this process's copy: sent
-        del parsed
-        gc.collect(1)  # any cycles of the batch's (none are expected): memory stays that of a batch
+        if number % COLLECT_EVERY == 0:
+            del parsed
+            gc.collect(1)  # the cycles of the last batches, if any (none are expected): bounded memory
     send.send_bytes(encode(done, ParsedChunk([]), read_errors))  # errors met after the last record
     send.send_bytes(b"")
 
