@@ -14,13 +14,15 @@ DATABASE_PREPARED_STATEMENTS as configured, on by default), in two scenarios:
   scanning the whole table);
 - full: the table already holds --prefill orders (default 1,000,000, inserted with SQL).
 
-For each it prints wall time, rows/s, the CPU time of this process (parsing, and the writer
-thread's own share), the CPU time of the PostgreSQL backends the import used (its writing
-connection is a second one, opened and closed by the import: sampled while it runs, when the
-server runs on this machine) and the peak resident set size of the process during the import
-(VmHWM, reset before). A smaller file (N/4 rows) is imported too, into an empty table,
-to show that memory does not grow with the file. Target: at least 20,000 rows/s in both
-scenarios, memory constant in file size.
+For each it prints wall time, rows/s, the Python CPU time (this process's: checks and writing,
+and of it the worker process's, which reads and parses the file), the CPU time of the
+PostgreSQL backends the import used (its writing connection is a second one, opened and closed
+by the import: sampled while it runs, when the server runs on this machine) and the peak
+resident set size of the process during the import (VmHWM, reset before), and the worker's
+(which counts the pages it shares with this process). A smaller file (N/4 rows) is imported
+too, into an empty table, to show that memory does not grow with the file. Target: at least
+20,000 rows/s in both scenarios, memory constant in file size. BATCH=N in the environment
+imports with --batch-size N.
 """
 
 from __future__ import annotations
