@@ -128,7 +128,7 @@ def _insert_orders(orders: list[ParsedOrder], now: dt.datetime) -> list[int]:
                 copy.write(text)
         return list(map(int, ids))
     created = Order.objects.bulk_create(
-        Order(transaction_id=parsed.transaction_id, customer_id=parsed.customer_id, **parsed.values)
+        Order(transaction_id=parsed.transaction_id, customer_id=parsed.customer_id, **values_of(parsed))
         for parsed in orders
     )
     if any(order.pk is None for order in created):  # a database that cannot return ids from a bulk insert
