@@ -9,8 +9,9 @@ before. A batch crosses as a few lists of text and numbers (marshal: cheaper tha
 able to carry nothing but data); each order as its COPY text, from which the writer decodes its
 values only when the order already exists (billing.services.order_writes.values_from_copy_body).
 
-The child blocks while the pipe is full, so at most about three batches exist at a time (one
-being written, one in the pipe, one being parsed). The records the reader itself refuses
+The child blocks while the pipe is full, so at most about five batches exist at a time: one
+being parsed and one in the pipe, and in the parent one being checked, one queued for the
+writer thread and one being written (billing.services.orders._pipelined). The records the reader itself refuses
 (the command's CSV reader lists them in a list of errors) are carried back with the batch
 they were met in.
 """
