@@ -3,6 +3,7 @@
 as the import inside a transaction, which reads, parses and writes in one process."""
 
 import csv
+import gc
 import os
 from decimal import Decimal
 
@@ -138,6 +139,8 @@ def test_a_row_before_a_late_error_is_imported_by_the_worker_path(tmp_path, work
     assert str(exc) == "1 row rejected."
     assert Order.objects.count() == 7
     assert len(workers) == (1 if connection.vendor == "postgresql" else 0)
+    assert gc.isenabled()  # the cycle collector, paused during the import, is as it was
+    assert gc.get_freeze_count() == 0
 
 
 def parse_numbers(chunk):
