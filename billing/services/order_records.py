@@ -68,7 +68,7 @@ class RecordParser:
     Decimal columns and SKUs keep a bounded memo of the values already read (weights and SKUs repeat).
     """
 
-    MEMO_LIMIT = 4096
+    MEMO_LIMIT = 16384  # a few MiB at most per memo; weights of 0.01 lb steps up to 160 lb stay read once
 
     def __init__(self, columns: Sequence[str], *, zone: dt.tzinfo | None = None) -> None:
         self.zone = zone or billing_time_zone()
@@ -106,13 +106,17 @@ class RecordParser:
 
         return parse_fields(get, row_number, self.zone)
 
-    def parse_clean(self, records: Sequence[tuple[int, Sequence[Any]]]) -> list[ParsedOrder | None]:
+    def parse_clean(
+        self, records: Sequence[tuple[int, Sequence[Any]]], *, values: bool = True
+    ) -> list[ParsedOrder | None]:
         """The fast path for many (row number, record) pairs at once, column by column.
 
         Gives for each record what _fast gives (its order, or None when the fast path does not
         take it: parse() then decides), with the checks of every value of a column made by one
         call where the rule allows (digits of a whole column in one isdigit(), lengths by max()).
         Records that are not all text, or not as wide as the header, are all left to parse().
+        With `values` False the orders carry only their COPY text (`values` empty: the writer
+        decodes them from it when it needs them, billing.services.order_writes.values_of).
         """
         count = len(records)
         if not count:
@@ -122,7 +126,9 @@ class RecordParser:
             if set(map(len, rows)) != {len(self.columns)}:
                 return [None] * count
             columns = list(zip(*rows, strict=True))
-            "".join(chain.from_iterable(columns))  # TypeError unless every value is text
+            # Every value of the records: TypeError unless all are text. A NUL, a character that
+            # is not ASCII or one COPY escapes in none of them (nearly always) need no search per value.
+            everything = "".join(chain.from_iterable(columns))
         except TypeError:
             return [None] * count
         columns.append(("",) * count)  # where a column left out reads
@@ -139,8 +145,7 @@ class RecordParser:
         for column, limit in zip(texts, self._limits, strict=True):
             if max(map(len, column)) > limit:
                 bad.update(at for at, value in enumerate(column) if len(value) > limit)
-        joined = "".join(chain(transaction_ids, *texts))
-        if "\x00" in joined or (not joined.isascii() and not is_storable_text(joined)):
+        if "\x00" in everything or (not everything.isascii() and not is_storable_text(everything)):
             for at, row_texts in enumerate(zip(transaction_ids, *texts, strict=True)):
                 text = "".join(row_texts)
                 if "\x00" in text or (not text.isascii() and not is_storable_text(text)):
@@ -179,7 +184,7 @@ class RecordParser:
         # Each order's COPY text from customer_id on, as billing.services.order_writes.order_copy_body
         # writes it from the values, made here a column at a time.
         copy_texts: list[Sequence[str]] = [transaction_ids, *texts]
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        if "\\" in everything or "\t" in everything or "\n" in everything or "\r" in everything:
             copy_texts = [list(map(copy_text, column)) for column in copy_texts]
         copies = map(
             "\t".join,
@@ -191,12 +196,21 @@ class RecordParser:
                 strict=True,
             ),
         )
-        orders: list[ParsedOrder | None] = [
-            ParsedOrder(row_number, transaction_id, customer, dict(zip(_WRITTEN, values, strict=True)), got or (), copy)
-            for (row_number, _), transaction_id, customer, values, got, copy in zip(
-                records, transaction_ids, customers, row_values, lines, copies, strict=True
-            )
-        ]
+        orders: list[ParsedOrder | None]
+        if values:
+            orders = [
+                ParsedOrder(row_number, transaction_id, customer, dict(zip(_WRITTEN, row, strict=True)), got or (), cp)
+                for (row_number, _), transaction_id, customer, row, got, cp in zip(
+                    records, transaction_ids, customers, row_values, lines, copies, strict=True
+                )
+            ]
+        else:
+            orders = [
+                ParsedOrder(row_number, transaction_id, customer, {}, got or (), copy)
+                for (row_number, _), transaction_id, customer, got, copy in zip(
+                    records, transaction_ids, customers, lines, copies, strict=True
+                )
+            ]
         for at in bad:
             orders[at] = None
         return orders

@@ -11,17 +11,21 @@ compared normalised); a close date is optional (billing.statuses says what is bi
 Rows are processed in batches with a constant number of queries per batch, each batch in its
 own transaction, so files of hundreds of thousands of rows import in bounded memory. On
 PostgreSQL the batch statements are not prepared, rows go in with COPY, and outside a
-transaction the next batch is parsed while a second connection writes the previous one
-(benchmarks/import_orders.py measures it).
+transaction the next batch is parsed while a second connection writes the previous one; a
+command's CSV file is read and parsed by a worker process meanwhile (billing.services.order_worker;
+benchmarks/import_orders.py measures it).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -42,7 +46,20 @@ from billing.services.order_rows import (
     RowInvalid,
     parse_row,
 )
-from billing.services.order_writes import _insert_lines, _insert_orders, _one_of, _statements_unprepared
+from billing.services.order_worker import (
+    InvalidRow,
+    ParsedBatch,
+    ParsedChunk,
+    parsed_in_worker,
+    worker_available,
+)
+from billing.services.order_writes import (
+    _insert_lines,
+    _insert_orders,
+    _one_of,
+    _statements_unprepared,
+    values_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,44 +222,59 @@ class _Batch:
             return self.records.parse(row, row_number)
         if isinstance(row, Mapping):
             return parse_row(row, row_number=row_number, zone=self.zone)
-        self.reject(row_number, "", "row is not an object of order fields")
         return None
 
-    def prepare(self, chunk: list[tuple[int, Any]]) -> list[ParsedOrder]:
-        """Parse and check a chunk; rejects its bad rows and returns the orders to write."""
+    def parse_chunk(self, chunk: list[tuple[int, Any]], *, values: bool = True) -> ParsedChunk:
+        """Parse and check a chunk, without the database (a worker process may run it): its orders,
+        its invalid rows, and the rows rejected as duplicates of an earlier row of the chunk.
+        With `values` False a file's clean records carry only their COPY text (RecordParser.parse_clean)."""
         parsed: list[ParsedOrder] = []
-        invalid: list[tuple[int, str, RowInvalid]] = []
+        invalid: list[InvalidRow] = []
+        rejected: list[RowError] = []
         in_chunk: dict[str, int] = {}  # transaction_id -> row number (earlier chunks: write())
         records = self.records
         # A file's clean records are read column by column; the others one by one, with every check.
-        clean = records.parse_clean(chunk) if records is not None else [None] * len(chunk)
+        clean = records.parse_clean(chunk, values=values) if records is not None else [None] * len(chunk)
         for (row_number, row), order in zip(chunk, clean, strict=True):
             try:
                 if order is None:
                     order = self._checked(row_number, row)
             except RowInvalid as exc:
                 transaction_id = records.transaction_id_of(row) if records is not None else _transaction_id_of(row)
-                invalid.append((row_number, transaction_id, exc))
+                invalid.append((row_number, transaction_id, exc.problems, exc.customer_id))
                 continue
             if order is None:
+                rejected.append(RowError(row_number, "", "row is not an object of order fields"))
                 continue
             first = in_chunk.get(order.transaction_id)
             if first is not None:
-                self.reject(row_number, order.transaction_id, _duplicate(first))
+                rejected.append(RowError(row_number, order.transaction_id, _duplicate(first)))
                 continue
             in_chunk[order.transaction_id] = row_number
             parsed.append(order)
+        return ParsedChunk(parsed, invalid, rejected)
+
+    def prepare(self, chunk: list[tuple[int, Any]]) -> list[ParsedOrder]:
+        """Parse and check a chunk; rejects its bad rows and returns the orders to write."""
+        return self.accept(self.parse_chunk(chunk))
+
+    def accept(self, chunk: ParsedChunk) -> list[ParsedOrder]:
+        """Rejects a parsed chunk's bad rows, its orders of unknown customers among them, and
+        returns the orders to write."""
+        parsed, invalid = chunk.orders, chunk.invalid
+        self.result.errors.extend(chunk.rejected)
         if not parsed and not invalid:
             return []
         customer_ids = {order.customer_id for order in parsed}
-        customer_ids.update(bad.customer_id for _, _, bad in invalid if bad.customer_id is not None)
+        customer_ids.update(customer_id for _, _, _, customer_id in invalid if customer_id is not None)
         self._resolve_customers(customer_ids)
         # A row's problems are listed together, an unknown customer among them.
-        for row_number, transaction_id, bad in invalid:
-            problems = bad.problems
-            if bad.customer_id is not None and not self.customer_allowed(bad.customer_id):
-                problems = [f"unknown customer_id {bad.customer_id}", *problems]
+        for row_number, transaction_id, problems, customer_id in invalid:
+            if customer_id is not None and not self.customer_allowed(customer_id):
+                problems = [f"unknown customer_id {customer_id}", *problems]
             self.reject(row_number, transaction_id, "; ".join(problems))
+        if customer_ids <= self.known_customers and (self.visible is None or customer_ids <= self.visible):
+            return parsed
         accepted: list[ParsedOrder] = []
         for order in parsed:
             if self.customer_allowed(order.customer_id):
@@ -316,13 +348,14 @@ class _Batch:
                 reason = "transaction_id is already used for another customer (orders never move between customers)"
                 outcome.errors.append(RowError(parsed.row_number, parsed.transaction_id, reason))
                 continue
-            changed = [name for name, value in parsed.values.items() if getattr(current, name) != value]
+            values = values_of(parsed)
+            changed = [name for name, value in values.items() if getattr(current, name) != value]
             lines_changed = sorted(stored_lines.get(current.pk, ())) != sorted(parsed.lines)
             if not changed and not lines_changed:
                 outcome.unchanged += 1
                 continue
             for name in changed:
-                setattr(current, name, parsed.values[name])
+                setattr(current, name, values[name])
             current.updated_at = now
             to_update.append(current)
             if lines_changed:
@@ -341,15 +374,63 @@ class _Batch:
         return outcome, orders
 
 
+def _prepared_here(state: _Batch, chunks: Iterator[list[tuple[int, Any]]]) -> Iterator[tuple[list[ParsedOrder], int]]:
+    """Each chunk parsed and checked in this thread: (the orders to write, rows read so far)."""
+    done = 0
+    for chunk in chunks:
+        accepted = state.prepare(chunk)
+        done += len(chunk)
+        yield accepted, done
+
+
+def _prepared_elsewhere(
+    state: _Batch, batches: Iterator[ParsedBatch], read_errors: list[RowError]
+) -> Iterator[tuple[list[ParsedOrder], int]]:
+    """Each batch a worker process parsed (billing.services.order_worker), its customers checked
+    in this thread: (the orders to write, rows read so far). The reader's errors are added to
+    `read_errors` as the worker meets them."""
+    done = 0
+    for batch in batches:
+        read_errors.extend(batch.read_errors)
+        accepted = state.accept(batch.chunk)
+        if batch.done > done:  # (the last batch, after the last row, holds only the reader's errors)
+            done = batch.done
+            yield accepted, done
+        del accepted, batch
+        gc.collect(1)  # the young objects only: see _collected_between_batches
+
+
+@contextmanager
+def _collected_between_batches() -> Iterator[None]:
+    """The cycle collector paused while a command imports a file, and run once a batch instead.
+
+    Left to itself it scanned each batch's objects again and again while they were built (and,
+    in full collections, every object of the process): a third of the import's Python time.
+    Objects that exist when the import starts are frozen (never scanned until it ends); the
+    batches' own garbage is acyclic, and gc.collect(1) after each batch bounds it anyway. For the
+    command's process only (the worker path): the collector belongs to the whole process.
+    """
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
 def _pipelined(
-    state: _Batch, chunks: Iterator[list[tuple[int, Any]]], on_progress: Callable[[int], None] | None
+    state: _Batch, batches: Iterator[tuple[list[ParsedOrder], int]], on_progress: Callable[[int], None] | None
 ) -> None:
-    """Parse the next batch while the previous one is written, by a thread with its own connection.
+    """Prepare the next batch while the previous one is written, by a thread with its own connection.
 
     PostgreSQL spends about as long storing a batch (COPY, index and constraint checks at commit)
-    as Python spends parsing it; overlapping the two nearly halves an import. Used only outside
-    a transaction: the writer's connection could not see what the caller's transaction wrote.
-    At most three batches are in memory (one parsed, one queued, one being written).
+    as Python spends parsing it; overlapping the two nearly halves an import (parsed by a worker
+    process, the parsing leaves this one's interpreter too). Used only outside a transaction:
+    the writer's connection could not see what the caller's transaction wrote. At most three
+    batches are in this process (one prepared, one queued, one being written).
     """
     work: queue.Queue[tuple[list[ParsedOrder], int] | None] = queue.Queue(maxsize=1)
     failures: list[BaseException] = []
@@ -377,12 +458,9 @@ def _pipelined(
 
     thread = threading.Thread(target=writer, name="orders-import-writer", daemon=True)
     thread.start()
-    done = 0
     try:
-        for chunk in chunks:
-            accepted = state.prepare(chunk)
-            done += len(chunk)
-            work.put((accepted, done))
+        for item in batches:
+            work.put(item)
             if failures:
                 break
     finally:
@@ -401,6 +479,7 @@ def orders_upsert(
     batch_size: int = DEFAULT_BATCH_SIZE,
     create_customers: bool = False,
     columns: Sequence[str] | None = None,
+    read_errors: list[RowError] | None = None,
 ) -> UpsertResult:
     """Create or update orders from export rows; bad rows are reported in `errors` and skipped.
 
@@ -417,6 +496,11 @@ def orders_upsert(
     With `columns` (a file's header), each row is instead a `(row_number, values)` pair whose
     values (text) are in the order of `columns`: parsed by one RecordParser built for that header,
     with no mapping per row.
+
+    `read_errors` is the list in which `rows`, a reader, records what it cannot read (the
+    command's CSV reader). Given with `columns`, outside a transaction on PostgreSQL, the file
+    is then read and parsed by a worker process while this one writes (billing.services.order_worker),
+    and the reader's errors are added to that list as the worker meets them.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -425,9 +509,18 @@ def orders_upsert(
     state = _Batch(actor=actor, result=result, create_customers=create_customers, columns=columns)
     numbered = _numbered(rows)
     chunks = iter(lambda: list(islice(numbered, batch_size)), [])
+    outside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with _statements_unprepared():
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            _pipelined(state, chunks, on_progress)
+        if outside and read_errors is not None and columns is not None and worker_available():
+            # The worker is forked before the writer thread starts: a lock that thread held would
+            # stay held in the worker's copy.
+            with (
+                _collected_between_batches(),
+                parsed_in_worker(chunks, partial(state.parse_chunk, values=False), read_errors) as batches,
+            ):
+                _pipelined(state, _prepared_elsewhere(state, batches, read_errors), on_progress)
+        elif outside:
+            _pipelined(state, _prepared_here(state, chunks), on_progress)
         else:
             try:
                 done = 0

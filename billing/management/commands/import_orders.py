@@ -101,6 +101,7 @@ class Command(BaseCommand):
                 result = orders_upsert(
                     rows=rows,
                     columns=columns,
+                    read_errors=parse_errors,
                     source="command",
                     on_progress=bar.update,
                     batch_size=options["batch_size"],

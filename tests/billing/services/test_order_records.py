@@ -19,9 +19,23 @@ from hypothesis import strategies as st
 
 from billing.services.order_records import RecordParser
 from billing.services.order_rows import ORDER_FIELDS, REQUIRED_FIELDS, ParsedOrder, RowInvalid, parse_row
-from billing.services.order_writes import order_copy_body
+from billing.services.order_writes import order_copy_body, values_from_copy_body, values_of
 
-NAMES = ["Jane Roe", "", "  padded  ", "-", "----", "Ã©tÃ© mojibake", "Straße", "x" * 255, "y" * 256, "a\tb", "c\nd"]
+NAMES = [
+    "Jane Roe",
+    "",
+    "  padded  ",
+    "-",
+    "----",
+    "Ã©tÃ© mojibake",
+    "Straße",
+    "x" * 255,
+    "y" * 256,
+    "a\tb",
+    "c\nd",
+    "back\\slash \\N \\t",
+    "e\r\nf",
+]
 BAD_TEXTS = ["nul\x00inside", "lone \udcff byte", "\ud800"]
 NUMBERS = [
     "",
@@ -291,3 +305,36 @@ def test_a_batch_of_clean_records_is_read_whole_column_by_column(records: list[l
     parser = RecordParser(columns)
     orders = parser.parse_clean([(9, record) for record in clean])
     assert all(order is not None for order in orders)
+
+
+@given(files())
+def test_an_orders_copy_text_gives_back_its_values(file: tuple[list[str], list[str]]) -> None:
+    """A worker process sends each order as its COPY text: decoded, it gives the values parsing gave
+    (the same Decimal digits, the same instant and zone), whichever path parsed it."""
+    columns, record = file
+    try:
+        order = RecordParser(columns).parse(record, 9)
+    except RowInvalid:
+        return
+    copy = order_copy_body(dataclasses.replace(order, copy=None))
+    decoded = values_from_copy_body(copy)
+    assert outcome(lambda: dataclasses.replace(order, values=decoded)) == outcome(lambda: order)
+    assert decoded == order.values
+    assert values_of(dataclasses.replace(order, values={}, copy=copy)) == order.values
+
+
+@given(batches())
+def test_records_read_without_their_values_carry_the_same_copy_text(
+    batch: tuple[list[str], list[list[Any]]],
+) -> None:
+    columns, records = batch
+    parser = RecordParser(columns)
+    numbered = [(9, record) for record in records]
+    with_values = parser.parse_clean(numbered)
+    without = parser.parse_clean(numbered, values=False)
+    for full, bare in zip(with_values, without, strict=True):
+        assert (full is None) == (bare is None)
+        if full is not None and bare is not None:
+            assert bare.values == {}
+            assert dataclasses.replace(full, values={}) == bare
+            assert values_of(bare) == full.values
