@@ -11,11 +11,11 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
@@ -43,7 +43,6 @@ from billing.permissions import Actor, customers_see_drafts, visible_customer_id
 from billing.pricing.explain import explanation_data
 from billing.selectors.common import ordering_from
 from billing.selectors.customers import check_customer_filter
-from billing.selectors.read_ahead import read_ahead
 
 REPORT_ORDERING_FIELDS: dict[str, str] = {
     "start_date": "start_date",
@@ -423,10 +422,9 @@ def iter_report_rows(
     On PostgreSQL one statement per chunk of `chunk_size` orders joins them to their lines; the
     decimal columns (quantity, unit_price, amount, the order's total_amount) arrive as their
     text ('3.0000', '1.50'), so a row costs no Decimal. Elsewhere the values are
-    iter_report_values' (Decimal, date, int). Memory is bounded by two chunks: on PostgreSQL
-    the next chunk is read (read_ahead) while the caller handles this one, so the server's work
-    and the caller's formatting overlap (a statement the caller runs meanwhile waits for the
-    chunk being read: psycopg serialises a connection's users).
+    iter_report_values' (Decimal, date, int). Memory is bounded by one chunk, and the next
+    chunk's statement is sent before the caller handles this one (_report_row_chunks), so the
+    server's work and the caller's formatting overlap.
     """
     order_columns = REPORT_ROW_ORDER_DETAIL_VALUES if order_details else REPORT_ROW_ORDER_VALUES
     if connection.vendor != "postgresql":
@@ -436,20 +434,20 @@ def iter_report_rows(
             for line in lines:
                 yield (*head, *line[1:])
         return
-    database = connections[DEFAULT_DB_ALIAS]  # this thread's wrapper, not the proxy
-    database.ensure_connection()
-    for rows in read_ahead(lambda: _report_row_chunks(database, report, chunk_size, order_columns)):
-        yield from rows
+    yield from chain.from_iterable(_report_row_chunks(report, chunk_size, order_columns))
 
 
 def _report_row_chunks(
-    database: BaseDatabaseWrapper, report: BillingReport, chunk_size: int, order_columns: Sequence[str]
+    report: BillingReport, chunk_size: int, order_columns: Sequence[str]
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """iter_report_rows' rows on PostgreSQL, a chunk of `chunk_size` orders at a time.
+    """iter_report_rows' rows on PostgreSQL, a chunk of `chunk_size` orders at a time, each chunk's
+    statement sent before the caller handles the chunk before it.
 
-    Runs in read_ahead's thread: it uses `database`'s open psycopg connection directly (the
-    caller's, so the caller's transaction), compiling with that wrapper rather than the
-    thread's own.
+    The chunks' bounds come first, from one statement (every chunk_size-th billed order's id).
+    Then the chunks' statements go through psycopg's pipeline mode: chunk k+1's statement is
+    sent as soon as chunk k's rows have arrived, so the server joins and sorts the next chunk
+    while the caller formats this one, and its rows wait in the socket's buffers. One thread,
+    one connection, the caller's transaction.
     """
     zone = ZoneInfo(report.billing_time_zone or "UTC")
     names = [f"c{index}" for index in range(len(order_columns) + 1)]
@@ -459,37 +457,43 @@ def _report_row_chunks(
     ]
     charge = [f"l.{name}::text" if name in _DECIMAL_LINE_FIELDS else f"l.{name}" for name in REPORT_LINE_CHARGE_FIELDS]
     table = ReportLine._meta.db_table
-    raw = database.connection
+    orders = (
+        ReportOrder.objects.filter(report=report, is_billed=True)
+        .annotate(transaction_date=TruncDate("close_date", tzinfo=zone))
+        .order_by()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM billing_reportorder"
+            " WHERE report_id = %s AND is_billed) AS numbered WHERE n %% %s = 0 ORDER BY id",
+            [report.pk, chunk_size],
+        )
+        bounds = [row[0] for row in cursor.fetchall()]
+    chunks = list(zip([0, *bounds], [*bounds, None], strict=True))
+    raw = connection.connection
 
-    last_id = 0
-    while True:
-        with raw.cursor() as cursor:
-            cursor.execute(
-                "SELECT max(id), count(*) FROM (SELECT id FROM billing_reportorder"
-                " WHERE report_id = %s AND is_billed AND id > %s ORDER BY id LIMIT %s) AS chunk",
-                [report.pk, last_id, chunk_size],
-            )
-            upper, count = cursor.fetchone()
-            if not count:
-                return
-            orders = (
-                ReportOrder.objects.filter(report=report, is_billed=True, id__gt=last_id, id__lte=upper)
-                .annotate(transaction_date=TruncDate("close_date", tzinfo=zone))
-                .order_by()
-                .values_list(*order_columns, "order_id")
-            )
-            orders_sql, params = orders.query.get_compiler(connection=database).as_sql()
-            cursor.execute(
-                f"WITH o ({', '.join(names)}) AS MATERIALIZED ({orders_sql})"  # noqa: S608 - our names
-                f" SELECT {', '.join(outer)}, {', '.join(charge)}"
-                f" FROM o JOIN {table} AS l ON l.report_id = %s AND l.order_id = o.{names[-1]}"
-                " ORDER BY o.c0, l.service_name, l.id",
-                [*params, report.pk],
-            )
-            yield cursor.fetchall()
-        if count < chunk_size:
-            return
-        last_id = upper
+    def send(lower: int, upper: int | None) -> Any:
+        chunk = orders.filter(id__gt=lower) if upper is None else orders.filter(id__gt=lower, id__lte=upper)
+        orders_sql, params = chunk.values_list(*order_columns, "order_id").query.sql_with_params()
+        cursor = raw.cursor()
+        cursor.execute(
+            f"WITH o ({', '.join(names)}) AS MATERIALIZED ({orders_sql})"  # noqa: S608 - our names
+            f" SELECT {', '.join(outer)}, {', '.join(charge)}"
+            f" FROM o JOIN {table} AS l ON l.report_id = %s AND l.order_id = o.{names[-1]}"
+            " ORDER BY o.c0, l.service_name, l.id",
+            [*params, report.pk],
+        )
+        return cursor
+
+    with raw.pipeline():
+        pending = send(*chunks[0])
+        for following in [*chunks[1:], None]:
+            rows = pending.fetchall()
+            pending.close()
+            if following is not None:
+                pending = send(*following)
+            yield rows
+            del rows
 
 
 def explanation_key(value: int | str | None) -> int | None:
