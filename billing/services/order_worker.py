@@ -131,7 +131,12 @@ def _work(
 
 
 class WorkerFailed(RuntimeError):
-    """The worker process failed: its traceback is the message."""
+    """The worker process failed: its traceback is the message, its last line the `reason`."""
+
+    @property
+    def reason(self) -> str:
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "no reason given"
 
 
 @contextmanager

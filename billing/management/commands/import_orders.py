@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,9 +19,12 @@ from billing.services.order_rows import (
     REQUIRED_FIELDS,
     RowError,
 )
+from billing.services.order_worker import WorkerFailed
 from billing.services.orders import UpsertResult, orders_upsert
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+logger = logging.getLogger(__name__)
 
 
 def _count_lines(path: Path) -> int:
@@ -109,6 +113,13 @@ class Command(BaseCommand):
                 )
         except BillingError as exc:
             raise CommandError(exc.message) from None
+        except WorkerFailed as exc:
+            logger.error("orders import stopped: %s", exc)  # the worker's traceback, for whoever investigates
+            raise CommandError(
+                f"The import stopped: the process reading the file failed ({exc.reason}). The batches "
+                "written before it stay imported; importing the file again completes it (orders "
+                "already imported are left unchanged). The details are in the log."
+            ) from None
 
         self._report(result, parse_errors)
 

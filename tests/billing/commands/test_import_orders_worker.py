@@ -180,3 +180,30 @@ def test_a_worker_stops_when_the_writer_stops_early_and_the_readers_errors_come_
     assert errors == []  # this process never read the chunks
     with pytest.raises(ChildProcessError):
         os.wait()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker path is PostgreSQL's")
+def test_a_failed_worker_is_a_command_error_and_the_batches_before_it_stay(tmp_path, monkeypatch, caplog):
+    customer = CustomerFactory()
+    path = tmp_path / "orders.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ORDER_FIELDS))
+        writer.writeheader()
+        writer.writerows(order_row(customer.pk, f"T{number}") for number in range(4))
+        writer.writerow(order_row(customer.pk, "BOOM"))
+        writer.writerow(order_row(customer.pk, "AFTER"))
+    parse_chunk = orders_service._Batch.parse_chunk
+
+    def failing(self, chunk, **options):
+        if any("BOOM" in str(row) for _, row in chunk):
+            raise ValueError("a parser bug")
+        return parse_chunk(self, chunk, **options)
+
+    monkeypatch.setattr(orders_service._Batch, "parse_chunk", failing)  # the worker is forked with it
+
+    _, err, exc = run(path, "--batch-size", "2", "--no-progress")
+
+    assert str(exc).startswith("The import stopped: the process reading the file failed (ValueError: a parser bug).")
+    assert "Traceback" not in str(exc) and "Traceback" not in err
+    assert "Traceback" in caplog.text  # the worker's traceback is logged
+    assert sorted(Order.objects.values_list("transaction_id", flat=True)) == ["T0", "T1", "T2", "T3"]
