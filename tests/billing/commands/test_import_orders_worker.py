@@ -123,14 +123,21 @@ def test_a_messy_file_imports_the_same_through_the_worker_process(tmp_path, work
     assert again == changed != after
 
 
-def test_a_row_before_a_late_error_is_imported_by_the_worker_path(tmp_path, workers):
-    customer = CustomerFactory()
-    path = tmp_path / "orders.csv"
+def orders_file(folder, rows, *, tail=""):
+    """A CSV file of `rows` (order_row dicts) under the header, then `tail` as written."""
+    path = folder / "orders.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(ORDER_FIELDS))
         writer.writeheader()
-        writer.writerows(order_row(customer.pk, f"T{number}") for number in range(7))
-        handle.write("T7,\n")  # line 9: the last record is short
+        writer.writerows(rows)
+        handle.write(tail)
+    return path
+
+
+def test_a_row_before_a_late_error_is_imported_by_the_worker_path(tmp_path, workers):
+    customer = CustomerFactory()
+    path = orders_file(tmp_path, [order_row(customer.pk, f"T{number}") for number in range(7)], tail="T7,\n")
+    # line 9: the last record is short
 
     out, err, exc = run(path, "--batch-size", "2", "--no-progress")
 
@@ -185,13 +192,8 @@ def test_a_worker_stops_when_the_writer_stops_early_and_the_readers_errors_come_
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the worker path is PostgreSQL's")
 def test_a_failed_worker_is_a_command_error_and_the_batches_before_it_stay(tmp_path, monkeypatch, caplog):
     customer = CustomerFactory()
-    path = tmp_path / "orders.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(ORDER_FIELDS))
-        writer.writeheader()
-        writer.writerows(order_row(customer.pk, f"T{number}") for number in range(4))
-        writer.writerow(order_row(customer.pk, "BOOM"))
-        writer.writerow(order_row(customer.pk, "AFTER"))
+    names = ["T0", "T1", "T2", "T3", "BOOM", "AFTER"]
+    path = orders_file(tmp_path, [order_row(customer.pk, name) for name in names])
     parse_chunk = orders_service._Batch.parse_chunk
 
     def failing(self, chunk, **options):
