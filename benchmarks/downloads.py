@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import logging
 import os
 import statistics
 import sys
@@ -38,14 +37,13 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Permission  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from generate_report import backend_cpu_seconds, backend_pid  # noqa: E402  (benchmarks/, next to this script)
 from pypdf import PdfReader  # noqa: E402
-from rest_api import build_report, rss_kib  # noqa: E402
+from rest_api import build_report, rss_kib, serve_as_in_production  # noqa: E402
 from rest_api import download as rest_download  # noqa: E402
 
 from billing.models import AuditEvent, BillingReport, Customer, Order  # noqa: E402
@@ -105,10 +103,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="Rebuild the reports even if they exist.")
     args = parser.parse_args()
 
-    logging.getLogger("ledgerlink.request").setLevel(logging.WARNING)
-    settings.ALLOWED_HOSTS = ["testserver"]
-    settings.DEBUG = False
-    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    serve_as_in_production()
     jobs: list[tuple[str, BillingReport]] = []
     if {"csv", "json"} & set(args.formats):
         big = report_of(args.orders, args.rebuild)

@@ -343,6 +343,15 @@ def traced_peak(client: Client, report: BillingReport, fmt: str) -> int:
     return peak
 
 
+def serve_as_in_production() -> None:
+    """Requests through django.test.Client as production serves them (DEBUG off, no request log
+    lines), and a line saying where the figures come from."""
+    logging.getLogger("ledgerlink.request").setLevel(logging.WARNING)
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.DEBUG = False
+    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv-orders", type=int, default=100_000)
@@ -352,10 +361,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="Rebuild the data even if it exists.")
     args = parser.parse_args()
 
-    logging.getLogger("ledgerlink.request").setLevel(logging.WARNING)
-    settings.ALLOWED_HOSTS = ["testserver"]
-    settings.DEBUG = False
-    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    serve_as_in_production()
     data = dataset(args.csv_orders, args.detail_orders, args.rebuild)
     _, raw = api_token_create(user=data["user"], name="rest benchmark", expires_in_days=1)
     client = Client(headers={"Authorization": f"Bearer {raw}"})

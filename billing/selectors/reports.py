@@ -487,13 +487,16 @@ def _report_row_chunks(
 
     with raw.pipeline():
         pending = send(*chunks[0])
-        for following in [*chunks[1:], None]:
-            rows = pending.fetchall()
-            pending.close()
-            if following is not None:
-                pending = send(*following)
-            yield rows
-            del rows
+        try:
+            for following in [*chunks[1:], None]:
+                rows = pending.fetchall()
+                pending.close()
+                if following is not None:
+                    pending = send(*following)
+                yield rows
+                del rows
+        finally:
+            pending.close()  # the chunk sent ahead, when the caller stops early
 
 
 def explanation_key(value: int | str | None) -> int | None:
