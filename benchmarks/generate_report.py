@@ -52,6 +52,7 @@ from django.utils import timezone  # noqa: E402
 
 from billing.models import (  # noqa: E402
     AuditEvent,
+    BilledPair,
     BillingReport,
     ChargeType,
     Customer,
@@ -298,6 +299,8 @@ def bench_customer(n: int, rebuild: bool, seed: int) -> Customer:
 
 def clear_reports(customer: Customer) -> None:
     reports = BillingReport.objects.filter(customer=customer)
+    # The claims first: a deleted report releases its pairs through its lines, deleted below.
+    BilledPair.objects.filter(order_id__in=Order.objects.filter(customer=customer).values("id")).delete()
     AuditEvent.objects.filter(report__in=reports).delete()
     ReportLine.objects.filter(report__in=reports).delete()
     ReportOrder.objects.filter(report__in=reports).delete()

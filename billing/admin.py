@@ -473,7 +473,7 @@ class BillingReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Billed (order, rate-card line) pairs held")
     def billed_pairs(self, report: BillingReport) -> int:
-        return report_pairs(report.pk).count()
+        return report_pairs(report).count()
 
     @admin.display(description="Report", ordering="id")
     def short_id(self, report: BillingReport) -> str:

@@ -449,20 +449,20 @@ class BillingReport(models.Model):
 class BilledPair(models.Model):
     """An (order, rate-card line) pair billed by a live report: the database's guarantee that one
     piece of work is billed once. The primary key refuses a second live report billing the pair;
-    superseding or voiding a report deletes its rows, which releases the pairs for billing again.
+    superseding, voiding or deleting a report deletes its rows, which releases the pairs for
+    billing again.
 
     `service_id` stands for the rate-card line: a customer has one line per service and an order
     belongs to one customer.
     """
 
-    # The pair is the primary key: its one index is the guarantee, with no surrogate id and
-    # sequence to keep up for the half a million rows a large report claims. The report column
-    # has no index (a second entry per pair, 40% of the claim's cost): a report's pairs are found
-    # through its orders, by the primary key's leading column (billing.generation.claims.report_pairs).
+    # The pair is the whole row and its primary key, the guarantee, with no surrogate id and
+    # sequence to keep up for the half a million rows a large report claims. Which report holds
+    # a pair is not stored: a live report holds exactly the pairs of its lines (it claims them
+    # in the transaction that writes them, and releases them when it stops being live), so the
+    # holder is found through the lines (billing.generation.claims.report_pairs, already_billed).
+    # A report column cost a third of the claim: 16 more bytes to parse and store per pair.
     pk = models.CompositePrimaryKey("order_id", "service_id")
-    report = models.ForeignKey(
-        BillingReport, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
     order_id = models.BigIntegerField()
     service_id = models.BigIntegerField()
 
@@ -513,11 +513,14 @@ class ReportOrder(models.Model):
     # deleting a report deletes its orders through the ORM's cascade, as for its lines.
     report = models.ForeignKey(
         BillingReport, on_delete=models.CASCADE, related_name="orders", db_index=False, db_constraint=False
-    )  # indexed by uniq_report_order
+    )  # indexed by report_order_billed_idx
     # The order is protected by the database without a per-row foreign-key check: a trigger on
     # the order table refuses to delete (or renumber) an order a report holds, and generation
     # checks and locks the report's orders in one statement (billing.generation.orders.lock_report_orders).
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    # Indexed by uniq_order_report, which finds the reports holding an order (the trigger, the
+    # claim's holders) and a report's row of an order: one index where (report, order) and
+    # (order) were two, each written at a random place per row (rows come in pricing order).
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
     transaction_id = models.CharField(max_length=64)
     reference_number = models.CharField(max_length=100, blank=True)
     close_date = models.DateTimeField(null=True)
@@ -531,7 +534,7 @@ class ReportOrder(models.Model):
 
     class Meta:
         ordering = ["report_id", "id"]
-        constraints = [models.UniqueConstraint(fields=["report", "order"], name="uniq_report_order")]
+        constraints = [models.UniqueConstraint(fields=["order", "report"], name="uniq_order_report")]
         indexes = [models.Index(fields=["report", "is_billed", "id"], name="report_order_billed_idx")]
 
     def __str__(self) -> str:

@@ -5,6 +5,11 @@ pair another live report holds. The claim is one statement in a savepoint: on Po
 of the pairs collected while the orders were priced (ClaimedPairs), in primary-key order;
 elsewhere an INSERT ... SELECT of the report's lines. A refused claim names the reports that
 hold those pairs (AlreadyBilled, 409).
+
+A claim is the pair alone. A live report holds exactly the pairs of its lines: it claims them
+in the transaction that writes the lines, and releases them (release_pairs) in the one that
+makes it superseded or voided, or deletes it. So the report holding a pair is the live report
+with a line of that pair.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ from operator import itemgetter
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 
 from billing.db_copy import column_of, copy_statement
 from billing.errors import AlreadyBilled
-from billing.models import BilledPair, BillingReport, Order, ReportLine, ReportOrder
+from billing.models import LIVE_REPORT_STATUSES, BilledPair, BillingReport, Order, ReportLine, ReportOrder
 from billing.selectors.rate_cards import LineInfo
 
 from .pricing import PricedOrder
 
-PAIR_FIELDS = ("report", "order_id", "service_id")
+PAIR_FIELDS = ("order_id", "service_id")
 # Orders whose pairs go into one write of the claim's COPY.
 PAIR_COPY_ORDERS = 2000
 
@@ -35,17 +42,32 @@ def scope_key(customer_service_ids: Sequence[int] | None) -> str:
     return ",".join(str(i) for i in sorted(set(customer_service_ids)))
 
 
-def report_pairs(report_id: uuid.UUID) -> QuerySet[BilledPair]:
-    """The pairs a report holds, found through its orders: the claim has no index on its report
-    column (a second index entry per pair would cost 40% of the claim), and every pair of a
-    report is one of its orders' (the lines it bills belong to its orders)."""
-    orders = ReportOrder.objects.filter(report_id=report_id).values("order_id")
-    return BilledPair.objects.filter(order_id__in=orders, report_id=report_id)
+def _pairs_of_lines(report_id: uuid.UUID) -> QuerySet[BilledPair]:
+    """The claimed pairs that are pairs of this report's lines."""
+    lines = ReportLine.objects.filter(
+        report_id=report_id, order_id=OuterRef("order_id"), service_id=OuterRef("service_id")
+    )
+    return BilledPair.objects.filter(Exists(lines))
+
+
+def report_pairs(report: BillingReport) -> QuerySet[BilledPair]:
+    """The pairs a report holds: its lines' pairs while it is live, none once it is not."""
+    if report.status not in LIVE_REPORT_STATUSES:
+        return BilledPair.objects.none()
+    return _pairs_of_lines(report.pk)
 
 
 def release_pairs(report_id: uuid.UUID) -> None:
-    """Release the pairs a report holds (it is superseded or voided): they can be billed again."""
-    report_pairs(report_id).delete()
+    """Release the pairs a report holds, as it stops being live (superseded, voided or deleted)
+    in this transaction: they can be billed again. Its lines' pairs are still its own then."""
+    _pairs_of_lines(report_id).delete()
+
+
+@receiver(pre_delete, sender=BillingReport, dispatch_uid="billing.release_pairs_of_deleted_report")
+def _release_deleted(sender: type[BillingReport], instance: BillingReport, **kwargs: object) -> None:
+    """A live report deleted through the ORM releases its pairs; the signal comes before its lines go."""
+    if instance.status in LIVE_REPORT_STATUSES:
+        release_pairs(instance.pk)
 
 
 def billed_pairs(orders: QuerySet[Order]) -> set[tuple[int, int]]:
@@ -79,15 +101,13 @@ class ClaimedPairs:
                 add(item[0].order_id << shift | number(lines, len(self._combinations)))
             yield item
 
-    def copy_blocks(self, report: BillingReport) -> Iterator[str]:
+    def copy_blocks(self) -> Iterator[str]:
         """The pairs as BilledPair rows (PAIR_FIELDS) in COPY's text format, by order id."""
-        key = str(report.pk)
-        # An order's rows are its id joined by the pieces of its combination of lines:
-        # "<report>\t", "\t<service>\n<report>\t", ..., "\t<service>\n".
+        # An order's rows are its id joining the pieces of its combination of lines:
+        # "", "\t<service>\n", ..., "\t<service>\n" puts the id before each service.
         pieces: list[list[str]] = [[] for _ in self._combinations]
         for lines, index in self._combinations.items():
-            services = [self._service_text[cs_id] for cs_id in lines]
-            pieces[index] = [f"{key}\t", *(f"\t{s}\n{key}\t" for s in services[:-1]), f"\t{services[-1]}\n"]
+            pieces[index] = ["", *(f"\t{self._service_text[cs_id]}\n" for cs_id in lines)]
         shift, mask = self.COMBINATION_BITS, (1 << self.COMBINATION_BITS) - 1
         self._orders.sort()
         for start in range(0, len(self._orders), PAIR_COPY_ORDERS):
@@ -112,7 +132,7 @@ def claim_pairs(report: BillingReport, pairs: ClaimedPairs | None = None) -> Non
         with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
             if pairs is not None and connection.vendor == "postgresql":
                 with cursor.copy(copy_statement(BilledPair, PAIR_FIELDS)) as copy:
-                    for block in pairs.copy_blocks(report):
+                    for block in pairs.copy_blocks():
                         copy.write(block)
             else:
                 rows = ReportLine.objects.filter(report_id=report.pk).values_list(*PAIR_FIELDS)
@@ -125,15 +145,24 @@ def claim_pairs(report: BillingReport, pairs: ClaimedPairs | None = None) -> Non
 
 
 def already_billed(report: BillingReport) -> AlreadyBilled:
-    """The error naming the other live reports that bill pairs of this one, with their counts."""
+    """The error naming the other live reports that bill pairs of this one, with their counts:
+    the live reports holding one of its orders (uniq_order_report), and their lines of its pairs."""
     mine = ReportLine.objects.filter(
         report_id=report.pk, order_id=OuterRef("order_id"), service_id=OuterRef("service_id")
     )
-    counts = dict(
-        BilledPair.objects.filter(Exists(mine))
+    holders = (
+        ReportOrder.objects.filter(
+            order_id__in=ReportOrder.objects.filter(report_id=report.pk).values("order_id"),
+            report__status__in=LIVE_REPORT_STATUSES,
+        )
         .exclude(report_id=report.pk)
         .values("report_id")
-        .annotate(n=Count("order_id"))
+    )
+    counts = dict(
+        ReportLine.objects.filter(report_id__in=holders)
+        .filter(Exists(mine))
+        .values("report_id")
+        .annotate(n=Count("id"))
         .values_list("report_id", "n")
     )
     conflicting = [

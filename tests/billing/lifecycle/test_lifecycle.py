@@ -103,7 +103,7 @@ def snapshot():
     """Everything a refused action must leave as it was."""
     return (
         sorted(BillingReport.objects.values_list("id", "status", "invoice_number", "superseded_by_id")),
-        sorted(BilledPair.objects.values_list("report_id", "order_id", "service_id")),
+        sorted(BilledPair.objects.values_list("order_id", "service_id")),
         CreditNote.objects.count(),
         AuditEvent.objects.count(),
         sorted(NumberSequence.objects.values_list("kind", "last_value")),
@@ -172,7 +172,26 @@ def test_a_partial_report_supersedes_only_the_draft_of_the_same_lines(customer, 
     with pytest.raises(AlreadyBilled) as refused:
         generate(customer, AUG)
     assert refused.value.details["pair_count"] == 8
+    holders = {(r["id"], r["pairs"]) for r in refused.value.details["conflicting_reports"]}
+    assert holders == {(str(again.pk), 4), (str(pick_only.pk), 4)}  # not the superseded draft
     assert live_pairs_are_unique()
+
+
+def test_deleting_a_report_releases_only_the_pairs_it_holds(customer, orders):
+    first = generate(customer, AUG)
+    second = generate(customer, AUG)  # supersedes the first and holds the same pairs
+    claimed = sorted(BilledPair.objects.values_list("order_id", "service_id"))
+    assert claimed == sorted(ReportLine.objects.filter(report=second).values_list("order_id", "service_id"))
+
+    BillingReport.objects.filter(pk=second.pk).update(superseded_by=None)
+    AuditEvent.objects.all().delete()  # the audit trail protects a report; seed_demo clears it the same way
+    BillingReport.objects.filter(pk=first.pk).delete()  # superseded: it holds nothing
+    assert sorted(BilledPair.objects.values_list("order_id", "service_id")) == claimed
+
+    BillingReport.objects.filter(pk=second.pk).delete()  # live: its pairs can be billed again
+    assert not BilledPair.objects.exists()
+    again = generate(customer, AUG)
+    assert again.line_count == len(claimed) and BilledPair.objects.count() == len(claimed)
 
 
 # --- lifecycle ----------------------------------------------------------------------------
@@ -265,7 +284,8 @@ def test_void_releases_the_orders_and_issues_a_credit_note(customer, orders):
     assert report.status == ReportStatus.VOIDED and report.void_reason == "Billed to the wrong entity"
     assert note.amount == report.total_amount == Decimal("12.00")
     assert note.number.startswith("CN-") and note.number.endswith("000001")
-    assert not BilledPair.objects.filter(report=report).exists()
+    voided_pairs = set(ReportLine.objects.filter(report=report).values_list("order_id", "service_id"))
+    assert voided_pairs and not voided_pairs & set(BilledPair.objects.values_list("order_id", "service_id"))
     assert AuditEvent.objects.filter(report=report, action=AuditAction.VOIDED, actor=user).count() == 1
     summary = summary_of(customer)
     assert summary.reports_count == 0
