@@ -15,12 +15,10 @@ sides write or read vacuumed (the report tables and the orders), then a checkpoi
 writes a few hundred megabytes of WAL, and the deletions and vacuums between them as much, so
 without the checkpoint the ones max_wal_size triggers start wherever they fall, and the side
 running while one is under way pays for the other side's dirty pages and for a full-page image
-of each page it touches first; without the orders' vacuum, the side after a generation reads
-orders that still carry its lock and writes their pages back. The script checks that the floor
-wrote as many lines, for the same total, as the generation did (otherwise the ratio would
-compare different work) and prints per round the two times with the CPU seconds of the
-PostgreSQL backend (and, for generation, of Python) behind them, then the medians and, as its
-last line:
+of each page it touches first. The script checks that the floor wrote as many lines, for the
+same total, as the generation did (otherwise the ratio would compare different work) and
+prints per round the two times with the CPU seconds of the PostgreSQL backend (and, for
+generation, of Python) behind them, then the medians and, as its last line:
 
     ratio <generation median>/<floor median> = X.XX
 """
@@ -90,9 +88,7 @@ SETTLED_TABLES = (
     "billing_reportorder",
     "billing_billingreport",
     "billing_billedpair",
-    # Generation locks each order it bills (FOR KEY SHARE), which leaves its transaction id on the
-    # order's row; whoever reads the orders next would resolve it and write the page back.
-    "billing_order",
+    "billing_order",  # read by both sides
 )
 
 

@@ -515,8 +515,8 @@ class ReportOrder(models.Model):
         BillingReport, on_delete=models.CASCADE, related_name="orders", db_index=False, db_constraint=False
     )  # indexed by report_order_billed_idx
     # The order is protected by the database without a per-row foreign-key check: a trigger on
-    # the order table refuses to delete (or renumber) an order a report holds, and generation
-    # checks and locks the report's orders in one statement (billing.generation.orders.lock_report_orders).
+    # the order table refuses to delete (or renumber) an order a report holds, after waiting for
+    # a generation of the order's customer (migrations 0012 and 0014).
     # Indexed by uniq_order_report, which finds the reports holding an order (the trigger, the
     # claim's holders) and a report's row of an order: one index where (report, order) and
     # (order) were two, each written at a random place per row (rows come in pricing order).

@@ -48,7 +48,7 @@ from .activity import bill_activity
 from .bulk_writer import bulk_write
 from .claims import ClaimedPairs, billed_pairs, claim_pairs, release_pairs, scope_key
 from .copy_writer import copy_report
-from .orders import chunked_records, lock_report_orders, streamed_records, tx_collation
+from .orders import chunked_records, streamed_records, tx_collation
 from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
 
 
@@ -83,6 +83,12 @@ def generate_report(
     if only_unbilled:
         run = UnbilledOnly(run, billed_pairs(orders), card.line_info)
 
+    # No order this report bills can be deleted or renumbered before the transaction ends.
+    # PostgreSQL: the order table's trigger locks the order's customer first (migration 0014), so
+    # the customer lock above waited for any deletion under way, and a later one waits for this
+    # transaction and is then refused. SQLite: this row is written before the orders are read
+    # for pricing, so the transaction holds the database's one write lock (BEGIN IMMEDIATE takes
+    # it even earlier) and no other transaction can commit a deletion before this one ends.
     report = BillingReport.objects.create(
         id=uuid.uuid4(),
         customer=customer,
@@ -100,7 +106,6 @@ def generate_report(
     on_progress = (lambda done: progress(done, total)) if progress is not None else None
     with _cyclic_gc_paused():
         pairs = _write_snapshot(report, run, orders, totals, on_progress)
-    lock_report_orders(report.pk, totals.billed_orders + totals.unbilled_orders)
     _store_totals(report, totals)
     bill_activity(report, card, only_unbilled=only_unbilled)  # storage, receiving, returns, extra work, adjustments
     if not preview:
@@ -122,8 +127,8 @@ def _locked_customer_and_card(
     customer_id: int, customer_service_ids: Sequence[int] | None, errors: dict[str, list[str]]
 ) -> tuple[Customer, LoadedRateCard]:
     """The customer, locked until the transaction ends (generations for one customer are
-    serialised), and its rate card restricted to the requested lines; ValidationFailed with
-    every error otherwise."""
+    serialised; deleting, renumbering or moving one of its orders waits: migration 0014), and
+    its rate card restricted to the requested lines; ValidationFailed with every error otherwise."""
     customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
     card: LoadedRateCard | None = None
     problem = customer_problem(customer, customer_id)

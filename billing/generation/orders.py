@@ -26,11 +26,11 @@ from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 
-from billing.models import Order, OrderLine, ReportOrder
+from billing.models import Order, OrderLine
 from billing.pricing.types import OrderData, OrderLineData
 
 if TYPE_CHECKING:
@@ -265,32 +265,3 @@ def _batched(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
             batch = []
     if batch:
         yield batch
-
-
-# --- the report's orders, held -------------------------------------------------------------
-
-
-def lock_report_orders(report_id: Any, expected: int) -> None:
-    """Check that the `expected` orders a report just wrote all exist, and hold them until the
-    transaction ends, in one statement: what a foreign key's deferred checks did one row at a
-    time. On PostgreSQL each order is locked FOR KEY SHARE, so an order deleted by a concurrent
-    transaction is either missing here (that transaction committed first) or its deletion waits
-    for this one and is then refused by the order table's trigger (migration 0012). SQLite lets
-    one transaction write at a time, so the count alone is the check there.
-
-    IntegrityError when an order is missing (deleted while the report was generated)."""
-    quote = connection.ops.quote_name
-    order_table, report_order_table = quote(Order._meta.db_table), quote(ReportOrder._meta.db_table)
-    lock = " FOR KEY SHARE OF o" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM {order_table} AS o WHERE o.id IN "  # noqa: S608 - quoted model tables
-        f"(SELECT ro.order_id FROM {report_order_table} AS ro WHERE ro.report_id = %s){lock}) AS held"
-    )
-    key = ReportOrder._meta.get_field("report").target_field.get_db_prep_value(report_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
-        (found,) = cursor.fetchone()
-    if found != expected:
-        raise IntegrityError(
-            f"{expected - found} of the report's {expected} orders were deleted while the report was generated."
-        )

@@ -6,9 +6,10 @@ column). A report's orders are written in the transaction that creates the repor
 ORM cascades a report's deletion to them, as to its lines. Their orders stay protected by the
 database: a trigger on the order table refuses to delete or renumber an order that a report
 holds, and generation locks the report's orders and checks that they all exist in one
-statement (billing.generation.orders.lock_report_orders), as the deferred checks did one row
-at a time. The trigger is PostgreSQL's: on SQLite (one writer at a time, the embedded default)
-the ORM's PROTECT refuses the deletion, and a trigger there would refuse the test runner's flush.
+statement, as the deferred checks did one row at a time (until migration 0014, which has the
+trigger wait for a generation of the order's customer instead). The trigger is PostgreSQL's:
+on SQLite (one writer at a time, the embedded default) the ORM's PROTECT refuses the deletion,
+and a trigger there would refuse the test runner's flush.
 """
 
 import django.db.models.deletion

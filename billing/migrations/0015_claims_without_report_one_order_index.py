@@ -30,7 +30,7 @@ def holders_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0013_order_line_without_database_constraint"),
+        ("billing", "0014_order_deletion_waits_for_generation"),
     ]
 
     operations = [
