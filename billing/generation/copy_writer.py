@@ -20,7 +20,7 @@ from billing.models import REPORT_LINE_CHARGE_FIELDS, BillingReport, ReportLine,
 from billing.pricing.explain import detail_json
 from billing.selectors.rate_cards import LineInfo
 
-from .orders import OrderRecord
+from .orders import SNAPSHOT_FIELDS, OrderRecord
 from .pricing import PricedOrder
 
 # Orders priced between two writes into the open line COPY (and the order spool).
@@ -30,24 +30,15 @@ SPOOL_MEMORY_BYTES = 16 * 2**20
 SPOOL_BLOCK_BYTES = 2**20
 
 LINE_FIELDS = ("report", "order", *REPORT_LINE_CHARGE_FIELDS)
-# The text columns first, so that they are escaped together (see _order_row).
+# A report order's columns: the order's snapshot, as the streamed read gave it (SNAPSHOT_FIELDS,
+# record field -> ReportOrder field), then what the report adds.
+_SNAPSHOT_COLUMN = {"order_id": "order", "total_item_qty": "total_items"}
 REPORT_ORDER_FIELDS = (
-    "transaction_id",
-    "reference_number",
-    "status",
-    "ship_to_name",
-    "ship_to_address",
+    *(_SNAPSHOT_COLUMN.get(name, name) for name in SNAPSHOT_FIELDS),
     "report",
-    "order",
-    "close_date",
-    "total_items",
-    "line_items",
     "total_amount",
     "is_billed",
 )
-# NUL cannot occur in PostgreSQL text, so it separates the text columns while they are escaped
-# together, and becomes the column separator (tab) in the same pass.
-_ORDER_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\t"})
 
 
 def copy_report(
@@ -128,21 +119,9 @@ def _detail_field(detail: dict) -> str:
 
 
 def _order_row(key: str, order: OrderRecord, order_total: Decimal, is_billed: bool) -> str:
-    """A ReportOrder row (REPORT_ORDER_FIELDS) in COPY's text format."""
-    texts = (
-        f"{order.transaction_id}\0{order.reference_number}\0{order.status}\0"
-        f"{order.ship_to_name}\0{order.ship_to_address}"
-    )
-    # Text without characters to escape (nearly all) only needs the separators.
-    if "\\" in texts or "\t" in texts or "\n" in texts or "\r" in texts:
-        texts = texts.translate(_ORDER_TEXT_ESCAPES)
-    else:
-        texts = texts.replace("\0", "\t")
-    close_date = order.close_date.isoformat() if order.close_date is not None else COPY_NULL
-    return (
-        f"{texts}\t{key}\t{order.order_id}\t{close_date}\t"
-        f"{order.total_item_qty}\t{order.line_items}\t{order_total!s}\t{'t' if is_billed else 'f'}\n"
-    )
+    """A ReportOrder row (REPORT_ORDER_FIELDS) in COPY's text format: the record's snapshot text
+    (the records of orders.streamed_records have one), then the report's columns."""
+    return f"{order.snapshot}\t{key}\t{order_total!s}\t{'t' if is_billed else 'f'}\n"
 
 
 def _refusing_queries(progress: Callable[[int], None]) -> Callable[[int], None]:

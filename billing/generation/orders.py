@@ -1,43 +1,44 @@
 """Step 2: the billable orders as a stream of named records, in the canonical pricing order.
 
-An OrderRecord is what the engine prices (the fields of an OrderData) plus the two fields only
-the snapshot keeps. ORDER_FIELDS, the one list of the Order fields generation reads, is derived from
+An OrderRecord is what the engine prices (the fields of an OrderData) plus what only the
+snapshot keeps. ORDER_FIELDS, the one list of the Order fields generation reads, is derived from
 the record's own fields, and rows are turned into records by those names (the streamed reader
-by positions derived from them once): reordering a field moves its column in every query with it.
+checks once that the columns it reads are in the record's order): reordering a field moves its
+column in every query with it.
 
 Two readers give the same records in the same order:
 
 - `chunked_records` (any database): keyset pages of `chunk_size` orders, one query for the
   page and one for its SKU lines;
 - `streamed_records` (PostgreSQL): one statement for every order with its SKU lines aggregated
-  into arrays. The stream holds the connection, which the line COPY needs next, so its rows are
-  first spooled (marshal records in a temporary file, in memory up to SPOOL_MEMORY_BYTES) and
-  read back as records while the COPY is open.
+  into arrays, read as COPY's text. The statement holds the connection, which the line COPY
+  needs next, so its text is first spooled (in memory up to SPOOL_MEMORY_BYTES, then in a
+  temporary file) and parsed into records while the line COPY is open.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import marshal
+import io
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Collate
 
+from billing.db_copy import array_items, copy_value
 from billing.models import Order, OrderLine
 from billing.pricing.types import OrderData, OrderLineData
 
 if TYPE_CHECKING:
     from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 
-# PostgreSQL: rows per libpq fetch of the order stream and per marshal record of the read spool.
-STREAM_BATCH_ROWS = 1000
 # Bytes the read spool keeps in memory before it moves to a temporary file.
 SPOOL_MEMORY_BYTES = 16 * 2**20
 # Distinct (sku, quantity) line objects kept for reuse across orders before the cache restarts.
@@ -68,25 +69,67 @@ class OrderRecord(NamedTuple):
     lines: tuple[OrderLineData, ...] = ()
     status: str = ""
     ship_to_address: str = ""
+    # The streamed reader's SNAPSHOT_FIELDS as COPY text (tab-separated, escaped as read), which
+    # the report-order COPY writes as they are; "" from chunked_records.
+    snapshot: str = ""
 
 
 if OrderRecord._fields[: len(dataclasses.fields(OrderData))] != tuple(f.name for f in dataclasses.fields(OrderData)):
     raise TypeError("OrderRecord must start with OrderData's fields, in their order")  # pragma: no cover
 
 # Record field -> the Order field it is read from (the record's order_id is the model's id).
-_COLUMN_OF = {name: "id" if name == "order_id" else name for name in OrderRecord._fields if name != "lines"}
+_COLUMN_OF = {
+    name: "id" if name == "order_id" else name for name in OrderRecord._fields if name not in ("lines", "snapshot")
+}
 _RECORD_FIELDS = tuple(_COLUMN_OF)
 ORDER_FIELDS = tuple(_COLUMN_OF.values())
-# A streamed row: ORDER_FIELDS, then the SKUs and quantities of the order's lines. close_date,
-# weight_lb and volume_cuft arrive as text (so that rows can be marshalled); records get them typed.
+# A streamed row: ORDER_FIELDS, then the SKUs and quantities of the order's lines.
 _STREAM_FIELDS = (*_RECORD_FIELDS, "line_skus", "line_quantities")
-# Where _records_of finds and puts values, derived from the names: the number of order fields,
-# the positions of the three text fields, and that of lines among the record's arguments.
-_STREAM_AT = (
-    len(_RECORD_FIELDS),
-    *(_STREAM_FIELDS.index(name) for name in ("close_date", "weight_lb", "volume_cuft")),
-    OrderRecord._fields.index("lines"),
+# _records_of builds a record from a row's columns by position, the hot path of a large report:
+# the layout it was written for.
+_STREAM_LAYOUT = (
+    "order_id",
+    "transaction_id",
+    "close_date",
+    "reference_number",
+    "ship_to_name",
+    "ship_to_company",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_country",
+    "carrier",
+    "notes",
+    "weight_lb",
+    "volume_cuft",
+    "packages",
+    "line_items",
+    "total_item_qty",
+    "status",
+    "ship_to_address",
+    "line_skus",
+    "line_quantities",
 )
+if _STREAM_FIELDS != _STREAM_LAYOUT or OrderRecord._fields != (
+    *_STREAM_LAYOUT[:16],
+    "lines",
+    *_STREAM_LAYOUT[16:18],
+    "snapshot",
+):
+    raise TypeError("OrderRecord's fields moved: update _records_of and _STREAM_LAYOUT")  # pragma: no cover
+# The record fields a report order keeps, in the order of its COPY's first columns
+# (billing.generation.copy_writer), taken from the streamed row as they were read.
+SNAPSHOT_FIELDS = (
+    "transaction_id",
+    "reference_number",
+    "status",
+    "ship_to_name",
+    "ship_to_address",
+    "close_date",
+    "order_id",
+    "total_item_qty",
+    "line_items",
+)
+_snapshot_of = itemgetter(*(_STREAM_FIELDS.index(name) for name in SNAPSHOT_FIELDS))
 
 
 def tx_collation() -> str:
@@ -157,56 +200,57 @@ def streamed_records(orders: QuerySet[Order]) -> Iterator[Iterator[OrderRecord]]
     """Every order as a record, in canonical order, read with one statement and spooled.
 
     The statement has run and released the connection when this is entered; the records are
-    read back from the spool as they are iterated, and the spool is removed on exit.
+    parsed from the spool as they are iterated, and the spool is removed on exit.
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
-        with _order_stream(orders) as batches:
-            write = spool.write
-            for batch in batches:  # each batch as one record: its size (8 bytes), then its marshal dump
-                data = marshal.dumps(batch)
-                write(len(data).to_bytes(8, "little"))
-                write(data)
+        _copy_orders(orders, spool.write)
         spool.seek(0)
-        yield _records_of(_spooled_batches(spool))
+        # COPY's text has one row a line: a newline inside a value is escaped.
+        yield _records_of(io.TextIOWrapper(spool, encoding="utf-8", newline="\n"))
 
 
-def _spooled_batches(spool: Any) -> Iterator[list[tuple]]:
-    """The batches streamed_records wrote (marshal only ever reads what this process wrote)."""
-    read = spool.read
-    while header := read(8):
-        yield marshal.loads(read(int.from_bytes(header, "little")))  # noqa: S302 - our own temporary file
-
-
-def _records_of(batches: Iterable[list[tuple]]) -> Iterator[OrderRecord]:
-    """Records from streamed rows (_STREAM_FIELDS), typing the text columns; equal (sku, quantity)
-    lines share one object. The hot path of a large report, so values are placed by positions
-    found once from the field names (_STREAM_AT), not copied through a dict of keywords."""
+def _records_of(rows: Iterable[str]) -> Iterator[OrderRecord]:
+    """Records from rows of _STREAM_FIELDS in COPY's text format, typed; equal (sku, quantity)
+    lines share one object. A row without a backslash (nearly all) has no escape and no NULL,
+    so its fields are its values; the others are decoded field by field."""
     parse_time = dt.datetime.fromisoformat
     make = OrderRecord._make
-    count, close_at, weight_at, volume_at, lines_at = _STREAM_AT
     shared: dict[tuple[str, int], OrderLineData] = {}
     line_of = shared.__getitem__
-    for batch in batches:
-        for row in batch:
-            values = list(row[:count])
-            skus, quantities = row[count], row[count + 1]
-            lines: tuple[OrderLineData, ...] = ()
-            if skus:
-                if len(shared) >= LINE_CACHE_LIMIT:
-                    shared.clear()
-                try:  # every line seen before (nearly always): the lookups stay in C
-                    lines = tuple(map(line_of, zip(skus, quantities, strict=True)))
-                except KeyError:
-                    lines = tuple(
-                        shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
-                        for pair in zip(skus, quantities, strict=True)
-                    )
-            close_date = values[close_at]
-            values[close_at] = None if close_date is None else parse_time(close_date)
-            values[weight_at] = Decimal(values[weight_at])
-            values[volume_at] = Decimal(values[volume_at])
-            values.insert(lines_at, lines)
-            yield make(values)
+    for text in rows:
+        raw = text[:-1].split("\t")
+        row: list[Any] = raw if "\\" not in text else list(map(copy_value, raw))
+        skus = row[18]
+        lines: tuple[OrderLineData, ...] = ()
+        if skus:  # None: no lines
+            names, quantities = array_items(skus), [int(q) for q in row[19][1:-1].split(",")]
+            if len(shared) >= LINE_CACHE_LIMIT:
+                shared.clear()
+            try:  # every line seen before (nearly always): the lookups stay in C
+                lines = tuple(map(line_of, zip(names, quantities, strict=True)))
+            except KeyError:
+                lines = tuple(
+                    shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
+                    for pair in zip(names, quantities, strict=True)
+                )
+        close_date = row[2]
+        yield make(
+            (
+                int(row[0]),
+                row[1],
+                None if close_date is None else parse_time(close_date),
+                *row[3:11],
+                Decimal(row[11]),
+                Decimal(row[12]),
+                int(row[13]),
+                int(row[14]),
+                int(row[15]),
+                lines,
+                row[16],
+                row[17],
+                "\t".join(_snapshot_of(raw)),
+            )
+        )
 
 
 def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
@@ -225,43 +269,17 @@ def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
     return queryset.query.sql_with_params()
 
 
-@contextmanager
-def _order_stream(orders: QuerySet[Order]) -> Iterator[Iterator[list[tuple]]]:
-    """The rows of _stream_query in lists of STREAM_BATCH_ROWS, read with one statement.
-
-    close_date, weight_lb and volume_cuft arrive as their text (PostgreSQL's ISO output), so
-    every value is a str, int, None or list of them: rows can be spooled with marshal (far
-    cheaper than pickle). The statement is recorded in connection.queries like the ones Django
-    runs itself.
-
-    The stream holds the connection until it is exhausted or closed, so it is closed on exit
-    whatever happens: on an error that cancels the query, and the transaction can roll back
-    (a stream left open would make the rollback wait for it forever).
-    """
-    from psycopg.types.string import TextLoader  # the PostgreSQL driver, imported only here
-
+def _copy_orders(orders: QuerySet[Order], write: Callable[[bytes], object]) -> None:
+    """The rows of _stream_query as COPY's text, block by block into `write`, with one statement
+    (recorded in connection.queries like the ones Django runs itself). Blocks of bytes cost
+    Python nearly nothing while the server reads, where a row object per row cost more than
+    the server's work. On an error the COPY ends with the statement, and the transaction can
+    roll back."""
     sql, params = _stream_query(orders)
+    ops = cast("PostgresOperations", connection.ops)  # this reader runs on PostgreSQL only
+    statement = f"COPY ({ops.compose_sql(sql, params)}) TO STDOUT"
     with connection.cursor() as cursor:
-        stream_cursor = cursor.cursor
-        stream_cursor.adapters.register_loader("numeric", TextLoader)
-        stream_cursor.adapters.register_loader("timestamptz", TextLoader)
         debug_sql = getattr(cursor, "debug_sql", None)  # set when queries are logged (DEBUG, tests)
-        ops = cast("PostgresOperations", connection.ops)  # this reader runs on PostgreSQL only
-        logged = debug_sql(ops.compose_sql(sql, params)) if debug_sql is not None else nullcontext()
-        with logged:
-            rows = stream_cursor.stream(sql, params, size=STREAM_BATCH_ROWS)
-            try:
-                yield _batched(rows, STREAM_BATCH_ROWS)
-            finally:
-                rows.close()
-
-
-def _batched(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        with debug_sql(statement) if debug_sql is not None else nullcontext(), cursor.cursor.copy(statement) as copy:
+            for block in copy:
+                write(block)

@@ -1,0 +1,120 @@
+"""The streamed reader (COPY text, PostgreSQL) gives the records the keyset reader gives, whatever
+the text of the orders and SKUs; the COPY-text helpers read what PostgreSQL writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from billing.db_copy import array_items, copy_value
+from billing.generation.orders import SNAPSHOT_FIELDS, chunked_records, streamed_records
+from billing.selectors.orders import billable_orders
+from tests.factories import CustomerFactory, order_with_lines
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the streamed reader is PostgreSQL's"),
+]
+
+# Any text PostgreSQL stores (no NUL, no lone surrogate), with the characters COPY and arrays escape.
+SPECIAL = "\t\n\r\\\"{},  \x0b\x0c\x08'é中\u2028"
+text = st.text(
+    alphabet=st.one_of(st.sampled_from(SPECIAL), st.characters(exclude_categories=("Cs",), exclude_characters="\x00")),
+    max_size=12,
+)
+sku = st.one_of(text.filter(bool), st.sampled_from(["NULL", "null", " ", '"', "\\", "{}", "a,b", "A1"]))
+order = st.fixed_dictionaries(
+    {
+        "texts": st.tuples(*(text for _ in range(9))),
+        "weight": st.decimals(min_value=0, max_value=99999, places=2),
+        "packages": st.integers(0, 50),
+        "lines": st.dictionaries(sku, st.integers(0, 10**6), max_size=4),
+        "minute": st.integers(0, 3 * 24 * 60),
+        "micros": st.sampled_from([0, 1, 250, 120000, 999999]),
+    }
+)
+TEXT_FIELDS = (
+    "reference_number",
+    "ship_to_name",
+    "ship_to_company",
+    "ship_to_city",
+    "ship_to_state",
+    "ship_to_country",
+    "notes",
+    "status",
+    "ship_to_address",
+)
+serial = itertools.count()
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(orders=st.lists(order, min_size=1, max_size=6))
+def test_the_streamed_records_are_the_keyset_records(orders):
+    with transaction.atomic():
+        customer = CustomerFactory()
+        for fields in orders:
+            values = dict(zip(TEXT_FIELDS, fields["texts"], strict=True))
+            values["status"] = values["status"] or "shipped"  # a cancelled status is not billable
+            order_with_lines(
+                customer=customer,
+                transaction_id=f"T\t{next(serial)}\\",
+                close_date=dt.datetime(2025, 1, 10, tzinfo=dt.UTC)
+                + dt.timedelta(minutes=fields["minute"], microseconds=fields["micros"]),
+                weight_lb=fields["weight"],
+                packages=fields["packages"],
+                lines=fields["lines"],
+                **values,
+            )
+        billable = billable_orders(
+            customer_id=customer.pk, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 1, 31)
+        )
+        keyset = [record for chunk in chunked_records(billable, 4) for record in chunk]
+        with streamed_records(billable) as records:
+            streamed = list(records)
+        transaction.set_rollback(True)
+
+    # the same records; an order's lines in whichever order the database gives them
+    def comparable(record):
+        return record._replace(lines=sorted(record.lines, key=lambda line: (line.sku, line.quantity)), snapshot="")
+
+    assert [comparable(record) for record in streamed] == [comparable(record) for record in keyset]
+    for record in streamed:
+        snapshot = [copy_value(field) for field in record.snapshot.split("\t")]
+        expected = [getattr(record, name) for name in SNAPSHOT_FIELDS]
+        close_at = SNAPSHOT_FIELDS.index("close_date")
+        assert dt.datetime.fromisoformat(snapshot[close_at]) == expected[close_at]
+        assert [str(value) for i, value in enumerate(expected) if i != close_at] == [
+            value for i, value in enumerate(snapshot) if i != close_at
+        ]
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(text, st.sampled_from(["NULL", "", " x ", '"', "\\", "{", "}"])), max_size=5))
+def test_copy_text_and_arrays_read_what_postgresql_writes(values):
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            "COPY (SELECT %s::text, %s::text[], NULL::text) TO STDOUT", (values[0] if values else "", values)
+        ) as copy,
+    ):
+        line = b"".join(bytes(block) for block in copy).decode()
+    first, array, null = line.removesuffix("\n").split("\t")
+    assert copy_value(first) == (values[0] if values else "")
+    assert array_items(copy_value(array)) == values
+    assert copy_value(null) is None
+
+
+def test_copy_value_reads_every_escape():
+    assert copy_value(r"a\tb\nc\rd\\e\bf\fg\vh") == "a\tb\nc\rd\\e\bf\fg\vh"
+    assert copy_value(r"\101\x42\q") == "ABq"  # octal, hexadecimal, any other character as itself
+    assert copy_value("\\N") is None and copy_value("N") == "N"
+    assert Decimal(copy_value("1.50")) == Decimal("1.50")
