@@ -1,6 +1,8 @@
 -- The physical floor of generating benchmarks/generate_report.py's report: one set-based
 -- INSERT ... SELECT that prices the benchmark customer's billable orders against its rate card
--- (the nine lines build_rate_card creates) and writes the report lines, nothing else.
+-- (the nine lines build_rate_card creates) and writes the report lines, nothing else. It leaves
+-- out the lines' explanation keys and detail, which generation writes too (building that text
+-- in SQL, generation_set_based.sql, takes longer than generation does).
 --
 -- benchmarks/generate_vs_floor.py fills the placeholders (Python format fields): orders with
 -- the SQL of the selector generation reads (billing.selectors.orders.billable_orders), report
