@@ -86,36 +86,25 @@ ORDER_FIELDS = tuple(_COLUMN_OF.values())
 # A streamed row: ORDER_FIELDS, then the SKUs and quantities of the order's lines.
 _STREAM_FIELDS = (*_RECORD_FIELDS, "line_skus", "line_quantities")
 # _records_of builds a record from a row's columns by position, the hot path of a large report:
-# the layout it was written for.
-_STREAM_LAYOUT = (
-    "order_id",
-    "transaction_id",
-    "close_date",
-    "reference_number",
-    "ship_to_name",
-    "ship_to_company",
-    "ship_to_city",
-    "ship_to_state",
-    "ship_to_country",
-    "carrier",
-    "notes",
-    "weight_lb",
-    "volume_cuft",
-    "packages",
-    "line_items",
-    "total_item_qty",
-    "status",
-    "ship_to_address",
-    "line_skus",
-    "line_quantities",
-)
-if _STREAM_FIELDS != _STREAM_LAYOUT or OrderRecord._fields != (
-    *_STREAM_LAYOUT[:16],
-    "lines",
-    *_STREAM_LAYOUT[16:18],
-    "snapshot",
+# the positions it types or moves, as it was written for them.
+_WRITTEN_FOR = {
+    "order_id": 0,
+    "close_date": 2,
+    "weight_lb": 11,
+    "volume_cuft": 12,
+    "packages": 13,
+    "line_items": 14,
+    "total_item_qty": 15,
+    "line_skus": 18,
+    "line_quantities": 19,
+}
+if (
+    any(_STREAM_FIELDS[at] != name for name, at in _WRITTEN_FOR.items())
+    or len(_STREAM_FIELDS) != 20
+    or OrderRecord._fields.index("lines") != 16
+    or OrderRecord._fields[-1] != "snapshot"
 ):
-    raise TypeError("OrderRecord's fields moved: update _records_of and _STREAM_LAYOUT")  # pragma: no cover
+    raise TypeError("OrderRecord's fields moved: update _records_of and _WRITTEN_FOR")  # pragma: no cover
 # The record fields a report order keeps, in the order of its COPY's first columns
 # (billing.generation.copy_writer), taken from the streamed row as they were read.
 SNAPSHOT_FIELDS = (

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from billing.db_copy import array_items, copy_value
 from billing.generation.orders import SNAPSHOT_FIELDS, chunked_records, streamed_records
+from billing.pricing.fields import TEXT_FIELDS as ORDER_TEXT_FIELDS
 from billing.selectors.orders import billable_orders
 from tests.factories import CustomerFactory, order_with_lines
 
@@ -30,26 +31,16 @@ text = st.text(
     max_size=12,
 )
 sku = st.one_of(text.filter(bool), st.sampled_from(["NULL", "null", " ", '"', "\\", "{}", "a,b", "A1"]))
+TEXT_FIELDS = (*ORDER_TEXT_FIELDS, "status", "ship_to_address")
 order = st.fixed_dictionaries(
     {
-        "texts": st.tuples(*(text for _ in range(9))),
+        "texts": st.tuples(*(text for _ in TEXT_FIELDS)),
         "weight": st.decimals(min_value=0, max_value=99999, places=2),
         "packages": st.integers(0, 50),
         "lines": st.dictionaries(sku, st.integers(0, 10**6), max_size=4),
         "minute": st.integers(0, 3 * 24 * 60),
         "micros": st.sampled_from([0, 1, 250, 120000, 999999]),
     }
-)
-TEXT_FIELDS = (
-    "reference_number",
-    "ship_to_name",
-    "ship_to_company",
-    "ship_to_city",
-    "ship_to_state",
-    "ship_to_country",
-    "notes",
-    "status",
-    "ship_to_address",
 )
 serial = itertools.count()
 
