@@ -5,7 +5,6 @@ inserts elsewhere, and the import's statements kept unprepared (billing.services
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -17,7 +16,7 @@ from django.db import connection
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
-from billing.db_copy import COPY_NULL, column_of, copy_statement
+from billing.db_copy import COPY_NULL, column_of, copy_statement, copy_value
 from billing.models import Order, OrderLine
 from billing.services.order_rows import DECIMAL_FIELDS, INT_FIELDS, TEXT_FIELDS, WRITTEN_FIELDS, ParsedOrder
 
@@ -65,19 +64,10 @@ def order_copy_body(parsed: ParsedOrder) -> str:
     )
 
 
-_COPY_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
-_COPY_ESCAPE = re.compile(r"\\[\\tnr]")
-
-
-def _copy_value(field: str) -> str:
-    """A COPY text field as the text it stands for (the fields order_copy_body writes)."""
-    return _COPY_ESCAPE.sub(lambda escape: _COPY_UNESCAPES[escape.group()], field) if "\\" in field else field
-
-
 def values_from_copy_body(body: str) -> dict[str, Any]:
     """The values (WRITTEN_FIELDS) of an order from its COPY text (order_copy_body), as parsing gave them."""
     _, close_date, weight, volume, packages, line_items, total, _, *texts = body.split("\t")
-    text_values = dict(zip(_COPY_TEXT_FIELDS[1:], map(_copy_value, texts), strict=True))
+    text_values = dict(zip(_COPY_TEXT_FIELDS[1:], map(copy_value, texts), strict=True))
     return {
         "close_date": None if close_date == COPY_NULL else dt.datetime.fromisoformat(close_date),
         "status": text_values.pop("status"),
