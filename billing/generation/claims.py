@@ -1,10 +1,13 @@
 """One bill per (order, rate-card line): the scope of a report and its claim in BilledPair.
 
 A report claims each pair it bills in BilledPair, whose primary key is the pair, so it refuses a
-pair another live report holds. The claim is one statement in a savepoint: on PostgreSQL a COPY
-of the pairs collected while the orders were priced (ClaimedPairs), in primary-key order;
-elsewhere an INSERT ... SELECT of the report's lines. A refused claim names the reports that
-hold those pairs (AlreadyBilled, 409).
+pair another live report holds. On PostgreSQL the pairs are collected while the orders are
+priced (ClaimedPairs) and copied, in primary-key order, with each slice of the report as it is
+written (copy_writer), when no live report bills a pair of the period (any_billed, asked under
+the customer's lock). Otherwise the claim is one statement in a savepoint after the report is
+written (claim_pairs: a COPY of the collected pairs on PostgreSQL, an INSERT ... SELECT of the
+report's lines elsewhere), and a refused claim names the reports that hold those pairs
+(AlreadyBilled, 409).
 
 A claim is the pair alone. A live report holds exactly the pairs of its lines: it claims them
 in the transaction that writes the lines, and releases them (release_pairs) in the one that
@@ -70,6 +73,13 @@ def _release_deleted(sender: type[BillingReport], instance: BillingReport, **kwa
         release_pairs(instance.pk)
 
 
+def any_billed(orders: QuerySet[Order], service_ids: Iterable[int]) -> bool:
+    """Whether a live report bills a pair of these orders and services. Asked under the
+    customer's lock, which every generation of the customer's orders takes first, it stays
+    true or false until the transaction ends: no other transaction can claim those pairs."""
+    return BilledPair.objects.filter(order_id__in=orders.values("id"), service_id__in=list(service_ids)).exists()
+
+
 def billed_pairs(orders: QuerySet[Order]) -> set[tuple[int, int]]:
     """The (order id, service id) pairs of these orders that a live report bills."""
     return set(BilledPair.objects.filter(order_id__in=orders.values("id")).values_list("order_id", "service_id"))
@@ -81,9 +91,9 @@ class ClaimedPairs:
 
     An order is kept as one int, its id shifted left by COMBINATION_BITS plus the number of its
     combination of charged lines (a few combinations cover all orders): about 45 bytes an
-    order. Sorting those ints puts the pairs in order-id order, so the claim fills the primary
-    key's pages one after another, where the pricing order (by close date, which need not
-    follow the ids) touched one at random per pair.
+    order. Sorting those ints puts the pairs of each copy in order-id order, so it fills the
+    primary key's pages one after another, where the pricing order (by close date, which need
+    not follow the ids) touched one at random per pair.
     """
 
     COMBINATION_BITS = 32
@@ -102,16 +112,18 @@ class ClaimedPairs:
             yield item
 
     def copy_blocks(self) -> Iterator[str]:
-        """The pairs as BilledPair rows (PAIR_FIELDS) in COPY's text format, by order id."""
+        """The pairs collected since the last call, as BilledPair rows (PAIR_FIELDS) in COPY's
+        text format, by order id; they are forgotten as they are given."""
         # An order's rows are its id joining the pieces of its combination of lines:
         # "", "\t<service>\n", ..., "\t<service>\n" puts the id before each service.
         pieces: list[list[str]] = [[] for _ in self._combinations]
         for lines, index in self._combinations.items():
             pieces[index] = ["", *(f"\t{self._service_text[cs_id]}\n" for cs_id in lines)]
         shift, mask = self.COMBINATION_BITS, (1 << self.COMBINATION_BITS) - 1
-        self._orders.sort()
-        for start in range(0, len(self._orders), PAIR_COPY_ORDERS):
-            block = self._orders[start : start + PAIR_COPY_ORDERS]
+        orders = sorted(self._orders)
+        self._orders.clear()  # in place: collect appends to this list
+        for start in range(0, len(orders), PAIR_COPY_ORDERS):
+            block = orders[start : start + PAIR_COPY_ORDERS]
             yield "".join([str(order >> shift).join(pieces[order & mask]) for order in block])
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, UUIDField, Value
 from django.db.models.functions import Collate
 from django.utils import timezone
@@ -46,7 +46,7 @@ from billing.services.users import system_user
 
 from .activity import bill_activity
 from .bulk_writer import bulk_write
-from .claims import ClaimedPairs, billed_pairs, claim_pairs, release_pairs, scope_key
+from .claims import ClaimedPairs, any_billed, billed_pairs, claim_pairs, release_pairs, scope_key
 from .copy_writer import copy_report
 from .orders import chunked_records, streamed_records, tx_collation
 from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
@@ -75,13 +75,12 @@ def generate_report(
     `preview` (billing.services.preview, always rolled back): a finalized report of the scope is
     no refusal and no pair is claimed; everything else is what a generation does."""
     customer, card = _locked_customer_and_card(customer_id, customer_service_ids, errors)
-    run: Pricer = _compiled(card)
+    _compiled(card)  # refuse a card that does not compile before anything is written
     orders = billable_orders(customer_id=customer.pk, start_date=start_date, end_date=end_date)
     total = orders.count() if progress is not None else 0
     scope = scope_key(customer_service_ids)
     previous = _free_the_scope(customer, start_date, end_date, scope, only_unbilled=only_unbilled or preview)
-    if only_unbilled:
-        run = UnbilledOnly(run, billed_pairs(orders), card.line_info)
+    billed = billed_pairs(orders) if only_unbilled else None
 
     # No order this report bills can be deleted or renumbered before the transaction ends.
     # PostgreSQL: the order table's trigger locks the order's customer first (migration 0014), so
@@ -102,13 +101,39 @@ def generate_report(
         generated_at=timezone.now(),
         created_by=created_by or (actor if is_authenticated(actor) else None) or system_user(),
     )
-    totals = Totals(card.line_info, report.billing_time_zone, report.end_date)
     on_progress = (lambda done: progress(done, total)) if progress is not None else None
-    with _cyclic_gc_paused():
-        pairs = _write_snapshot(report, run, orders, totals, on_progress)
+
+    def snapshot(claim: bool) -> tuple[Totals, ClaimedPairs | None]:
+        """Price the orders with a fresh run of the card (tiers start from zero) and write the snapshot."""
+        run: Pricer = _compiled(card)
+        if billed is not None:
+            run = UnbilledOnly(run, billed, card.line_info)
+        totals = Totals(card.line_info, report.billing_time_zone, report.end_date)
+        with _cyclic_gc_paused():
+            return totals, _write_snapshot(report, run, orders, totals, on_progress, claim=claim)
+
+    # On PostgreSQL the pairs are claimed as they are written, unless a live report bills one of
+    # them (or only unbilled pairs are priced): then after the report is written, so that the
+    # refusal can name the reports holding them.
+    claim_while_writing = (
+        not preview
+        and connection.vendor == "postgresql"
+        and (only_unbilled or not any_billed(orders, (line.service_id for line in card.selected)))
+    )
+    try:
+        with transaction.atomic(savepoint=claim_while_writing):
+            totals, pairs = snapshot(claim_while_writing)
+    except IntegrityError:
+        if not claim_while_writing:
+            raise
+        # A pair was claimed by another transaction after any_billed looked, which the customer's
+        # lock rules out: the snapshot is rolled back and written again, claimed afterwards, so
+        # that the refusal names the reports holding the pairs.
+        claim_while_writing = False
+        totals, pairs = snapshot(claim_while_writing)
     _store_totals(report, totals)
     bill_activity(report, card, only_unbilled=only_unbilled)  # storage, receiving, returns, extra work, adjustments
-    if not preview:
+    if not preview and not claim_while_writing:
         claim_pairs(report, pairs)
     # The audit trail names who acted: a signed-in actor, or the user a command named; None for the server.
     acting = actor if is_authenticated(actor) else created_by
@@ -187,17 +212,20 @@ def _write_snapshot(
     orders: QuerySet[Order],
     totals: Totals,
     progress: Callable[[int], None] | None,
+    *,
+    claim: bool,
 ) -> ClaimedPairs | None:
     """Price the orders and write the report's orders and lines: COPY on PostgreSQL (a constant
     number of statements), bulk_create elsewhere, then the explanations the lines refer to.
     `progress` runs every BILLING_GENERATION_CHUNK_SIZE orders and after the last one. On
-    PostgreSQL, returns the (order, line) pairs of the lines written, for the claim."""
+    PostgreSQL, `claim` claims the (order, line) pairs of the lines as they are written (no
+    live report bills one of them); otherwise they are returned, for claim_pairs."""
     every = max(1, int(settings.BILLING_GENERATION_CHUNK_SIZE))
     if connection.vendor == "postgresql":
         pairs = ClaimedPairs(totals.line_info)
         with connection.wrap_database_errors, streamed_records(orders) as records:
             priced = pairs.collect(priced_orders(run, records, totals))
-            copy_report(report, priced, totals.line_info, progress, every)
+            copy_report(report, priced, totals.line_info, progress, every, records.count, pairs if claim else None)
     else:
         pairs = None
         chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))

@@ -184,18 +184,29 @@ def _lines_of(order_ids: list[int]) -> dict[int, list[OrderLineData]]:
 # --- PostgreSQL: one streamed statement ----------------------------------------------------
 
 
+class StreamedRecords:
+    """The records streamed_records gives, in canonical order, and how many there are."""
+
+    def __init__(self, records: Iterator[OrderRecord], count: int) -> None:
+        self._records = records
+        self.count = count
+
+    def __iter__(self) -> Iterator[OrderRecord]:
+        return self._records
+
+
 @contextmanager
-def streamed_records(orders: QuerySet[Order]) -> Iterator[Iterator[OrderRecord]]:
+def streamed_records(orders: QuerySet[Order]) -> Iterator[StreamedRecords]:
     """Every order as a record, in canonical order, read with one statement and spooled.
 
     The statement has run and released the connection when this is entered; the records are
     parsed from the spool as they are iterated, and the spool is removed on exit.
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
-        _copy_orders(orders, spool.write)
+        count = _copy_orders(orders, spool.write)
         spool.seek(0)
         # COPY's text has one row a line: a newline inside a value is escaped.
-        yield _records_of(io.TextIOWrapper(spool, encoding="utf-8", newline="\n"))
+        yield StreamedRecords(_records_of(io.TextIOWrapper(spool, encoding="utf-8", newline="\n")), count)
 
 
 def _records_of(rows: Iterable[str]) -> Iterator[OrderRecord]:
@@ -258,11 +269,12 @@ def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
     return queryset.query.sql_with_params()
 
 
-def _copy_orders(orders: QuerySet[Order], write: Callable[[bytes], object]) -> None:
+def _copy_orders(orders: QuerySet[Order], write: Callable[[bytes], object]) -> int:
     """The rows of _stream_query as COPY's text, block by block into `write`, with one statement
     (recorded in connection.queries like the ones Django runs itself). Blocks of bytes cost
     Python nearly nothing while the server reads, where a row object per row cost more than
-    the server's work. On an error the COPY ends with the statement, and the transaction can
+    the server's work. Returns the number of rows: the server sends each in a message of its
+    own, which is a block. On an error the COPY ends with the statement, and the transaction can
     roll back."""
     sql, params = _stream_query(orders)
     ops = cast("PostgresOperations", connection.ops)  # this reader runs on PostgreSQL only
@@ -270,5 +282,8 @@ def _copy_orders(orders: QuerySet[Order], write: Callable[[bytes], object]) -> N
     with connection.cursor() as cursor:
         debug_sql = getattr(cursor, "debug_sql", None)  # set when queries are logged (DEBUG, tests)
         with debug_sql(statement) if debug_sql is not None else nullcontext(), cursor.cursor.copy(statement) as copy:
+            rows = 0
             for block in copy:
                 write(block)
+                rows += 1
+    return rows

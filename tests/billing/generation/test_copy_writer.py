@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.generation import copy_writer
+from billing.generation import copy_pipeline, copy_writer
 from billing.generation import orders as order_stream
 from billing.models import (
+    BilledPair,
     BillingReport,
     ChargeType,
     ReportLine,
@@ -146,15 +147,23 @@ def test_tiny_buffers_store_the_same_report(customer, card, settings, monkeypatc
 
     monkeypatch.setattr(order_stream, "SPOOL_MEMORY_BYTES", 1)  # the spools move to files at once
     monkeypatch.setattr(copy_writer, "SPOOL_MEMORY_BYTES", 1)
-    monkeypatch.setattr(copy_writer, "SPOOL_BLOCK_BYTES", 7)  # COPY blocks end mid-row
+    monkeypatch.setattr(copy_pipeline, "FILE_BLOCK_BYTES", 7)  # COPY blocks end mid-row
+    monkeypatch.setattr(copy_pipeline, "QUEUE_ITEMS", 1)  # the pricing waits for each write
     monkeypatch.setattr(copy_writer, "COPY_FLUSH_ORDERS", 3)
+    # 5 slices of the 12 orders (3, 2, 3, 2, 2): each its lines, its orders and its claim
+    monkeypatch.setattr(copy_writer, "REPORT_SLICES", 5)
+    monkeypatch.setattr(copy_writer, "SLICE_MIN_ORDERS", 2)
     monkeypatch.setattr(order_stream, "LINE_CACHE_LIMIT", 2)
     settings.BILLING_GENERATION_CHUNK_SIZE = 4
     calls = []
 
-    tiny = _snapshot(generate(customer, progress=lambda done, total: calls.append((done, total))))
+    with CaptureQueriesContext(connection) as captured:
+        tiny = _snapshot(generate(customer, progress=lambda done, total: calls.append((done, total))))
 
     assert tiny == baseline
+    copies = [q["sql"].split(None, 2)[1] for q in captured.captured_queries if q["sql"].endswith("FROM STDIN")]
+    assert copies == ['"billing_reportline"', '"billing_reportorder"', '"billing_billedpair"'] * 5
+    assert BilledPair.objects.count() == len(baseline["lines"])
     assert calls == [(4, 12), (8, 12), (12, 12)]
     assert baseline["totals"][1:] == (12, 0, len(baseline["lines"]))
     same_time_txs = [row[1] for row in baseline["orders"] if row[3] == same_time]

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from billing.errors import AlreadyBilled, InvalidTransition, PermissionDenied, ValidationFailed
 from billing.exporters import credit_note_export, report_export
+from billing.generation import generate as generate_module
 from billing.models import (
     LIVE_REPORT_STATUSES,
     AuditAction,
@@ -142,6 +143,25 @@ def test_an_overlapping_period_is_refused_naming_the_report_and_counting_the_pai
     rest = generate(customer, MID_AUG_SEP, only_unbilled=True)  # only September is left to bill
     assert rest.order_count == 2 and rest.total_amount == Decimal("6.00")
     assert BillingReport.objects.filter(status=ReportStatus.DRAFT).count() == 2
+    assert live_pairs_are_unique()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL claims the pairs as it writes them")
+def test_a_claim_refused_while_writing_is_rolled_back_and_refused_by_name(customer, orders, monkeypatch):
+    """Were a pair claimed by another transaction after the generation looked (the customer's
+    lock rules it out), the claim made while writing fails: the snapshot is written again and
+    claimed afterwards, and the refusal is the one that names the holders."""
+    august = generate(customer, AUG)
+    before = snapshot()
+    monkeypatch.setattr(generate_module, "any_billed", lambda orders, service_ids: False)
+
+    with pytest.raises(AlreadyBilled) as refused:
+        generate(customer, MID_AUG_SEP)
+
+    assert snapshot() == before
+    assert refused.value.details["pair_count"] == 4
+    assert [(r["id"], r["pairs"]) for r in refused.value.details["conflicting_reports"]] == [(str(august.pk), 4)]
+    assert generate(customer, MID_AUG_SEP, only_unbilled=True).order_count == 2
     assert live_pairs_are_unique()
 
 
