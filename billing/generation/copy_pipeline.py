@@ -25,16 +25,17 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, Any
 
-# Items queued at most: blocks of a few hundred kilobytes of rows, or a spooled file.
-QUEUE_ITEMS = 16
+# Items queued at most: blocks of rows (about 1.5 MB for 2,000 orders), or a spooled file.
+QUEUE_ITEMS = 8
 # Bytes read from a spooled file at a time.
 FILE_BLOCK_BYTES = 2**20
 # The longest the caller's thread, busy pricing, keeps the interpreter lock while the worker
 # waits for it (sys.setswitchinterval), while a pipeline is open. The worker needs the lock for
 # a moment between two waits on the socket; at Python's default of 5 ms the server would sit
-# waiting for rows it could have had (measured: the pricing then waited 0.3-0.7 s on a full
-# queue at 100,000 orders, against under 0.1 s at 0.5 ms).
-SWITCH_INTERVAL = 0.0005
+# waiting for rows it could have had (measured at 100,000 orders, alternated in one process,
+# 4 runs each, twice: 1 ms with blocks of 2,000 orders, median 3.86 and 4.05 s; 5 ms, 4.68 s
+# with blocks of 500 and 4.45 s with 2,000; 0.5 ms with 500, 4.15 and 4.61 s).
+SWITCH_INTERVAL = 0.001
 
 _START, _DATA, _FILE, _END, _STOP = range(5)
 

@@ -29,7 +29,7 @@ from .orders import SNAPSHOT_FIELDS, OrderRecord
 from .pricing import PricedOrder
 
 # Orders priced between two writes into the open line COPY (and the order spool).
-COPY_FLUSH_ORDERS = 500
+COPY_FLUSH_ORDERS = 2000
 # Bytes a slice's ReportOrder spool keeps in memory before it moves to a temporary file.
 SPOOL_MEMORY_BYTES = 16 * 2**20
 # A report of at least REPORT_SLICES * SLICE_MIN_ORDERS orders is written in REPORT_SLICES
