@@ -91,7 +91,8 @@ def _write_rows(
         for cs_id, info in line_info.items()
     }
     line_statement = copy_statement(ReportLine, LINE_FIELDS)
-    order_statement = copy_statement(ReportOrder, REPORT_ORDER_FIELDS)
+    # What follows a slice's lines: its report orders, then its pairs.
+    statements = (copy_statement(ReportOrder, REPORT_ORDER_FIELDS), copy_statement(BilledPair, PAIR_FIELDS))
     report_progress = _refusing_queries(progress) if progress is not None else None
     line_rows: list[str] = []
     order_rows: list[str] = []
@@ -121,27 +122,16 @@ def _write_rows(
                     )
             add_order(_order_row(key, order, order_total, bool(charges)))
             processed += 1
-            if processed % COPY_FLUSH_ORDERS == 0 or processed == cut:
-                if line_rows:
-                    pipeline.write("".join(line_rows))
-                    line_rows.clear()
-                spool.write("".join(order_rows).encode())
-                order_rows.clear()
-                if processed == cut:
-                    # The slice's lines are queued: its orders follow, and the next slice's lines.
-                    pipeline.end()
-                    _send_orders(pipeline, order_statement, spool, claim)
-                    spool = _order_spool()
-                    pipeline.start(line_statement)
-                    cut = next(remaining_cuts, -1)
+            if processed == cut:
+                _end_slice(pipeline, line_rows, order_rows, spool, statements, claim)
+                spool = _order_spool()
+                pipeline.start(line_statement)
+                cut = next(remaining_cuts, -1)
+            elif processed % COPY_FLUSH_ORDERS == 0:
+                _flush(pipeline, line_rows, order_rows, spool)
             if report_progress is not None and processed % every == 0:
                 report_progress(processed)
-        if line_rows:
-            pipeline.write("".join(line_rows))
-        pipeline.end()
-        if order_rows:
-            spool.write("".join(order_rows).encode())
-        _send_orders(pipeline, order_statement, spool, claim)
+        _end_slice(pipeline, line_rows, order_rows, spool, statements, claim)
     except BaseException:
         spool.close()  # not handed to the pipeline yet (closing twice is harmless)
         raise
@@ -149,14 +139,34 @@ def _write_rows(
         report_progress(processed)
 
 
-def _send_orders(pipeline: CopyPipeline, statement: str, spool: IO[bytes], claim: ClaimedPairs | None) -> None:
-    """Queue the COPY of the ReportOrder rows spooled in `spool`, which the pipeline then owns,
-    and the claim of the pairs `claim` collected since the last one."""
-    pipeline.start(statement)
+def _flush(pipeline: CopyPipeline, line_rows: list[str], order_rows: list[str], spool: IO[bytes]) -> None:
+    """Queue the lines formatted so far into the open line COPY, and spool the report orders."""
+    if line_rows:
+        pipeline.write("".join(line_rows))
+        line_rows.clear()
+    if order_rows:
+        spool.write("".join(order_rows).encode())
+        order_rows.clear()
+
+
+def _end_slice(
+    pipeline: CopyPipeline,
+    line_rows: list[str],
+    order_rows: list[str],
+    spool: IO[bytes],
+    statements: tuple[str, str],
+    claim: ClaimedPairs | None,
+) -> None:
+    """End the slice's line COPY, then queue the COPY of its report orders from `spool` (which
+    the pipeline then owns) and, with `claim`, of the pairs collected since the last slice."""
+    _flush(pipeline, line_rows, order_rows, spool)
+    pipeline.end()
+    order_statement, pair_statement = statements
+    pipeline.start(order_statement)
     pipeline.send_file(spool)
     pipeline.end()
     if claim is not None:
-        pipeline.start(copy_statement(BilledPair, PAIR_FIELDS))
+        pipeline.start(pair_statement)
         for block in claim.copy_blocks():
             pipeline.write(block)
         pipeline.end()

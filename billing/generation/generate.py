@@ -75,7 +75,7 @@ def generate_report(
     `preview` (billing.services.preview, always rolled back): a finalized report of the scope is
     no refusal and no pair is claimed; everything else is what a generation does."""
     customer, card = _locked_customer_and_card(customer_id, customer_service_ids, errors)
-    _compiled(card)  # refuse a card that does not compile before anything is written
+    compiled = _compiled(card)  # a card that does not compile is refused before anything is written
     orders = billable_orders(customer_id=customer.pk, start_date=start_date, end_date=end_date)
     total = orders.count() if progress is not None else 0
     scope = scope_key(customer_service_ids)
@@ -103,9 +103,8 @@ def generate_report(
     )
     on_progress = (lambda done: progress(done, total)) if progress is not None else None
 
-    def snapshot(claim: bool) -> tuple[Totals, ClaimedPairs | None]:
-        """Price the orders with a fresh run of the card (tiers start from zero) and write the snapshot."""
-        run: Pricer = _compiled(card)
+    def snapshot(run: Pricer, claim: bool) -> tuple[Totals, ClaimedPairs | None]:
+        """Price the orders with an unused run of the card (tiers from zero) and write the snapshot."""
         if billed is not None:
             run = UnbilledOnly(run, billed, card.line_info)
         totals = Totals(card.line_info, report.billing_time_zone, report.end_date)
@@ -122,7 +121,7 @@ def generate_report(
     )
     try:
         with transaction.atomic(savepoint=claim_while_writing):
-            totals, pairs = snapshot(claim_while_writing)
+            totals, pairs = snapshot(compiled, claim_while_writing)
     except IntegrityError:
         if not claim_while_writing:
             raise
@@ -130,7 +129,7 @@ def generate_report(
         # lock rules out: the snapshot is rolled back and written again, claimed afterwards, so
         # that the refusal names the reports holding the pairs.
         claim_while_writing = False
-        totals, pairs = snapshot(claim_while_writing)
+        totals, pairs = snapshot(_compiled(card), claim_while_writing)
     _store_totals(report, totals)
     bill_activity(report, card, only_unbilled=only_unbilled)  # storage, receiving, returns, extra work, adjustments
     if not preview and not claim_while_writing:
