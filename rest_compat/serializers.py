@@ -29,7 +29,7 @@ from billing.models import (
 )
 from billing.periods import INVALID_DATE, parse_date
 from billing.selectors.report_diff import DIFF_MAX_LIMIT
-from billing.selectors.reports import REPORT_ORDERING_FIELDS
+from billing.selectors.reports import REPORT_ORDERING_FIELDS, WHOLE_NUMBER
 from billing.services.preview import PREVIEW_MAX_ORDERS
 from rest_compat.shapes import LEGACY_JOB_STATUS
 
@@ -50,6 +50,17 @@ class DateField(serializers.DateField):
         except ValueError:
             self.fail("invalid")
             raise  # not reached: fail raises
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer in a query string: ASCII digits with an optional minus and nothing else, not
+    the " 5", "+5" or "5.0" that DRF's IntegerField also reads as 5. An empty value is still
+    "not given" (DRF's reading of a QueryDict)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not WHOLE_NUMBER.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class JSONIntegerField(serializers.IntegerField):
@@ -111,7 +122,7 @@ class QuantityField(serializers.DecimalField):
 class ReportListQuerySerializer(serializers.Serializer):
     """Query parameters of GET /api/v2/reports/ (the filters are parsed by billing's parse_report_filters)."""
 
-    customer_id = serializers.IntegerField(
+    customer_id = QueryIntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="Only this customer's reports."
     )
     start_date = DateField(required=False, help_text="Reports whose period starts on or after this date.")
@@ -130,14 +141,14 @@ class ReportListQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Sort field; '-' prefix for descending. Default -created_at.",
     )
-    limit = serializers.IntegerField(
+    limit = QueryIntegerField(
         required=False,
         min_value=1,
         max_value=LIST_MAX_LIMIT,
         default=LIST_DEFAULT_LIMIT,
         help_text=f"At most this many reports (default and maximum {LIST_MAX_LIMIT}); X-Total-Count has the total.",
     )
-    offset = serializers.IntegerField(
+    offset = QueryIntegerField(
         required=False, min_value=0, max_value=MAX_ID, default=0, help_text="Skip this many reports."
     )
 
@@ -145,18 +156,18 @@ class ReportListQuerySerializer(serializers.Serializer):
 class ReportPageQuerySerializer(serializers.Serializer):
     """The paging part of ReportListQuerySerializer, validated by the list view."""
 
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT)
-    offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID, default=0)
+    limit = QueryIntegerField(required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT)
+    offset = QueryIntegerField(required=False, min_value=0, max_value=MAX_ID, default=0)
 
 
 class ReportDetailQuerySerializer(serializers.Serializer):
-    orders_limit = serializers.IntegerField(
+    orders_limit = QueryIntegerField(
         required=False,
         min_value=1,
         max_value=MAX_ID,
         help_text="Return at most this many orders (default: every order). X-Total-Count has the number of orders.",
     )
-    orders_offset = serializers.IntegerField(
+    orders_offset = QueryIntegerField(
         required=False, min_value=0, max_value=MAX_ID, help_text="Skip this many orders (default 0)."
     )
 
@@ -253,7 +264,7 @@ def _against_field() -> serializers.UUIDField:
 
 class ReportDiffQuerySerializer(serializers.Serializer):
     against = _against_field()
-    limit = serializers.IntegerField(
+    limit = QueryIntegerField(
         required=False,
         min_value=1,
         max_value=DIFF_MAX_LIMIT,
@@ -261,7 +272,7 @@ class ReportDiffQuerySerializer(serializers.Serializer):
         help_text=f"At most this many lines (default {DIFF_DEFAULT_LIMIT}, maximum {DIFF_MAX_LIMIT}); "
         "X-Total-Count has the number of lines.",
     )
-    offset = serializers.IntegerField(
+    offset = QueryIntegerField(
         required=False, min_value=0, max_value=MAX_ID, default=0, help_text="Skip this many lines."
     )
 
@@ -307,13 +318,13 @@ class DownloadQuerySerializer(serializers.Serializer):
 
 
 class CustomerSummaryQuerySerializer(serializers.Serializer):
-    customer_id = serializers.IntegerField(
+    customer_id = QueryIntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="Only this customer (listed even without reports)."
     )
 
 
 class ProgressQuerySerializer(serializers.Serializer):
-    customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    customer_id = QueryIntegerField(min_value=1, max_value=MAX_ID)
     start_date = DateField()
     end_date = DateField()
 

@@ -48,6 +48,7 @@ from billing.selectors.customers import customer_list, customer_rate_card, custo
 from billing.selectors.jobs import report_job_get, report_job_latest
 from billing.selectors.report_diff import report_diff
 from billing.selectors.reports import (
+    WHOLE_NUMBER,
     parse_report_filters,
     report_detail,
     report_get,
@@ -646,10 +647,7 @@ class ReportProgressView(FacadeView):
 
 def _customer_id(raw: str) -> int:
     """A customer id from the path: a malformed or out-of-range one reads as unknown (404)."""
-    try:
-        customer_id = int(raw)
-    except ValueError:
-        customer_id = 0
+    customer_id = int(raw) if WHOLE_NUMBER.fullmatch(raw) else 0
     if not 1 <= customer_id <= MAX_ID:
         raise NotFound(f"Customer {raw!r} does not exist.")
     return customer_id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -138,6 +139,10 @@ def report_list(
     return queryset.order_by(*ordering)
 
 
+# A query parameter's whole number: ASCII digits with an optional minus, nothing around them.
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}")
+
+
 def _unknown_status(status: str) -> str:
     return f"Unknown status {status!r}. Allowed: {', '.join(ReportStatus.values)}."
 
@@ -147,7 +152,8 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
 
     Accepts customer_id (integer), status (a report status), start_date / end_date (YYYY-MM-DD), created_after /
     created_before (YYYY-MM-DD, or an ISO 8601 datetime; one without an offset is taken as
-    UTC) and order_by (validated against REPORT_ORDERING_FIELDS). Blank values are ignored.
+    UTC) and order_by (validated against REPORT_ORDERING_FIELDS). Empty values are ignored; a
+    value with anything around it (spaces, a form feed) is invalid, not trimmed.
     Raises ValidationFailed listing every invalid field at once.
     """
     errors: dict[str, list[str]] = {}
@@ -157,16 +163,15 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
         raw = params.get(name)
         if raw is None:
             return None
-        raw = str(raw).strip()
+        raw = str(raw)
         return raw or None
 
     raw = value_of("customer_id")
     if raw is not None:
-        try:
-            customer_id = int(raw)
-        except ValueError:
+        if not WHOLE_NUMBER.fullmatch(raw):
             errors["customer_id"] = ["Enter a whole number."]
         else:
+            customer_id = int(raw)
             if 1 <= customer_id <= MAX_ID:
                 parsed["customer_id"] = customer_id
             else:

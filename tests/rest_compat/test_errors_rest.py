@@ -130,6 +130,11 @@ def test_reusing_an_idempotency_key_with_other_parameters_is_a_conflict(api, cus
         ({"limit": "0"}, {"limit"}),
         ({"limit": "5000"}, {"limit"}),
         ({"offset": "-1"}, {"offset"}),
+        ({"customer_id": "\x0c"}, {"customer_id"}),
+        ({"start_date": " "}, {"start_date"}),
+        ({"limit": " 5"}, {"limit"}),
+        ({"limit": "5.0"}, {"limit"}),
+        ({"offset": "+1"}, {"offset"}),
         (
             {"customer_id": "x", "start_date": "x", "order_by": "x", "limit": "x"},
             {"customer_id", "start_date", "order_by", "limit"},
@@ -146,12 +151,22 @@ def test_list_rejects_invalid_filters_field_by_field(api, ready, query, fields):
     assert written_counts() == before
 
 
-@pytest.mark.parametrize("query", [{"orders_limit": "0"}, {"orders_offset": "-2"}, {"orders_limit": "many"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"orders_limit": "0"}, {"orders_offset": "-2"}, {"orders_limit": "many"}, {"orders_limit": "2\n"}],
+)
 def test_detail_rejects_invalid_paging(api, ready, query):
     response = api.get(f"/api/v2/reports/{ready.id}/", query)
 
     error = assert_error(response, 400, "VALIDATION_ERROR")
     assert set(error["details"]) == set(query)
+
+
+@pytest.mark.parametrize("customer_id", [" 1", "+1", "1.0"])
+def test_customer_services_reads_a_padded_id_as_unknown(api, ready, customer_id):
+    response = api.get(f"/api/v2/reports/customer-services/{customer_id}/")
+
+    assert_error(response, 404, "NOT_FOUND")
 
 
 @pytest.mark.parametrize("fmt", ["xml", "xlsx", "CSV;drop"])
@@ -165,7 +180,7 @@ def test_download_rejects_an_unknown_format(api, ready, fmt):
     assert written_counts() == before
 
 
-@pytest.mark.parametrize("customer_id", ["1.5", "x", str(-(10**20))])
+@pytest.mark.parametrize("customer_id", ["1.5", "x", str(-(10**20)), "\x0c", " 1"])
 def test_customer_summary_rejects_a_non_integer_customer(api, ready, customer_id):
     response = api.get("/api/v2/reports/customer-summary/", {"customer_id": customer_id})
 
