@@ -126,9 +126,19 @@ def tx_collation() -> str:
     return "C" if connection.vendor == "postgresql" else "BINARY"
 
 
+class _ByteOrdered(Collate):
+    """A column in byte order, grouped by as the column itself. Ordering an aggregate by it
+    would otherwise add the expression to GROUP BY beside the primary key, and PostgreSQL then
+    sorts every joined row by (id, expression) before aggregating, where rows joined in id
+    order aggregate as they come."""
+
+    def get_group_by_cols(self):
+        return self.get_source_expressions()[0].get_group_by_cols()
+
+
 def canonical(orders: QuerySet[Order]) -> QuerySet[Order]:
     """The canonical pricing sequence (billing.pricing.canonical_order_key) in SQL."""
-    return orders.order_by(F("close_date").asc(nulls_first=True), Collate("transaction_id", tx_collation()), "id")
+    return orders.order_by(F("close_date").asc(nulls_first=True), _ByteOrdered("transaction_id", tx_collation()), "id")
 
 
 # --- any database: keyset pages ------------------------------------------------------------

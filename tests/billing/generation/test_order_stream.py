@@ -14,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from billing.db_copy import array_items, copy_value
-from billing.generation.orders import SNAPSHOT_FIELDS, chunked_records, streamed_records
+from billing.generation.orders import SNAPSHOT_FIELDS, _stream_query, chunked_records, streamed_records
 from billing.pricing.fields import TEXT_FIELDS as ORDER_TEXT_FIELDS
 from billing.selectors.orders import billable_orders
 from tests.factories import CustomerFactory, order_with_lines
@@ -86,6 +86,16 @@ def test_the_streamed_records_are_the_keyset_records(orders):
         assert [str(value) for i, value in enumerate(expected) if i != close_at] == [
             value for i, value in enumerate(snapshot) if i != close_at
         ]
+
+
+def test_the_read_aggregates_the_lines_grouped_by_the_order_alone():
+    """Grouped by the primary key only, the lines joined in order-id order aggregate as they
+    come; with the byte-ordered transaction id beside it, every joined row is sorted first."""
+    billable = billable_orders(customer_id=1, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 1, 31))
+    sql, _ = _stream_query(billable)
+    group_by = sql.split(" GROUP BY ", 1)[1].split(" ORDER BY ", 1)[0]
+    assert group_by in ("1", '"billing_order"."id"')
+    assert 'COLLATE "C"' in sql.split(" ORDER BY ", 1)[1]
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
