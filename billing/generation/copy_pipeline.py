@@ -5,8 +5,10 @@ COPY run by the pricing thread, whatever the server must do between two COPYs of
 priced orders (the report orders after their lines) is time the pricing thread waits, and the
 server waits for it in turn. Here the pricing thread only queues the statements and their data,
 and returns to pricing at once; the worker sends them in order on the same connection, in the
-same transaction. The queue is bounded, so when the server falls behind the pricing thread
-waits for it, and the data in flight stays bounded.
+same transaction. The rows queued are bounded in bytes (QUEUE_BYTES), so when the server falls
+behind the pricing thread waits for it, and the data in flight stays bounded; the statements
+and their ends take no room, so the items that end a slice (the end of its lines, the start and
+end of its report orders and pairs) never hold up the pricing of the next one.
 
 The caller must not use the connection until the pipeline is closed: the worker holds it.
 While it is open, the interpreter switches threads more often (SWITCH_INTERVAL); the setting
@@ -25,8 +27,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, Any
 
-# Items queued at most: blocks of rows (about 1.5 MB for 2,000 orders), or a spooled file.
-QUEUE_ITEMS = 8
+# Bytes of rows queued at most (blocks of lines are about 1.5 MB for 2,000 orders); a block
+# larger than that is queued once the queue is empty. A spooled file takes no room: its rows
+# are on disk or in its own bounded memory, and the worker reads FILE_BLOCK_BYTES at a time.
+QUEUE_BYTES = 16 * 2**20
 # Bytes read from a spooled file at a time.
 FILE_BLOCK_BYTES = 2**20
 # The longest the caller's thread, busy pricing, keeps the interpreter lock while the worker
@@ -52,7 +56,10 @@ class CopyPipeline:
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
-        self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=QUEUE_ITEMS)
+        self._queue: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
+        self._queued_bytes = 0  # of the rows queued and not yet sent
+        self._room = threading.Condition()
+        self._stopped = False  # the worker stopped on an error: nothing waits for room
         self._error: BaseException | None = None
         self._stop_error: BaseException | None = None  # the caller's error, given with the stop
         self._switch_interval = 0.0
@@ -90,7 +97,19 @@ class CopyPipeline:
 
     def _put(self, kind: int, value: Any) -> None:
         self._raise_error()
+        if kind == _DATA:
+            size = len(value)
+            with self._room:
+                while self._queued_bytes and self._queued_bytes + size > QUEUE_BYTES and not self._stopped:
+                    self._room.wait()
+                self._queued_bytes += size
+            self._raise_error()
         self._queue.put((kind, value))
+
+    def _sent(self, size: int) -> None:
+        with self._room:
+            self._queued_bytes -= size
+            self._room.notify()
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -118,6 +137,7 @@ class CopyPipeline:
                     copy = copying.enter_context(self._cursor.copy(value))
                 elif kind == _DATA:
                     copy.write(value)
+                    self._sent(len(value))
                 elif kind == _FILE:
                     with value:
                         value.seek(0)
@@ -128,6 +148,9 @@ class CopyPipeline:
                     copying.close()
         except BaseException as error:  # raised in the caller
             self._error = error
+            with self._room:  # a caller waiting for room goes on, and meets the error
+                self._stopped = True
+                self._room.notify_all()
             copying.__exit__(type(error), error, error.__traceback__)
             for kind, value in items:
                 if kind == _FILE:

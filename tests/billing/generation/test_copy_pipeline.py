@@ -27,7 +27,7 @@ def _spool(text: str):
 
 
 def test_statements_run_in_order_with_writes_and_files_and_the_switch_interval_comes_back(monkeypatch):
-    monkeypatch.setattr(copy_pipeline, "QUEUE_ITEMS", 1)  # the caller waits for the worker at each item
+    monkeypatch.setattr(copy_pipeline, "QUEUE_BYTES", 1)  # the caller waits for the worker at each block
     monkeypatch.setattr(copy_pipeline, "FILE_BLOCK_BYTES", 3)  # a file's blocks end mid-row
     interval = sys.getswitchinterval()
     spool = _spool("3\t1\n4\t1\n")
@@ -86,3 +86,20 @@ def test_an_error_in_the_caller_fails_the_copy_under_way():
 
     assert sys.getswitchinterval() == interval
     assert not BilledPair.objects.exists()
+
+
+def test_the_rows_queued_stay_within_the_budget(monkeypatch):
+    monkeypatch.setattr(copy_pipeline, "QUEUE_BYTES", 12)
+    queued = []
+    rows = [f"{order}\t1\n" for order in range(10, 70)]  # 4 or 5 bytes each
+    with connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
+        for at in range(0, len(rows), 6):
+            pipeline.start(PAIRS)
+            for row in rows[at : at + 6]:
+                pipeline.write(row)
+                queued.append(pipeline._queued_bytes)
+            pipeline.end()
+
+    assert max(queued) <= 12
+    assert BilledPair.objects.count() == len(rows)
+    assert sorted(BilledPair.objects.values_list("order_id", flat=True)) == list(range(10, 70))

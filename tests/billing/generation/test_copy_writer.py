@@ -148,7 +148,7 @@ def test_tiny_buffers_store_the_same_report(customer, card, settings, monkeypatc
     monkeypatch.setattr(order_stream, "SPOOL_MEMORY_BYTES", 1)  # the spools move to files at once
     monkeypatch.setattr(copy_writer, "SPOOL_MEMORY_BYTES", 1)
     monkeypatch.setattr(copy_pipeline, "FILE_BLOCK_BYTES", 7)  # COPY blocks end mid-row
-    monkeypatch.setattr(copy_pipeline, "QUEUE_ITEMS", 1)  # the pricing waits for each write
+    monkeypatch.setattr(copy_pipeline, "QUEUE_BYTES", 1)  # the pricing waits for each write
     monkeypatch.setattr(copy_writer, "COPY_FLUSH_ORDERS", 3)
     # 5 slices of the 12 orders (3, 2, 3, 2, 2): each its lines, its orders and its claim
     monkeypatch.setattr(copy_writer, "REPORT_SLICES", 5)
