@@ -35,11 +35,12 @@ QUEUE_BYTES = 16 * 2**20
 FILE_BLOCK_BYTES = 2**20
 # The longest the caller's thread, busy pricing, keeps the interpreter lock while the worker
 # waits for it (sys.setswitchinterval), while a pipeline is open. The worker needs the lock for
-# a moment between two waits on the socket; at Python's default of 5 ms the server would sit
-# waiting for rows it could have had (measured at 100,000 orders, alternated in one process,
-# 4 runs each, twice: 1 ms with blocks of 2,000 orders, median 3.86 and 4.05 s; 5 ms, 4.68 s
-# with blocks of 500 and 4.45 s with 2,000; 0.5 ms with 500, 4.15 and 4.61 s).
-SWITCH_INTERVAL = 0.001
+# a moment between two waits on the socket, and with the server the slower side, every wait
+# for the lock is time the server sits without rows. Measured at 100,000 orders, alternated in
+# one process, 5 runs each: 0.3 ms, median 5.63 s, against 6.22 s at 1 ms; 0.1 ms, 5.97 s
+# against 5.72 s at 0.3 ms (Python's default is 5 ms; with a queue bounded in items and the
+# pricing the slower side, 1 ms had been best).
+SWITCH_INTERVAL = 0.0003
 
 _START, _DATA, _FILE, _END, _STOP = range(5)
 
