@@ -36,10 +36,8 @@ FILE_BLOCK_BYTES = 2**20
 # The longest the caller's thread, busy pricing, keeps the interpreter lock while the worker
 # waits for it (sys.setswitchinterval), while a pipeline is open. The worker needs the lock for
 # a moment between two waits on the socket, and with the server the slower side, every wait
-# for the lock is time the server sits without rows. Measured at 100,000 orders, alternated in
-# one process, 5 runs each: 0.3 ms, median 5.63 s, against 6.22 s at 1 ms; 0.1 ms, 5.97 s
-# against 5.72 s at 0.3 ms (Python's default is 5 ms; with a queue bounded in items and the
-# pricing the slower side, 1 ms had been best).
+# for the lock is time the server sits without rows (Python's default is 5 ms; the README's
+# "generation against its floor" row has the alternated measurements behind this value).
 SWITCH_INTERVAL = 0.0003
 
 _START, _DATA, _FILE, _END, _STOP = range(5)

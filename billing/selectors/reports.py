@@ -161,10 +161,7 @@ def parse_report_filters(params: Mapping[str, str]) -> dict[str, Any]:
 
     def value_of(name: str) -> str | None:
         raw = params.get(name)
-        if raw is None:
-            return None
-        raw = str(raw)
-        return raw or None
+        return str(raw) if raw is not None and raw != "" else None
 
     raw = value_of("customer_id")
     if raw is not None:
