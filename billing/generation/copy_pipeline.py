@@ -1,4 +1,4 @@
-"""COPY ... FROM STDIN statements run one after another on a worker thread, fed by the caller.
+"""COPY statements run one after another on a worker thread, fed by the caller.
 
 Generation prices orders in Python while PostgreSQL ingests what was priced before. With the
 COPY run by the pricing thread, whatever the server must do between two COPYs of the same
@@ -10,6 +10,12 @@ behind the pricing thread waits for it, and the data in flight stays bounded; th
 and their ends take no room, so the items that end a slice (the end of its lines, the start and
 end of its report orders and pairs) never hold up the pricing of the next one.
 
+The worker also reads: `read` queues a `COPY ... TO STDOUT` whose rows the worker appends to a
+temporary file as they arrive, and returns that file's reader, which the caller reads as the
+rows come, waiting for more at its end until the statement is over. So the caller prices the
+first orders while the server still sends the rest (and their line COPY waits in the queue
+until the read is over), and the rows not yet read are on disk, not in memory.
+
 The caller must not use the connection until the pipeline is closed: the worker holds it.
 While it is open, the interpreter switches threads more often (SWITCH_INTERVAL); the setting
 is process-wide and restored on close.
@@ -20,11 +26,14 @@ in the caller fails the COPY under way, so the transaction can roll back.
 
 from __future__ import annotations
 
+import io
+import os
 import queue
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from typing import IO, Any
 
 # Bytes of rows queued at most (blocks of lines are about 1.5 MB for 2,000 orders); a block
@@ -39,8 +48,10 @@ FILE_BLOCK_BYTES = 2**20
 # for the lock is time the server sits without rows (Python's default is 5 ms; the README's
 # "generation against its floor" row has the alternated measurements behind this value).
 SWITCH_INTERVAL = 0.0003
+# Bytes of a read's rows the worker gathers before it appends them to the read's file.
+READ_BLOCK_BYTES = 2**18
 
-_START, _DATA, _FILE, _END, _STOP = range(5)
+_START, _DATA, _FILE, _END, _EXECUTE, _READ, _STOP = range(7)
 
 
 class CopyPipeline:
@@ -51,6 +62,8 @@ class CopyPipeline:
         pipeline.write("1\\tx\\n")
         pipeline.send_file(spool)  # rows spooled meanwhile; the worker reads and closes it
         pipeline.end()
+        rows = pipeline.read("COPY (SELECT ...) TO STDOUT")  # a binary reader, at once
+        for line in io.TextIOWrapper(rows): ...
     """
 
     def __init__(self, cursor: Any) -> None:
@@ -62,6 +75,7 @@ class CopyPipeline:
         self._error: BaseException | None = None
         self._stop_error: BaseException | None = None  # the caller's error, given with the stop
         self._switch_interval = 0.0
+        self._reads: list[_ReadSpool] = []
         self._thread = threading.Thread(target=self._run, name="report-copy", daemon=True)
 
     def __enter__(self) -> CopyPipeline:
@@ -75,6 +89,8 @@ class CopyPipeline:
         self._queue.put((_STOP, exc))
         self._thread.join()
         sys.setswitchinterval(self._switch_interval)
+        for spool in self._reads:
+            spool.close()
         if exc is None:
             self._raise_error()
 
@@ -93,6 +109,21 @@ class CopyPipeline:
     def end(self) -> None:
         """End the COPY begun last: the next start begins the next statement."""
         self._put(_END, None)
+
+    def execute(self, statement: str) -> None:
+        """Run a statement without parameters or rows (a setting), between two COPYs."""
+        self._put(_EXECUTE, statement)
+
+    def read(self, statement: str) -> io.RawIOBase:
+        """Run `COPY ... TO STDOUT` (between two COPYs): a reader of its rows, given at once.
+
+        Reading blocks until more rows have arrived or the statement is over; its end is the
+        statement's end, and the worker's error (the statement refused) is raised by the read
+        that meets it. The rows stay readable until the pipeline closes."""
+        spool = _ReadSpool(self._cursor.db, statement)
+        self._reads.append(spool)
+        self._put(_READ, spool)
+        return _SpoolReader(spool)
 
     def _put(self, kind: int, value: Any) -> None:
         self._raise_error()
@@ -142,6 +173,15 @@ class CopyPipeline:
                         value.seek(0)
                         while block := value.read(FILE_BLOCK_BYTES):
                             copy.write(block)
+                elif kind == _EXECUTE:
+                    # Logged as the COPYs are (DEBUG, tests), without Django's execute, which
+                    # would compose the logged statement on a cursor of this thread's own.
+                    debug_sql = getattr(self._cursor, "debug_sql", None)
+                    with debug_sql(value) if debug_sql is not None else nullcontext():
+                        self._cursor.cursor.execute(value)
+                elif kind == _READ:
+                    with self._cursor.copy(value.statement) as reading:
+                        value.fill(reading)
                 else:
                     copy = None
                     copying.close()
@@ -151,6 +191,8 @@ class CopyPipeline:
                 self._stopped = True
                 self._room.notify_all()
             copying.__exit__(type(error), error, error.__traceback__)
+            for spool in self._reads:  # a read under way or queued ends with the error
+                spool.finish(error)
             for kind, value in items:
                 if kind == _FILE:
                     value.close()
@@ -161,3 +203,81 @@ class CopyPipeline:
             copying.__exit__(type(stop_error), stop_error, stop_error.__traceback__)
         else:
             copying.close()
+
+
+class _ReadSpool:
+    """The rows of one `read`: appended by the worker to a temporary file, read by the caller."""
+
+    def __init__(self, db: Any, statement: str) -> None:
+        self.statement = statement
+        self._db = db
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115  (closed with the pipeline)
+        self._written = 0  # bytes in the file
+        self._over = False
+        self._error: BaseException | None = None
+        self._grown = threading.Condition()
+
+    def fill(self, reading: Any) -> None:
+        """The worker: the statement's rows into the file, READ_BLOCK_BYTES at a time."""
+        blocks: list[bytes] = []
+        size = 0
+        for block in reading:
+            blocks.append(block)
+            size += len(block)
+            if size >= READ_BLOCK_BYTES:
+                self._append(b"".join(blocks))
+                blocks.clear()
+                size = 0
+        self._append(b"".join(blocks))
+        self.finish(None)
+
+    def _append(self, data: bytes) -> None:
+        view, at = memoryview(data), self._written  # only the worker changes _written
+        while view:
+            count = os.pwrite(self._file.fileno(), view, at)
+            view, at = view[count:], at + count
+        with self._grown:
+            self._written += len(data)
+            self._grown.notify_all()
+
+    def finish(self, error: BaseException | None) -> None:
+        with self._grown:
+            if not self._over:
+                self._over, self._error = True, error
+            self._grown.notify_all()
+
+    def read_into(self, buffer: memoryview, offset: int) -> int:
+        """The caller: bytes from `offset` into `buffer`, waiting for them; 0 at the end."""
+        with self._grown:
+            while self._written <= offset and not self._over:
+                self._grown.wait()
+            written, error = self._written, self._error
+        if written <= offset:
+            if error is not None:
+                with self._db.wrap_database_errors:  # as Django's own errors, like the cursor's
+                    raise error
+            return 0
+        data = os.pread(self._file.fileno(), min(len(buffer), written - offset), offset)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.finish(None)
+        self._file.close()
+
+
+class _SpoolReader(io.RawIOBase):
+    """A read's rows as a raw binary stream (io.TextIOWrapper and BufferedReader read it)."""
+
+    def __init__(self, spool: _ReadSpool) -> None:
+        super().__init__()
+        self._spool = spool
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._spool.read_into(memoryview(buffer).cast("B"), self._offset)
+        self._offset += count
+        return count

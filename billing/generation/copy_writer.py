@@ -1,12 +1,13 @@
 """Step 4, PostgreSQL: priced orders written with COPY, in a constant number of statements.
 
-With the order stream (orders.streamed_records), the orders are read in one statement, then
-written in REPORT_SLICES slices (one for a small report): each slice's lines in one COPY, its
-ReportOrder rows (spooled while its lines were written) in another and, when the report claims
-as it writes (generate), its (order, line) pairs in a third. A CopyPipeline runs them on its
-worker thread while the pricing goes on, so the server ingests one slice's lines, orders and
-pairs while Python prices the next. The connection is busy throughout, so `progress` must not
-query it: such a query is refused with an error rather than left to block forever.
+With the order stream (orders.streamed_records, read by the same CopyPipeline), the orders are
+read in one statement, then written in REPORT_SLICES slices (one for a small report): each
+slice's lines in one COPY, its ReportOrder rows (spooled while its lines were written) in
+another and, when the report claims as it writes (generate), its (order, line) pairs in a
+third. The pipeline runs them on its worker thread while the pricing goes on, so the server
+ingests one slice's lines, orders and pairs while Python prices the next. The connection is
+busy throughout, so `progress` must not query it: such a query is refused with an error
+rather than left to block forever.
 """
 
 from __future__ import annotations
@@ -56,19 +57,20 @@ def copy_report(
     report: BillingReport,
     priced: Iterable[PricedOrder],
     line_info: dict[int, LineInfo],
+    pipeline: CopyPipeline,
     progress: Callable[[int], None] | None,
     every: int,
     orders: int,
     claim: ClaimedPairs | None = None,
 ) -> None:
-    """Write the ReportLine and ReportOrder rows of `priced`, which has `orders` orders, and
-    claim the pairs `claim` collects from it (claims.ClaimedPairs.collect), if given;
-    `progress(processed)` every `every` orders and after the last one."""
+    """Write the ReportLine and ReportOrder rows of `priced`, which has `orders` orders, with
+    `pipeline` (open on the connection's cursor), and claim the pairs `claim` collects from it
+    (claims.ClaimedPairs.collect), if given; `progress(processed)` every `every` orders and
+    after the last one."""
     slices = REPORT_SLICES if orders >= REPORT_SLICES * SLICE_MIN_ORDERS else 1
     # The numbers of orders processed when a slice ends, but the last (it ends with the orders).
     cuts = [-(-orders * i // slices) for i in range(1, slices)]
-    with connection.wrap_database_errors, connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
-        _write_rows(report, priced, line_info, pipeline, progress, every, cuts, claim)
+    _write_rows(report, priced, line_info, pipeline, progress, every, cuts, claim)
 
 
 def _order_spool() -> IO[bytes]:

@@ -47,6 +47,7 @@ from billing.services.users import system_user
 from .activity import bill_activity
 from .bulk_writer import bulk_write
 from .claims import ClaimedPairs, any_billed, billed_pairs, claim_pairs, release_pairs, scope_key
+from .copy_pipeline import CopyPipeline
 from .copy_writer import copy_report
 from .orders import chunked_records, streamed_records, tx_collation
 from .pricing import Pricer, Totals, UnbilledOnly, explanation_rows, priced_orders
@@ -222,9 +223,12 @@ def _write_snapshot(
     every = max(1, int(settings.BILLING_GENERATION_CHUNK_SIZE))
     if connection.vendor == "postgresql":
         pairs = ClaimedPairs(totals.line_info)
-        with connection.wrap_database_errors, streamed_records(orders) as records:
+        with connection.wrap_database_errors, connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
+            records = streamed_records(orders, pipeline)
             priced = pairs.collect(priced_orders(run, records, totals))
-            copy_report(report, priced, totals.line_info, progress, every, records.count, pairs if claim else None)
+            copy_report(
+                report, priced, totals.line_info, pipeline, progress, every, records.count, pairs if claim else None
+            )
     else:
         pairs = None
         chunks = (priced_orders(run, records, totals) for records in chunked_records(orders, every))

@@ -11,9 +11,10 @@ Two readers give the same records in the same order:
 - `chunked_records` (any database): keyset pages of `chunk_size` orders, one query for the
   page and one for its SKU lines;
 - `streamed_records` (PostgreSQL): one statement for every order with its SKU lines aggregated
-  into arrays, read as COPY's text. The statement holds the connection, which the line COPY
-  needs next, so its text is first spooled (in memory up to SPOOL_MEMORY_BYTES, then in a
-  temporary file) and parsed into records while the line COPY is open.
+  into arrays, read as COPY's text by the CopyPipeline that then writes the report: its worker
+  spools the rows to a temporary file as they arrive, and they are parsed into records (and
+  priced) meanwhile. The line COPY, which needs the connection, waits in the pipeline's queue
+  until the read is over.
 """
 
 from __future__ import annotations
@@ -21,26 +22,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+import itertools
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import Collate
 
-from billing.db_copy import array_items, copy_value
+from billing.db_copy import array_items, column_of, copy_value
 from billing.models import Order, OrderLine
 from billing.pricing.types import OrderData, OrderLineData
+
+from .copy_pipeline import CopyPipeline
 
 if TYPE_CHECKING:
     from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 
-# Bytes the read spool keeps in memory before it moves to a temporary file.
-SPOOL_MEMORY_BYTES = 16 * 2**20
 # Distinct (sku, quantity) line objects kept for reuse across orders before the cache restarts.
 LINE_CACHE_LIMIT = 100_000
 
@@ -83,8 +83,9 @@ _COLUMN_OF = {
 }
 _RECORD_FIELDS = tuple(_COLUMN_OF)
 ORDER_FIELDS = tuple(_COLUMN_OF.values())
-# A streamed row: ORDER_FIELDS, then the SKUs and quantities of the order's lines.
-_STREAM_FIELDS = (*_RECORD_FIELDS, "line_skus", "line_quantities")
+# A streamed row: ORDER_FIELDS, then the SKUs and quantities of the order's lines, then the
+# number of orders the statement reads.
+_STREAM_FIELDS = (*_RECORD_FIELDS, "line_skus", "line_quantities", "order_count")
 # _records_of builds a record from a row's columns by position, the hot path of a large report:
 # the positions it types or moves, as it was written for them.
 _WRITTEN_FOR = {
@@ -100,7 +101,7 @@ _WRITTEN_FOR = {
 }
 if (
     any(_STREAM_FIELDS[at] != name for name, at in _WRITTEN_FOR.items())
-    or len(_STREAM_FIELDS) != 20
+    or len(_STREAM_FIELDS) != 21
     or OrderRecord._fields.index("lines") != 16
     or OrderRecord._fields[-1] != "snapshot"
 ):
@@ -126,19 +127,9 @@ def tx_collation() -> str:
     return "C" if connection.vendor == "postgresql" else "BINARY"
 
 
-class _ByteOrdered(Collate):
-    """A column in byte order, grouped by as the column itself. Ordering an aggregate by it
-    would otherwise add the expression to GROUP BY beside the primary key, and PostgreSQL then
-    sorts every joined row by (id, expression) before aggregating, where rows joined in id
-    order aggregate as they come."""
-
-    def get_group_by_cols(self):
-        return self.get_source_expressions()[0].get_group_by_cols()
-
-
 def canonical(orders: QuerySet[Order]) -> QuerySet[Order]:
     """The canonical pricing sequence (billing.pricing.canonical_order_key) in SQL."""
-    return orders.order_by(F("close_date").asc(nulls_first=True), _ByteOrdered("transaction_id", tx_collation()), "id")
+    return orders.order_by(F("close_date").asc(nulls_first=True), Collate("transaction_id", tx_collation()), "id")
 
 
 # --- any database: keyset pages ------------------------------------------------------------
@@ -197,26 +188,30 @@ def _lines_of(order_ids: list[int]) -> dict[int, list[OrderLineData]]:
 class StreamedRecords:
     """The records streamed_records gives, in canonical order, and how many there are."""
 
-    def __init__(self, records: Iterator[OrderRecord], count: int) -> None:
-        self._records = records
-        self.count = count
+    def __init__(self, rows: io.TextIOWrapper) -> None:
+        first = rows.readline()  # waits for the first row: every row ends with the count
+        self.count = int(first[first.rindex("\t") + 1 : -1]) if first else 0
+        self._records = _records_of(itertools.chain((first,), rows)) if first else iter(())
 
     def __iter__(self) -> Iterator[OrderRecord]:
         return self._records
 
 
-@contextmanager
-def streamed_records(orders: QuerySet[Order]) -> Iterator[StreamedRecords]:
-    """Every order as a record, in canonical order, read with one statement and spooled.
+def streamed_records(orders: QuerySet[Order], pipeline: CopyPipeline) -> StreamedRecords:
+    """Every order as a record, in canonical order, read with one statement run by `pipeline`.
 
-    The statement has run and released the connection when this is entered; the records are
-    parsed from the spool as they are iterated, and the spool is removed on exit.
-    """
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
-        count = _copy_orders(orders, spool.write)
-        spool.seek(0)
-        # COPY's text has one row a line: a newline inside a value is escaped.
-        yield StreamedRecords(_records_of(io.TextIOWrapper(spool, encoding="utf-8", newline="\n")), count)
+    Returns once the first row has arrived; the records are parsed as they are iterated, while
+    the server still sends the rest (the pipeline's reader waits for them). The statement runs
+    with JIT compilation off: its estimated cost (an index probe per order for the lines) is
+    past jit_above_cost from a few thousand orders, and compiling would take longer than the
+    read."""
+    sql, params = _stream_query(orders)
+    ops = cast("PostgresOperations", connection.ops)  # this reader runs on PostgreSQL only
+    pipeline.execute("SET LOCAL jit = off")
+    rows = pipeline.read(f"COPY ({ops.compose_sql(sql, params)}) TO STDOUT")
+    pipeline.execute("RESET jit")
+    # COPY's text has one row a line: a newline inside a value is escaped.
+    return StreamedRecords(io.TextIOWrapper(io.BufferedReader(rows), encoding="utf-8", newline="\n"))
 
 
 def _records_of(rows: Iterable[str]) -> Iterator[OrderRecord]:
@@ -264,36 +259,26 @@ def _records_of(rows: Iterable[str]) -> Iterator[OrderRecord]:
 
 
 def _stream_query(orders: QuerySet[Order]) -> tuple[str, tuple]:
-    """Every order (ORDER_FIELDS) with its lines' SKUs and quantities as two arrays, in canonical order."""
-    from django.contrib.postgres.aggregates import ArrayAgg  # PostgreSQL only, imported only here
+    """Every order (ORDER_FIELDS) with its lines' SKUs and quantities as two arrays and the
+    number of orders (_STREAM_FIELDS), in canonical order.
 
-    has_line = Q(lines__isnull=False)
-    queryset = (
-        canonical(orders)
-        .annotate(
-            line_skus=ArrayAgg("lines__sku", filter=has_line),
-            line_quantities=ArrayAgg("lines__quantity", filter=has_line),
-        )
-        .values_list(*ORDER_FIELDS, "line_skus", "line_quantities")
+    The orders alone are sorted, and each one's lines are aggregated from their index as it
+    comes (a lateral join): rows leave the server from the first one on, where sorting the
+    orders joined with their aggregated lines would send nothing until all of it was done.
+    The count is a window over the sorted orders, known before the first row is sent."""
+    counted = canonical(orders).annotate(stream_count=Window(Count("*")))
+    sorted_orders = counted.values_list(*ORDER_FIELDS, "stream_count")
+    sql, params = sorted_orders.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = [quote(name) for name in (*ORDER_FIELDS, "stream_count")]
+    order_id, close_date, transaction_id = (quote(name) for name in ("id", "close_date", "transaction_id"))
+    lines = quote(OrderLine._meta.db_table)
+    line_order, sku, quantity = (quote(column_of(OrderLine, name)) for name in ("order", "sku", "quantity"))
+    return (
+        f"SELECT {', '.join(f'o.{column}' for column in columns[:-1])}, l.skus, l.quantities, o.{columns[-1]} "  # noqa: S608 - quoted names, the ORM's SQL
+        f"FROM ({sql}) AS o ({', '.join(columns)}) "
+        f"LEFT JOIN LATERAL (SELECT ARRAY_AGG({sku}), ARRAY_AGG({quantity}) FROM {lines} "
+        f"WHERE {line_order} = o.{order_id}) AS l (skus, quantities) ON TRUE "
+        f"ORDER BY o.{close_date} ASC NULLS FIRST, o.{transaction_id} COLLATE {quote(tx_collation())}, o.{order_id}",
+        params,
     )
-    return queryset.query.sql_with_params()
-
-
-def _copy_orders(orders: QuerySet[Order], write: Callable[[bytes], object]) -> int:
-    """The rows of _stream_query as COPY's text, block by block into `write`, with one statement
-    (recorded in connection.queries like the ones Django runs itself). Blocks of bytes cost
-    Python nearly nothing while the server reads, where a row object per row cost more than
-    the server's work. Returns the number of rows: the server sends each in a message of its
-    own, which is a block. On an error the COPY ends with the statement, and the transaction can
-    roll back."""
-    sql, params = _stream_query(orders)
-    ops = cast("PostgresOperations", connection.ops)  # this reader runs on PostgreSQL only
-    statement = f"COPY ({ops.compose_sql(sql, params)}) TO STDOUT"
-    with connection.cursor() as cursor:
-        debug_sql = getattr(cursor, "debug_sql", None)  # set when queries are logged (DEBUG, tests)
-        with debug_sql(statement) if debug_sql is not None else nullcontext(), cursor.cursor.copy(statement) as copy:
-            rows = 0
-            for block in copy:
-                write(block)
-                rows += 1
-    return rows

@@ -1,10 +1,12 @@
 """CopyPipeline: COPYs run in order on a worker thread, on the caller's connection and transaction."""
 
+import io
 import sys
 import tempfile
+import time
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from billing.db_copy import copy_statement
 from billing.generation import copy_pipeline
@@ -103,3 +105,58 @@ def test_the_rows_queued_stay_within_the_budget(monkeypatch):
     assert max(queued) <= 12
     assert BilledPair.objects.count() == len(rows)
     assert sorted(BilledPair.objects.values_list("order_id", flat=True)) == list(range(10, 70))
+
+
+def test_a_read_runs_in_its_place_among_the_copies_and_gives_its_rows(monkeypatch):
+    monkeypatch.setattr(copy_pipeline, "READ_BLOCK_BYTES", 5)  # rows reach the reader a few at a time
+    with transaction.atomic(), connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
+        pipeline.start(PAIRS)
+        pipeline.write("".join(f"{order}\t2\n" for order in range(1, 40)))
+        pipeline.end()
+        pipeline.execute("SET LOCAL jit = off")
+        rows = pipeline.read(
+            "COPY (SELECT order_id, current_setting('jit') FROM \"billing_billedpair\" ORDER BY 1) TO STDOUT"
+        )
+        pipeline.execute("RESET jit")
+        pipeline.start(PAIRS)
+        pipeline.write("40\t2\n")
+        pipeline.end()
+        text = io.TextIOWrapper(io.BufferedReader(rows), encoding="utf-8", newline="\n").read()
+
+    # the rows the earlier COPY wrote, not the later one's, read under the setting before them
+    assert text == "".join(f"{order}\toff\n" for order in range(1, 40))
+    assert BilledPair.objects.count() == 40
+
+
+def test_the_caller_reads_the_first_rows_while_the_statement_still_runs(monkeypatch):
+    monkeypatch.setattr(copy_pipeline, "READ_BLOCK_BYTES", 1)
+    # The server sends what overflows its output buffer (the first row, pushed out by the
+    # second, of 100,000 bytes each), then sleeps before the third.
+    statement = (
+        "COPY (SELECT i, CASE WHEN i < 3 THEN repeat('x', 100000) ELSE pg_sleep(2)::text END "
+        "FROM generate_series(1, 3) AS i) TO STDOUT"
+    )
+    with connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
+        text = io.TextIOWrapper(io.BufferedReader(pipeline.read(statement)), encoding="utf-8", newline="\n")
+        assert text.readline() == f"1\t{'x' * 100000}\n"
+        started = time.monotonic()
+        assert text.readline() == f"2\t{'x' * 100000}\n"
+        assert text.readline() == "3\t\n"  # pg_sleep returns void: an empty text
+        assert time.monotonic() - started > 1  # the rest came two seconds after the first row was read
+        assert text.readline() == ""
+
+
+def test_a_read_the_server_refuses_is_raised_by_the_reader_and_nothing_stays():
+    with (
+        pytest.raises(DataError),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        CopyPipeline(cursor) as pipeline,
+    ):
+        pipeline.start(PAIRS)
+        pipeline.write("3\t1\n")
+        pipeline.end()
+        rows = pipeline.read("COPY (SELECT 1 / (2 - i) FROM generate_series(1, 3) AS i) TO STDOUT")
+        io.BufferedReader(rows).read()
+
+    assert not BilledPair.objects.exists()  # rolled back, and the connection is usable

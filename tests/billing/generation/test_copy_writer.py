@@ -145,8 +145,8 @@ def test_tiny_buffers_store_the_same_report(customer, card, settings, monkeypatc
         )
     baseline = _snapshot(generate(customer))
 
-    monkeypatch.setattr(order_stream, "SPOOL_MEMORY_BYTES", 1)  # the spools move to files at once
-    monkeypatch.setattr(copy_writer, "SPOOL_MEMORY_BYTES", 1)
+    monkeypatch.setattr(copy_pipeline, "READ_BLOCK_BYTES", 1)  # the read's rows reach the reader one by one
+    monkeypatch.setattr(copy_writer, "SPOOL_MEMORY_BYTES", 1)  # the report orders' spools move to files at once
     monkeypatch.setattr(copy_pipeline, "FILE_BLOCK_BYTES", 7)  # COPY blocks end mid-row
     monkeypatch.setattr(copy_pipeline, "QUEUE_BYTES", 1)  # the pricing waits for each write
     monkeypatch.setattr(copy_writer, "COPY_FLUSH_ORDERS", 3)
