@@ -46,7 +46,7 @@ FILE_BLOCK_BYTES = 2**20
 # waits for it (sys.setswitchinterval), while a pipeline is open. The worker needs the lock for
 # a moment between two waits on the socket, and with the server the slower side, every wait
 # for the lock is time the server sits without rows (Python's default is 5 ms; the README's
-# "generation against its floor" row has the alternated measurements behind this value).
+# "How generation gets there" gives the alternated measurements behind this value).
 SWITCH_INTERVAL = 0.0003
 # Bytes of a read's rows the worker gathers before it appends them to the read's file.
 READ_BLOCK_BYTES = 2**18
