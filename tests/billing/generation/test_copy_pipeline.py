@@ -4,6 +4,7 @@ import io
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.db import DataError, IntegrityError, connection, transaction
@@ -19,6 +20,12 @@ pytestmark = [
 ]
 
 PAIRS = copy_statement(BilledPair, ("order_id", "service_id"))
+
+
+@contextmanager
+def _pipeline_in_a_transaction():
+    with transaction.atomic(), connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
+        yield pipeline
 
 
 def _spool(text: str):
@@ -51,12 +58,7 @@ def test_statements_run_in_order_with_writes_and_files_and_the_switch_interval_c
 def test_a_row_the_server_refuses_is_raised_in_the_caller_and_nothing_stays():
     BilledPair.objects.create(order_id=7, service_id=1)
     later = _spool("9\t1\n")
-    with (
-        pytest.raises(IntegrityError),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        CopyPipeline(cursor) as pipeline,
-    ):
+    with pytest.raises(IntegrityError), _pipeline_in_a_transaction() as pipeline:
         pipeline.start(PAIRS)
         pipeline.write("8\t1\n7\t1\n")  # 7 is claimed already
         pipeline.end()
@@ -76,12 +78,7 @@ def test_a_row_the_server_refuses_is_raised_in_the_caller_and_nothing_stays():
 
 def test_an_error_in_the_caller_fails_the_copy_under_way():
     interval = sys.getswitchinterval()
-    with (
-        pytest.raises(RuntimeError, match="pricing failed"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        CopyPipeline(cursor) as pipeline,
-    ):
+    with pytest.raises(RuntimeError, match="pricing failed"), _pipeline_in_a_transaction() as pipeline:
         pipeline.start(PAIRS)
         pipeline.write("5\t1\n")
         raise RuntimeError("pricing failed")
@@ -109,7 +106,7 @@ def test_the_rows_queued_stay_within_the_budget(monkeypatch):
 
 def test_a_read_runs_in_its_place_among_the_copies_and_gives_its_rows(monkeypatch):
     monkeypatch.setattr(copy_pipeline, "READ_BLOCK_BYTES", 5)  # rows reach the reader a few at a time
-    with transaction.atomic(), connection.cursor() as cursor, CopyPipeline(cursor) as pipeline:
+    with _pipeline_in_a_transaction() as pipeline:
         pipeline.start(PAIRS)
         pipeline.write("".join(f"{order}\t2\n" for order in range(1, 40)))
         pipeline.end()
@@ -147,12 +144,7 @@ def test_the_caller_reads_the_first_rows_while_the_statement_still_runs(monkeypa
 
 
 def test_a_read_the_server_refuses_is_raised_by_the_reader_and_nothing_stays():
-    with (
-        pytest.raises(DataError),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        CopyPipeline(cursor) as pipeline,
-    ):
+    with pytest.raises(DataError), _pipeline_in_a_transaction() as pipeline:
         pipeline.start(PAIRS)
         pipeline.write("3\t1\n")
         pipeline.end()
