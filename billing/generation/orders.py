@@ -48,7 +48,11 @@ LINE_CACHE_LIMIT = 100_000
 class OrderRecord(NamedTuple):
     """One billable order: the engine's OrderData fields (OrderFields), and what the report keeps
     beside them. A tuple, not a dataclass: it is built once per order of a large report, where a
-    frozen dataclass's constructor costs more than reading the row."""
+    frozen dataclass's constructor costs more than reading the row.
+
+    Its lines are in SKU order (by code point), whichever order the database gives them in:
+    explanations list an order's SKUs in the order of its lines, so a report's text is the same
+    on every database and every query plan."""
 
     order_id: int
     transaction_id: str
@@ -166,11 +170,15 @@ def _record(fields: dict[str, Any], lines: dict[int, list[OrderLineData]]) -> Or
 
 
 def _lines_of(order_ids: list[int]) -> dict[int, list[OrderLineData]]:
-    """The SKU lines of these orders, grouped by order id (one query)."""
+    """The SKU lines of these orders, grouped by order id, each order's in SKU order (one query)."""
     lines: dict[int, list[OrderLineData]] = {}
     if not order_ids:
         return lines
-    rows = OrderLine.objects.filter(order_id__in=order_ids).order_by().values_list("order_id", "sku", "quantity")
+    rows = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by("order_id", Collate("sku", tx_collation()))
+        .values_list("order_id", "sku", "quantity")
+    )
     # Lines are immutable values: equal (sku, quantity) pairs share one object.
     shared: dict[tuple[str, int], OrderLineData] = {}
     for order_id, sku, quantity in rows:
@@ -231,13 +239,11 @@ def _records_of(rows: Iterable[str]) -> Iterator[OrderRecord]:
             names, quantities = array_items(skus), [int(q) for q in row[19][1:-1].split(",")]
             if len(shared) >= LINE_CACHE_LIMIT:
                 shared.clear()
+            pairs = sorted(zip(names, quantities, strict=True))  # in SKU order, as the keyset reader's
             try:  # every line seen before (nearly always): the lookups stay in C
-                lines = tuple(map(line_of, zip(names, quantities, strict=True)))
+                lines = tuple(map(line_of, pairs))
             except KeyError:
-                lines = tuple(
-                    shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair))
-                    for pair in zip(names, quantities, strict=True)
-                )
+                lines = tuple(shared.get(pair) or shared.setdefault(pair, OrderLineData(*pair)) for pair in pairs)
         close_date = row[2]
         yield make(
             (

@@ -272,7 +272,8 @@ def skus_function(
     per_unit and per_sku lines with assigned SKUs give (SKU, units) per assigned SKU of the
     order; case_pick and each_pick give (SKU, units, case size or None, full cases) per SKU
     they pick (not excluded, among the assigned ones if any). A SKU is given as on the
-    order's first line of it; entries follow the order's lines.
+    order's first line of it; entries follow the order's lines (which generation reads in SKU
+    order).
     """
     picks = charge_type in PICK_CHARGE_TYPES
     if not picks and not (skus and charge_type in ("per_unit", "per_sku")):

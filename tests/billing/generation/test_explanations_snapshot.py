@@ -86,6 +86,22 @@ def explanations_by_line(report) -> dict[tuple[str, str], dict]:
     }
 
 
+def test_an_orders_skus_are_explained_in_code_point_order_whichever_order_they_were_stored_in():
+    """The lines of an order have no order of their own: stored in any order (here the reverse),
+    read through whichever plan the database picks, they are explained in SKU order, so the
+    report's text is the same on every database and in every regeneration."""
+    customer = CustomerFactory()
+    rate_line(customer, "Eaches", ChargeType.EACH_PICK, price="0.2000")
+    skus = ["sku-a", "SKU-B", "R-011-20 kg", "R-011 -Fried", "R015", "Ärger", "a"]
+    order_with_lines(customer=customer, close_date=utc(2025, 1, 5, 12), lines={sku: 1 for sku in reversed(skus)})
+
+    report = generate(customer)
+
+    detail = json.loads(ReportLine.objects.get(report=report).detail)
+    assert [entry[0] for entry in detail["skus"]] == sorted(skus)  # code point order, not the locale's
+    assert sorted(skus) == ["R-011 -Fried", "R-011-20 kg", "R015", "SKU-B", "a", "sku-a", "Ärger"]
+
+
 def test_generation_records_what_the_engine_explains(explained_card):
     customer, _ = explained_card
     report = generate(customer)
