@@ -144,8 +144,7 @@ class CopyPipeline:
     def _raise_error(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
-            with self._cursor.db.wrap_database_errors:  # as Django's own errors, like the cursor's
-                raise error
+            _raise_as_django(self._cursor.db, error)
 
     def _items(self) -> Iterator[tuple[int, Any]]:
         while True:
@@ -205,6 +204,12 @@ class CopyPipeline:
             copying.close()
 
 
+def _raise_as_django(db: Any, error: BaseException) -> None:
+    """Raise the worker's error in the caller as Django's database errors are, like the cursor's."""
+    with db.wrap_database_errors:
+        raise error
+
+
 class _ReadSpool:
     """The rows of one `read`: appended by the worker to a temporary file, read by the caller."""
 
@@ -254,8 +259,7 @@ class _ReadSpool:
             written, error = self._written, self._error
         if written <= offset:
             if error is not None:
-                with self._db.wrap_database_errors:  # as Django's own errors, like the cursor's
-                    raise error
+                _raise_as_django(self._db, error)
             return 0
         data = os.pread(self._file.fileno(), min(len(buffer), written - offset), offset)
         buffer[: len(data)] = data
